@@ -5,11 +5,11 @@ type NoticeOutcome int
 
 // Notice outcomes. The zero value means nothing happened yet.
 const (
-	NoticePending    NoticeOutcome = iota // not given yet
-	NoticeRead                            // the officer read it and the caller did not object
-	NoticeObjected                        // the caller objected or asked not to be recorded
-	NoticeAnnounced                       // the phone system announced recording (inbound)
-	NoticeNotNeeded                       // the call is not recorded at all
+	NoticePending   NoticeOutcome = iota // not given yet
+	NoticeRead                           // the officer read it and the caller did not object
+	NoticeObjected                       // the caller objected or asked not to be recorded
+	NoticeAnnounced                      // the phone system announced recording (inbound)
+	NoticeNotNeeded                      // the call is not recorded at all
 )
 
 var noticeNames = [...]string{"pending", "read", "objected", "announced", "not-needed"}

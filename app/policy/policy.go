@@ -120,6 +120,23 @@ type Period struct {
 	Days   int `json:"days,omitempty"`
 }
 
+// UnmarshalJSON replaces the whole period, so an overlay that says
+// {"months": 6} does not keep the days of the policy below it.
+func (p *Period) UnmarshalJSON(b []byte) error {
+	type plain Period
+	var v plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("period: %w", err)
+	}
+	if v.Months < 0 || v.Days < 0 {
+		return fmt.Errorf("period %d months %d days is negative", v.Months, v.Days)
+	}
+	*p = Period(v)
+	return nil
+}
+
 // After returns the moment t plus the period, by the calendar.
 func (p Period) After(t time.Time) time.Time { return t.AddDate(0, p.Months, p.Days) }
 

@@ -1,0 +1,128 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/callguard/callguard/app/config"
+)
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsRunManualWithTheEmbeddedServer(t *testing.T) {
+	c, err := config.Load(filepath.Join(t.TempDir(), "missing.json"), config.Managed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.PhoneSystem.Manual() || !c.Server.Embedded() {
+		t.Fatalf("defaults: manual=%v embedded=%v, want both", c.PhoneSystem.Manual(), c.Server.Embedded())
+	}
+	if c.LocalAPI.Addr() != "127.0.0.1:7465" {
+		t.Fatalf("local API at %q, want 127.0.0.1:7465", c.LocalAPI.Addr())
+	}
+}
+
+func TestManagedSettingsWinOverTheOfficers(t *testing.T) {
+	dir := t.TempDir()
+	user := write(t, dir, "settings.json", `{"server": {"url": "https://officer-choice.example"}, "audio": {"officer_device": "Headset"}}`)
+	managedPath := write(t, dir, "managed.json", `{
+		"settings": {"server": {"url": "https://callguard.council.example"}, "phone_system": {"address": "pbx.council.example:5061", "transport": "tls", "extension": "2001"}},
+		"policy": {"allowed_origins": ["https://crm.council.example"]}
+	}`)
+	m, err := config.ReadManagedFile(managedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(user, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.URL != "https://callguard.council.example" {
+		t.Errorf("server URL %q: IT's managed value must win", c.Server.URL)
+	}
+	if c.Audio.OfficerDevice != "Headset" {
+		t.Errorf("officer's own device choice lost: %q", c.Audio.OfficerDevice)
+	}
+	if c.PhoneSystem.Transport != "tls" || c.PhoneSystem.Manual() {
+		t.Errorf("phone system %+v not applied", c.PhoneSystem)
+	}
+	if !strings.Contains(string(m.Policy), "crm.council.example") {
+		t.Errorf("managed policy overlay lost: %s", m.Policy)
+	}
+}
+
+func TestSettingsFilesRefuseSecrets(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "settings.json", `{"phone_system": {"address": "pbx:5060", "extension": "1", "password": "hunter2"}}`)
+	_, err := config.Load(p, config.Managed{})
+	if !errors.Is(err, config.ErrSecretInFile) {
+		t.Fatalf("Load = %v, want ErrSecretInFile", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatal("the error message repeats the secret")
+	}
+}
+
+func TestInvalidSettingsAreExplained(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "settings.json", `{
+		"phone_system": {"address": "pbx.example", "transport": "carrier-pigeon"},
+		"server": {"url": "http://callguard.example"},
+		"local_api": {"port": 70000}
+	}`)
+	_, err := config.Load(p, config.Managed{})
+	if err == nil {
+		t.Fatal("invalid settings accepted")
+	}
+	for _, want := range []string{"must be host:port", "carrier-pigeon", "extension is needed", "must use https", "out of range"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	q := write(t, dir, "typo.json", `{"servr": {}}`)
+	if _, err := config.Load(q, config.Managed{}); err == nil || !strings.Contains(err.Error(), "servr") {
+		t.Errorf("typo not reported: %v", err)
+	}
+}
+
+func TestSaveIsAtomicAndRoundTrips(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "settings.json")
+	c := config.Default()
+	c.Audio.CallerDevice = "Monitor of Built-in Audio"
+	if err := config.Save(p, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Load(p, config.Managed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Audio.CallerDevice != c.Audio.CallerDevice {
+		t.Fatalf("round trip lost the caller device: %+v", got.Audio)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left beside the settings: %v", entries)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("settings file mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestLocalAPIIsLoopbackOnlyAndCanBeTurnedOff(t *testing.T) {
+	if a := (config.LocalAPI{Port: 9000}).Addr(); a != "127.0.0.1:9000" {
+		t.Errorf("Addr = %q", a)
+	}
+	if a := (config.LocalAPI{Port: -1}).Addr(); a != "" {
+		t.Errorf("Addr with the API off = %q", a)
+	}
+}

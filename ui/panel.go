@@ -1,0 +1,403 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/policy"
+)
+
+// Session is what the window needs from the session core. *app.Core
+// implements it.
+type Session interface {
+	Snapshot() app.Snapshot
+	Subscribe() (<-chan app.Snapshot, func())
+	Pause(reason string) error
+	Resume() error
+	Notice(app.NoticeOutcome) error
+	Flag(app.FlagRequest) error
+	StartManual(app.Direction, app.Party) (app.CallView, error)
+	EndManual() error
+}
+
+// Panel is the officer's compact panel: the state banner, the call, pause
+// and resume, the notice card and flagging. It renders snapshots and turns
+// clicks and hotkeys into the session's intents.
+type Panel struct {
+	session Session
+	pol     *policy.Policy
+	win     fyne.Window
+	now     func() time.Time
+
+	snap app.Snapshot
+
+	bannerBG   *canvas.Rectangle
+	bannerIcon *canvas.Image
+	headline   *canvas.Text
+	detail     *canvas.Text
+	callLine   *widget.Label
+	why        *widget.Label
+	pauseLine  *widget.Label
+	pauseBtns  map[string]*widget.Button
+	resumeBtn  *widget.Button
+	pauseBox   *fyne.Container
+	notice     *widget.Card
+	noticeText *widget.Label
+	readBtn    *widget.Button
+	objectBtn  *widget.Button
+	flagBtn    *widget.Button
+	startBtn   *widget.Button
+	endBtn     *widget.Button
+	manualBox  *fyne.Container
+	status     *widget.Label
+	problem    *widget.Label
+
+	// OnSettings opens the settings window; nil hides the button.
+	OnSettings func()
+	// SyncStatus says how the metadata sync is doing, e.g. "3 events waiting".
+	SyncStatus func() string
+	settingsBtn *widget.Button
+
+	content fyne.CanvasObject
+}
+
+// NewPanel builds the panel for session in win. It does not subscribe:
+// call Update with each snapshot (on fyne's goroutine).
+func NewPanel(win fyne.Window, session Session, pol *policy.Policy) *Panel {
+	p := &Panel{session: session, pol: pol, win: win, now: time.Now, pauseBtns: map[string]*widget.Button{}}
+	p.build()
+	p.Update(session.Snapshot())
+	return p
+}
+
+// Content is the panel's root object.
+func (p *Panel) Content() fyne.CanvasObject { return p.content }
+
+func (p *Panel) build() {
+	p.bannerBG = canvas.NewRectangle(lookOf(app.StateUnknown).BG)
+	p.bannerBG.CornerRadius = theme.InputRadiusSize()
+	p.bannerIcon = canvas.NewImageFromResource(StateIcon(app.StateUnknown))
+	p.bannerIcon.FillMode = canvas.ImageFillContain
+	p.bannerIcon.SetMinSize(fyne.NewSize(56, 56))
+	p.headline = canvas.NewText("", white)
+	p.headline.TextSize = theme.TextHeadingSize() * 1.4
+	p.headline.TextStyle = fyne.TextStyle{Bold: true}
+	p.detail = canvas.NewText("", white)
+	p.detail.TextSize = theme.TextSize()
+	banner := container.NewStack(p.bannerBG, container.NewPadded(
+		container.NewBorder(nil, nil, p.bannerIcon, nil,
+			container.NewVBox(layout.NewSpacer(), p.headline, p.detail, layout.NewSpacer()))))
+
+	p.callLine = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.why = widget.NewLabel("")
+	p.why.Wrapping = fyne.TextWrapWord
+	p.pauseLine = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+
+	var pauseButtons []fyne.CanvasObject
+	for _, r := range p.pol.PauseReasons {
+		id := r.ID
+		b := widget.NewButtonWithIcon(withHotkey(r.Label, r.Hotkey), theme.MediaPauseIcon(), func() { p.act(p.session.Pause(id)) })
+		p.pauseBtns[id] = b
+		pauseButtons = append(pauseButtons, b)
+	}
+	p.resumeBtn = widget.NewButtonWithIcon(withHotkey("Resume recording", "Ctrl+R"), theme.MediaRecordIcon(), func() { p.act(p.session.Resume()) })
+	p.resumeBtn.Importance = widget.HighImportance
+	p.pauseBox = container.NewVBox(
+		widget.NewLabelWithStyle("Pause recording for", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}),
+		container.NewGridWithColumns(2, pauseButtons...),
+		p.resumeBtn,
+	)
+
+	p.noticeText = widget.NewLabel("")
+	p.noticeText.Wrapping = fyne.TextWrapWord
+	p.readBtn = widget.NewButtonWithIcon(withHotkey("Notice read", "Ctrl+N"), theme.ConfirmIcon(), func() { p.act(p.session.Notice(app.NoticeRead)) })
+	p.readBtn.Importance = widget.HighImportance
+	p.objectBtn = widget.NewButtonWithIcon(withHotkey("Caller objected", "Ctrl+O"), theme.CancelIcon(), func() { p.confirmObjection() })
+	p.notice = widget.NewCard("Privacy notice", "", container.NewVBox(p.noticeText, container.NewGridWithColumns(2, p.readBtn, p.objectBtn)))
+
+	p.flagBtn = widget.NewButtonWithIcon(withHotkey("Flag for deletion…", "Ctrl+D"), theme.DeleteIcon(), func() { p.showFlag() })
+	p.startBtn = widget.NewButtonWithIcon(withHotkey("Start call…", "Ctrl+Shift+S"), theme.ContentAddIcon(), func() { p.showStart() })
+	p.endBtn = widget.NewButtonWithIcon(withHotkey("End call", "Ctrl+Shift+E"), theme.ContentRemoveIcon(), func() { p.act(p.session.EndManual()) })
+	p.manualBox = container.NewGridWithColumns(2, p.startBtn, p.endBtn)
+
+	p.problem = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.problem.Wrapping = fyne.TextWrapWord
+	p.problem.Importance = widget.DangerImportance
+	p.status = widget.NewLabel("")
+	p.status.Wrapping = fyne.TextWrapWord
+	p.status.Importance = widget.LowImportance
+	p.settingsBtn = widget.NewButtonWithIcon(withHotkey("Settings", "Ctrl+,"), theme.SettingsIcon(), func() {
+		if p.OnSettings != nil {
+			p.OnSettings()
+		}
+	})
+
+	body := container.NewVBox(
+		banner,
+		p.callLine,
+		p.why,
+		p.pauseLine,
+		p.pauseBox,
+		p.notice,
+		p.flagBtn,
+		p.manualBox,
+		p.problem,
+	)
+	footer := container.NewBorder(nil, nil, nil, p.settingsBtn, p.status)
+	p.content = container.NewBorder(nil, footer, nil, nil, container.NewVScroll(body))
+}
+
+func withHotkey(label, key string) string {
+	if key == "" {
+		return label
+	}
+	return label + "  (" + key + ")"
+}
+
+// act shows an intent's refusal to the officer in plain words.
+func (p *Panel) act(err error) {
+	if err == nil {
+		p.problem.SetText("")
+		return
+	}
+	p.problem.SetText(explain(err))
+}
+
+func explain(err error) string {
+	switch {
+	case errors.Is(err, app.ErrNoCall):
+		return "There is no call to act on."
+	case errors.Is(err, app.ErrNotPaused):
+		return "Recording is not paused."
+	case errors.Is(err, app.ErrNotRecordable):
+		return "This call is not being recorded, so there is nothing to pause."
+	case errors.Is(err, app.ErrNoNoticeWanted):
+		return "This call is not waiting for the notice."
+	case errors.Is(err, app.ErrCallInProgress):
+		return "End the current call first."
+	case errors.Is(err, app.ErrClosed):
+		return "callguard is shutting down."
+	}
+	return err.Error()
+}
+
+// Update renders s. It must run on fyne's goroutine (see fyne.Do).
+func (p *Panel) Update(s app.Snapshot) {
+	p.snap = s
+	l := lookOf(s.State)
+	p.bannerBG.FillColor = l.BG
+	p.bannerBG.Refresh()
+	p.bannerIcon.Resource = StateIcon(s.State)
+	p.bannerIcon.Refresh()
+	p.headline.Text, p.headline.Color = l.Headline, l.FG
+	p.headline.Refresh()
+	p.detail.Text, p.detail.Color = p.detailFor(s, l), l.FG
+	p.detail.Refresh()
+
+	p.callLine.SetText(p.callText(s))
+	p.why.SetText(p.whyText(s))
+	showIf(p.why, p.why.Text != "")
+	p.updatePause(s)
+	p.updateNotice(s)
+
+	live := s.Call != nil
+	canFlag := live || len(s.Recent) > 0
+	setEnabled(p.flagBtn, canFlag)
+	showIf(p.manualBox, s.Link == app.LinkManual)
+	setEnabled(p.startBtn, !live)
+	setEnabled(p.endBtn, live)
+	p.status.SetText(p.statusText(s))
+	if p.win != nil {
+		p.win.SetTitle("callguard — " + l.Headline)
+	}
+}
+
+// Tick refreshes the durations shown; the window calls it once a second
+// while a call is live.
+func (p *Panel) Tick() {
+	p.callLine.SetText(p.callText(p.snap))
+	p.updatePauseLine(p.snap)
+}
+
+func (p *Panel) detailFor(s app.Snapshot, l look) string {
+	switch s.State {
+	case app.StatePaused:
+		return s.ReasonLabel + " — nothing is recorded"
+	case app.StateRinging:
+		return "Call ringing — nothing is recorded yet"
+	}
+	return l.Detail
+}
+
+func (p *Panel) whyText(s app.Snapshot) string {
+	switch s.State {
+	case app.StateUnknown:
+		return "Lost contact with the phone system: " + s.Reason + ". Pause by hand before card details or health details; callguard keeps trying to reconnect."
+	case app.StateFailed:
+		return "Why: " + s.Reason + ". Tell your supervisor; calls are not being recorded."
+	case app.StateExcluded:
+		return "Why: " + s.Reason + "."
+	}
+	return ""
+}
+
+func (p *Panel) callText(s app.Snapshot) string {
+	c := s.Call
+	if c == nil {
+		return "No call"
+	}
+	who := c.Remote.Number
+	if who == "" {
+		who = "withheld number"
+	}
+	if c.Remote.Name != "" {
+		who = c.Remote.Name + " (" + who + ")"
+	}
+	dir := "Inbound"
+	switch c.Direction {
+	case app.DirectionOutbound:
+		dir = "Outbound"
+	case app.DirectionUnknown:
+		dir = "Call"
+	}
+	from := c.Started
+	if c.Answered != nil {
+		from = *c.Answered
+	}
+	text := fmt.Sprintf("%s · %s · %s", dir, who, clock(p.now().Sub(from)))
+	if held := len(s.Calls) - 1; held > 0 {
+		text += fmt.Sprintf(" · %d other call", held)
+		if held > 1 {
+			text += "s"
+		}
+	}
+	return text
+}
+
+func (p *Panel) updatePause(s app.Snapshot) {
+	recordable := s.Call != nil && s.State != app.StateExcluded && s.State != app.StateDeclined
+	for id, b := range p.pauseBtns {
+		setEnabled(b, recordable && !(s.State == app.StatePaused && s.Reason == id))
+	}
+	paused := s.State == app.StatePaused && s.Reason != policy.HoldReason
+	setEnabled(p.resumeBtn, paused)
+	p.updatePauseLine(s)
+}
+
+func (p *Panel) updatePauseLine(s app.Snapshot) {
+	if s.State != app.StatePaused {
+		p.pauseLine.SetText("")
+		p.pauseLine.Hide()
+		return
+	}
+	line := fmt.Sprintf("Paused for %s · %s", s.ReasonLabel, clock(p.now().Sub(s.Since)))
+	if s.PauseOverdue {
+		line += " · still paused: resume as soon as it is over"
+		p.pauseLine.Importance = widget.WarningImportance
+	} else {
+		p.pauseLine.Importance = widget.MediumImportance
+	}
+	p.pauseLine.SetText(line)
+	p.pauseLine.Show()
+}
+
+func (p *Panel) updateNotice(s app.Snapshot) {
+	n := s.Notice
+	if n == nil || s.Call == nil || s.State == app.StateExcluded {
+		p.notice.Hide()
+		return
+	}
+	p.notice.Show()
+	dir := "inbound"
+	if n.Direction != app.DirectionInbound {
+		dir = "outbound"
+	}
+	p.notice.SetSubTitle(fmt.Sprintf("%s call · %s", dir, noticeWords(n)))
+	p.noticeText.SetText(n.Text)
+	setEnabled(p.readBtn, n.Awaited && s.Call.Answered != nil)
+	setEnabled(p.objectBtn, s.Call.Answered != nil && s.State != app.StateDeclined)
+}
+
+func noticeWords(n *app.NoticeView) string {
+	switch {
+	case n.Awaited:
+		return "read this to the caller now"
+	case n.Outcome == app.NoticeRead:
+		return "read; caller did not object"
+	case n.Outcome == app.NoticeObjected:
+		return "caller objected"
+	case n.Outcome == app.NoticeAnnounced:
+		return "announced by the phone system"
+	}
+	return "for reference"
+}
+
+func (p *Panel) statusText(s app.Snapshot) string {
+	var parts []string
+	switch s.Link {
+	case app.LinkManual:
+		parts = append(parts, "Manual calls (no phone system)")
+	case app.LinkOK:
+		parts = append(parts, "Phone system connected")
+	default:
+		parts = append(parts, "Phone system NOT connected")
+	}
+	if p.SyncStatus != nil {
+		parts = append(parts, p.SyncStatus())
+	}
+	if s.Agent.ID != "" {
+		parts = append(parts, "Officer "+s.Agent.ID)
+	}
+	return strings.Join(parts, " · ")
+}
+
+func (p *Panel) confirmObjection() {
+	if p.win == nil {
+		p.act(p.session.Notice(app.NoticeObjected))
+		return
+	}
+	p.confirmObjectionDialog()
+}
+
+func clock(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Truncate(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%02d:%02d", m, s)
+}
+
+func showIf(o fyne.CanvasObject, show bool) {
+	if show {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+}
+
+type disableable interface {
+	Enable()
+	Disable()
+}
+
+func setEnabled(w disableable, on bool) {
+	if on {
+		w.Enable()
+	} else {
+		w.Disable()
+	}
+}

@@ -1,0 +1,378 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/assets"
+)
+
+// gateRecorder stands in for the audio recorder: it only tracks its gate.
+type gateRecorder struct {
+	mu        sync.Mutex
+	open      map[string]bool
+	failStart error
+}
+
+type gateRecording struct {
+	r  *gateRecorder
+	id string
+}
+
+func (g *gateRecorder) Start(c app.RecordingCall, _ func(error)) (app.Recording, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failStart != nil {
+		return nil, g.failStart
+	}
+	g.open[c.ID] = c.PausedReason == ""
+	return &gateRecording{g, c.ID}, nil
+}
+func (r *gateRecording) set(v bool) error {
+	r.r.mu.Lock()
+	defer r.r.mu.Unlock()
+	r.r.open[r.id] = v
+	return nil
+}
+func (r *gateRecording) Pause(string) error          { return r.set(false) }
+func (r *gateRecording) Resume() error               { return r.set(true) }
+func (r *gateRecording) Stop(app.RecordingEnd) error { return r.set(false) }
+
+type discard struct{}
+
+func (discard) Append(app.Event) error { return nil }
+
+func testPolicy(t testing.TB) *policy.Policy {
+	p, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// coreFor runs a real session core with a stand-in recorder.
+func coreFor(t *testing.T, manual bool, rec *gateRecorder) *app.Core {
+	t.Helper()
+	if rec == nil {
+		rec = &gateRecorder{}
+	}
+	rec.open = map[string]bool{}
+	core := app.NewCore(app.MachineConfig{
+		Policy: testPolicy(t), Agent: app.AgentView{ID: "1001"}, Manual: manual, Language: "en-GB",
+		Recorder: rec, Sink: discard{}, Logger: slog.New(slog.DiscardHandler),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { core.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return core
+}
+
+// settle waits until the core's snapshot satisfies ok.
+func settle(t *testing.T, core *app.Core, ok func(app.Snapshot) bool) app.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := core.Snapshot(); ok(s) {
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("core never reached the wanted state; last %s", core.Snapshot().State)
+	return app.Snapshot{}
+}
+
+func state(want app.RecordingState) func(app.Snapshot) bool {
+	return func(s app.Snapshot) bool { return s.State == want }
+}
+
+func call(core *app.Core, kind app.CallEventKind, dir app.Direction) {
+	core.HandleCall(app.CallEvent{Kind: kind, DialogID: "d1", Direction: dir, Remote: app.Party{Number: "07700 900123", Name: "Sam Caller"}})
+}
+
+// Each state the officer can meet, reached through the real core, renders
+// with its words, and only the actions that make sense are enabled.
+func TestPanelShowsEveryState(t *testing.T) {
+	errNoMic := errors.New("no microphone found")
+	tests := []struct {
+		name       string
+		manual     bool
+		rec        *gateRecorder
+		drive      func(*app.Core)
+		want       app.RecordingState
+		headline   string
+		detailHas  string
+		enabled    []string // button labels (prefix) that must be enabled
+		disabled   []string
+		noticeShow bool
+	}{
+		{
+			name: "unknown before the phone system answers", drive: func(*app.Core) {},
+			want: app.StateUnknown, headline: "STATE UNKNOWN", detailHas: "cannot tell",
+			disabled: []string{"Card payment", "Resume recording", "Flag for deletion"},
+		},
+		{
+			name: "idle", drive: func(c *app.Core) { c.HandleCall(app.CallEvent{Kind: app.LinkUp}) },
+			want: app.StateIdle, headline: "NOT RECORDING", detailHas: "No call",
+			disabled: []string{"Card payment", "Resume recording"},
+		},
+		{
+			name: "ringing",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallRinging, app.DirectionInbound)
+			},
+			want: app.StateRinging, headline: "NOT RECORDING", detailHas: "ringing",
+			enabled: []string{"Card payment"}, disabled: []string{"Resume recording", "Notice read"}, noticeShow: true,
+		},
+		{
+			name: "recording",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionInbound)
+			},
+			want: app.StateRecording, headline: "RECORDING", detailHas: "being recorded",
+			enabled: []string{"Card payment", "Health details", "Flag for deletion", "Caller objected"}, disabled: []string{"Resume recording", "Notice read"}, noticeShow: true,
+		},
+		{
+			name: "paused for a payment",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionInbound)
+				c.Pause("payment")
+			},
+			want: app.StatePaused, headline: "PAUSED", detailHas: "Card payment",
+			enabled: []string{"Resume recording", "Health details"}, disabled: []string{"Card payment"}, noticeShow: true,
+		},
+		{
+			name: "awaiting the notice",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionOutbound)
+			},
+			want: app.StateAwaitingNotice, headline: "NOT YET RECORDING", detailHas: "Notice read",
+			enabled: []string{"Notice read", "Caller objected", "Card payment"}, noticeShow: true,
+		},
+		{
+			name: "declined",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionOutbound)
+				c.Notice(app.NoticeObjected)
+			},
+			want: app.StateDeclined, headline: "NOT RECORDING", detailHas: "declined",
+			disabled: []string{"Card payment", "Notice read", "Caller objected"}, noticeShow: true,
+		},
+		{
+			name: "failed",
+			rec:  &gateRecorder{failStart: errNoMic},
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionInbound)
+			},
+			want: app.StateFailed, headline: "RECORDING FAILED", detailHas: "NOT being recorded",
+			enabled: []string{"Flag for deletion"}, noticeShow: true,
+		},
+		{
+			name:   "manual mode offers start and end",
+			manual: true,
+			drive:  func(*app.Core) {},
+			want:   app.StateIdle, headline: "NOT RECORDING",
+			enabled: []string{"Start call"}, disabled: []string{"End call"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			test.NewTempApp(t)
+			core := coreFor(t, tt.manual, tt.rec)
+			tt.drive(core)
+			s := settle(t, core, state(tt.want))
+			w := test.NewTempWindow(t, nil)
+			p := NewPanel(w, core, testPolicy(t))
+			w.SetContent(p.Content())
+			p.Update(s)
+			if p.headline.Text != tt.headline {
+				t.Errorf("headline %q, want %q", p.headline.Text, tt.headline)
+			}
+			if !strings.Contains(p.detail.Text, tt.detailHas) {
+				t.Errorf("detail %q lacks %q", p.detail.Text, tt.detailHas)
+			}
+			if p.bannerIcon.Resource != StateIcon(tt.want) {
+				t.Error("banner icon is not the state's icon")
+			}
+			for _, label := range tt.enabled {
+				if b := findButton(t, p.Content(), label); b.Disabled() {
+					t.Errorf("%q disabled, want enabled", label)
+				}
+			}
+			for _, label := range tt.disabled {
+				if b := findButton(t, p.Content(), label); b != nil && b.Visible() && !b.Disabled() {
+					t.Errorf("%q enabled, want disabled", label)
+				}
+			}
+			if p.notice.Visible() != tt.noticeShow {
+				t.Errorf("notice card visible=%v, want %v", p.notice.Visible(), tt.noticeShow)
+			}
+		})
+	}
+}
+
+// findButton returns the visible button whose label starts with label.
+func findButton(t *testing.T, root fyne.CanvasObject, label string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	walk(root, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && strings.HasPrefix(b.Text, label) && found == nil {
+			found = b
+		}
+	})
+	if found == nil {
+		t.Fatalf("no button %q", label)
+	}
+	return found
+}
+
+func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	f(o)
+	switch c := o.(type) {
+	case *fyne.Container:
+		for _, child := range c.Objects {
+			walk(child, f)
+		}
+	case fyne.Widget:
+		r := test.WidgetRenderer(c)
+		for _, child := range r.Objects() {
+			walk(child, f)
+		}
+	}
+}
+
+func TestClicksBecomeIntents(t *testing.T) {
+	test.NewTempApp(t)
+	core := coreFor(t, true, nil)
+	w := test.NewTempWindow(t, nil)
+	p := NewPanel(w, core, testPolicy(t))
+	w.SetContent(p.Content())
+	core.StartManual(app.DirectionInbound, app.Party{Number: "07700900123"})
+	p.Update(settle(t, core, state(app.StateRecording)))
+
+	test.Tap(findButton(t, p.Content(), "Card payment"))
+	s := settle(t, core, state(app.StatePaused))
+	if s.Reason != "payment" {
+		t.Fatalf("paused for %q, want payment", s.Reason)
+	}
+	p.Update(s)
+	if !strings.Contains(p.pauseLine.Text, "Paused for Card payment") {
+		t.Errorf("pause line %q", p.pauseLine.Text)
+	}
+	test.Tap(findButton(t, p.Content(), "Resume recording"))
+	p.Update(settle(t, core, state(app.StateRecording)))
+
+	test.Tap(findButton(t, p.Content(), "End call"))
+	p.Update(settle(t, core, state(app.StateIdle)))
+	test.Tap(findButton(t, p.Content(), "Resume recording")) // disabled: no effect
+	if p.problem.Text != "" {
+		t.Errorf("a disabled button acted: %q", p.problem.Text)
+	}
+}
+
+func TestRefusalsAreExplainedInPlainWords(t *testing.T) {
+	test.NewTempApp(t)
+	core := coreFor(t, true, nil)
+	w := test.NewTempWindow(t, nil)
+	p := NewPanel(w, core, testPolicy(t))
+	p.act(core.Pause("payment"))
+	if p.problem.Text != "There is no call to act on." {
+		t.Fatalf("problem %q", p.problem.Text)
+	}
+	p.act(nil)
+	if p.problem.Text != "" {
+		t.Fatal("problem not cleared after a successful action")
+	}
+}
+
+func TestEveryActionHasAHotkey(t *testing.T) {
+	a := test.NewTempApp(t)
+	core := coreFor(t, true, nil)
+	win := NewWindow(a, Options{Session: core, Policy: testPolicy(t)})
+	t.Cleanup(win.Close)
+	c := win.Window().Canvas()
+	press := func(spec string) {
+		t.Helper()
+		sc, ok := parseHotkey(spec)
+		if !ok {
+			t.Fatalf("hotkey %q does not parse", spec)
+		}
+		c.(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(sc)
+	}
+	core.StartManual(app.DirectionOutbound, app.Party{Number: "07700900123"})
+	settle(t, core, state(app.StateAwaitingNotice))
+	press("Ctrl+N")
+	settle(t, core, state(app.StateRecording))
+	for _, r := range testPolicy(t).PauseReasons {
+		press(r.Hotkey)
+		settle(t, core, func(s app.Snapshot) bool { return s.State == app.StatePaused && s.Reason == r.ID })
+	}
+	press("Ctrl+R")
+	settle(t, core, state(app.StateRecording))
+	press("Ctrl+Shift+E")
+	settle(t, core, state(app.StateIdle))
+}
+
+func TestParseHotkey(t *testing.T) {
+	for spec, want := range map[string]desktop.CustomShortcut{
+		"Ctrl+1":       {KeyName: fyne.Key1, Modifier: fyne.KeyModifierShortcutDefault},
+		"Ctrl+Shift+E": {KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift},
+		"F5":           {KeyName: fyne.KeyF5},
+		"Alt+F10":      {KeyName: fyne.KeyF10, Modifier: fyne.KeyModifierAlt},
+		"Ctrl+,":       {KeyName: fyne.KeyComma, Modifier: fyne.KeyModifierShortcutDefault},
+	} {
+		got, ok := parseHotkey(spec)
+		if !ok || *got != want {
+			t.Errorf("parseHotkey(%q) = %+v, %v; want %+v", spec, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "Hyper+1"} {
+		if _, ok := parseHotkey(bad); ok {
+			t.Errorf("parseHotkey(%q) accepted", bad)
+		}
+	}
+}
+
+func TestStateIconsAreDistinct(t *testing.T) {
+	seen := map[string]app.RecordingState{}
+	for s := app.StateUnknown; s <= app.StateFailed; s++ {
+		r := StateIcon(s)
+		if len(r.Content()) < 100 {
+			t.Fatalf("%s icon is empty", s)
+		}
+		// Icons are compared at 16 px, the tray's size, where they must still differ.
+		key := string(drawIcon(lookOf(s), 16).Pix)
+		if other, dup := seen[key]; dup && lookOf(other).Headline == lookOf(s).Headline {
+			t.Errorf("%s and %s look the same at 16 px and share words", s, other)
+		}
+		seen[key] = s
+	}
+}
+
+func TestClockFormat(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "00:00", 59 * time.Second: "00:59", 3*time.Minute + 7*time.Second: "03:07", time.Hour + time.Second: "1:00:01", -time.Second: "00:00",
+	} {
+		if got := clock(d); got != want {
+			t.Errorf("clock(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

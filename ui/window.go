@@ -1,0 +1,237 @@
+package ui
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/policy"
+)
+
+// Options configure the officer's window.
+type Options struct {
+	Session Session
+	Policy  *policy.Policy
+	// SyncStatus says how the metadata sync is doing; polled every few seconds.
+	SyncStatus func() string
+	// OpenSettings shows the settings window; nil hides the button.
+	OpenSettings func()
+	// Title is the window title's prefix; "callguard" by default.
+	Title string
+}
+
+// Window is the officer's main window with its tray icon and hotkeys.
+type Window struct {
+	win   fyne.Window
+	panel *Panel
+	opts  Options
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// NewWindow builds the officer's window in a and starts following the
+// session. Show it with Window().Show() and run the app; Close stops it.
+func NewWindow(a fyne.App, opts Options) *Window {
+	w := &Window{opts: opts, stop: make(chan struct{})}
+	w.win = a.NewWindow("callguard")
+	w.panel = NewPanel(w.win, opts.Session, opts.Policy)
+	w.panel.OnSettings = opts.OpenSettings
+	w.panel.SyncStatus = opts.SyncStatus
+	if opts.OpenSettings == nil {
+		w.panel.settingsBtn.Hide()
+	}
+	w.win.SetContent(w.panel.Content())
+	w.win.Resize(fyne.NewSize(440, 640))
+	w.addShortcuts()
+	w.win.SetCloseIntercept(w.confirmClose)
+	w.trayMenu(a, opts.Session.Snapshot())
+
+	snaps, cancel := opts.Session.Subscribe()
+	w.wg.Add(1)
+	go w.follow(a, snaps, cancel)
+	return w
+}
+
+// Window is the fyne window, e.g. to Show it.
+func (w *Window) Window() fyne.Window { return w.win }
+
+// Panel is the panel inside the window.
+func (w *Window) Panel() *Panel { return w.panel }
+
+// Close stops following the session. It does not close the fyne window.
+func (w *Window) Close() {
+	w.stopOnce.Do(func() { close(w.stop) })
+	w.wg.Wait()
+}
+
+// follow renders every snapshot, and ticks the call and pause timers once a
+// second only while a call is live, so an idle callguard does no work.
+func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
+	defer w.wg.Done()
+	defer cancel()
+	var (
+		tick    *time.Ticker
+		tickC   <-chan time.Time
+		lastSt  = app.RecordingState(-1)
+		syncC   = time.NewTicker(3 * time.Second)
+		current app.Snapshot
+	)
+	defer syncC.Stop()
+	for {
+		select {
+		case <-w.stop:
+			if tick != nil {
+				tick.Stop()
+			}
+			return
+		case s, ok := <-snaps:
+			if !ok {
+				return
+			}
+			current = s
+			stateChanged := s.State != lastSt
+			lastSt = s.State
+			fyne.Do(func() {
+				w.panel.Update(s)
+				if stateChanged {
+					w.trayMenu(a, s)
+				}
+			})
+			live := s.Call != nil
+			switch {
+			case live && tick == nil:
+				tick = time.NewTicker(time.Second)
+				tickC = tick.C
+			case !live && tick != nil:
+				tick.Stop()
+				tick, tickC = nil, nil
+			}
+		case <-tickC:
+			fyne.Do(w.panel.Tick)
+		case <-syncC.C:
+			if w.opts.SyncStatus != nil {
+				s := current
+				fyne.Do(func() { w.panel.status.SetText(w.panel.statusText(s)) })
+			}
+		}
+	}
+}
+
+// trayMenu mirrors the state in the system tray, where the OS has one.
+func (w *Window) trayMenu(a fyne.App, s app.Snapshot) {
+	desk, ok := a.(desktop.App)
+	if !ok {
+		return
+	}
+	l := lookOf(s.State)
+	headline := l.Headline
+	if s.State == app.StatePaused {
+		headline += " — " + s.ReasonLabel
+	}
+	state := fyne.NewMenuItem(headline, nil)
+	state.Disabled = true
+	items := []*fyne.MenuItem{state, fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Show callguard", func() { w.win.Show(); w.win.RequestFocus() })}
+	for _, r := range w.opts.Policy.PauseReasons {
+		id := r.ID
+		it := fyne.NewMenuItem("Pause: "+r.Label, func() { w.panel.act(w.opts.Session.Pause(id)) })
+		it.Disabled = s.Call == nil
+		items = append(items, it)
+	}
+	resume := fyne.NewMenuItem("Resume recording", func() { w.panel.act(w.opts.Session.Resume()) })
+	resume.Disabled = s.State != app.StatePaused
+	items = append(items, resume)
+	desk.SetSystemTrayMenu(fyne.NewMenu("callguard", items...))
+	desk.SetSystemTrayIcon(StateIcon(s.State))
+}
+
+// confirmClose asks before quitting during a call: quitting stops recording.
+func (w *Window) confirmClose() {
+	if w.opts.Session.Snapshot().Call == nil {
+		w.win.Close()
+		return
+	}
+	d := dialog.NewConfirm("Quit callguard?",
+		"A call is in progress. If you quit, callguard stops recording it\nand can no longer pause for card or health details.",
+		func(ok bool) {
+			if ok {
+				w.win.Close()
+			}
+		}, w.win)
+	d.SetConfirmText("Quit anyway")
+	d.SetDismissText("Keep running")
+	d.Show()
+}
+
+// addShortcuts binds every action to a key, so the panel works without a mouse.
+func (w *Window) addShortcuts() {
+	c := w.win.Canvas()
+	p := w.panel
+	bind := func(spec string, f func()) {
+		if sc, ok := parseHotkey(spec); ok {
+			c.AddShortcut(sc, func(fyne.Shortcut) { f() })
+		}
+	}
+	for _, r := range w.opts.Policy.PauseReasons {
+		id := r.ID
+		bind(r.Hotkey, func() { p.act(p.session.Pause(id)) })
+	}
+	bind("Ctrl+R", func() { p.act(p.session.Resume()) })
+	bind("Ctrl+N", func() { p.act(p.session.Notice(app.NoticeRead)) })
+	bind("Ctrl+O", p.confirmObjection)
+	bind("Ctrl+D", p.showFlag)
+	bind("Ctrl+Shift+S", func() {
+		if p.snap.Link == app.LinkManual {
+			p.showStart()
+		}
+	})
+	bind("Ctrl+Shift+E", func() {
+		if p.snap.Link == app.LinkManual {
+			p.act(p.session.EndManual())
+		}
+	})
+	bind("Ctrl+,", func() {
+		if w.opts.OpenSettings != nil {
+			w.opts.OpenSettings()
+		}
+	})
+}
+
+// parseHotkey reads "Ctrl+1", "Ctrl+Shift+E", "Alt+F5" or "F5". Ctrl means
+// the platform's shortcut key (Cmd on macOS).
+func parseHotkey(spec string) (*desktop.CustomShortcut, bool) {
+	if spec == "" {
+		return nil, false
+	}
+	parts := strings.Split(spec, "+")
+	var mod fyne.KeyModifier
+	for _, m := range parts[:len(parts)-1] {
+		switch strings.ToLower(strings.TrimSpace(m)) {
+		case "ctrl", "cmd":
+			mod |= fyne.KeyModifierShortcutDefault
+		case "shift":
+			mod |= fyne.KeyModifierShift
+		case "alt", "option":
+			mod |= fyne.KeyModifierAlt
+		default:
+			return nil, false
+		}
+	}
+	key := strings.TrimSpace(parts[len(parts)-1])
+	name := fyne.KeyName(strings.ToUpper(key))
+	switch key {
+	case ",":
+		name = fyne.KeyComma
+	}
+	if len(key) > 1 && (key[0] == 'F' || key[0] == 'f') {
+		name = fyne.KeyName("F" + key[1:])
+	}
+	return &desktop.CustomShortcut{KeyName: name, Modifier: mod}, true
+}

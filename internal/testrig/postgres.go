@@ -28,7 +28,8 @@ func PostgreSQL(t testing.TB) string {
 	if len(name) > 60 {
 		name = name[:60]
 	}
-	if out, err := psql(pgURL, "DROP DATABASE IF EXISTS "+name+"; CREATE DATABASE "+name); err != nil {
+	// Two -c options: DROP/CREATE DATABASE cannot share a transaction.
+	if out, err := psql(pgURL, "DROP DATABASE IF EXISTS "+name, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create database %s: %v\n%s", name, err, out)
 	}
 	return strings.Replace(pgURL, "/postgres", "/"+name, 1)
@@ -43,9 +44,12 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func psql(url, sql string) ([]byte, error) {
-	bin := pgBin("psql")
-	return exec.Command(bin, url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql).CombinedOutput()
+func psql(url string, sqls ...string) ([]byte, error) {
+	args := []string{url, "-v", "ON_ERROR_STOP=1", "-q"}
+	for _, s := range sqls {
+		args = append(args, "-c", s)
+	}
+	return exec.Command(pgBin("psql"), args...).CombinedOutput()
 }
 
 func pgBin(name string) string {

@@ -1,6 +1,10 @@
-// Package server is callguard's central server: it ingests the desktops'
-// metadata events and encrypted recordings, keeps them in SQLite or
-// PostgreSQL, serves the supervisors' live board and the data-protection
-// officers' workflows, and writes every read of personal data to an
-// append-only audit log. It builds without cgo or GUI libraries.
+// Package server holds the central server's domain: accounts and roles,
+// devices, the metadata events the desktops send, the calls built from them,
+// the live board's agent states and the audit record. It is pure Go with no
+// storage or HTTP: the sub-packages (store, blob, auth, live, httpapi,
+// central) implement and serve it, and this package imports none of them.
+//
+// Events are decoded into the server's own types rather than the desktop's
+// app.Event, so the server builds alone; a contract test in app/uplink proves
+// that what the core emits is exactly what DecodeBatch accepts.
 package server

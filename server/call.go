@@ -1,0 +1,217 @@
+package server
+
+import (
+	"sort"
+	"time"
+
+	"github.com/callguard/callguard/app/policy"
+)
+
+// Call is one call as the server knows it, folded from its events by
+// FoldCall. The facts retention looks at (direction, local number, flag
+// reasons, declined) are kept as columns so the retention job can select on
+// them.
+type Call struct {
+	ID        string     `json:"id"`
+	Device    string     `json:"device"`
+	Agent     string     `json:"agent"`
+	Direction string     `json:"direction"`
+	Local     Party      `json:"local"`
+	Remote    Party      `json:"remote"`
+	SIPCallID string     `json:"sip_call_id,omitempty"`
+	Started   time.Time  `json:"started"`
+	Answered  *time.Time `json:"answered,omitempty"`
+	Ended     *time.Time `json:"ended,omitempty"`
+	Recorded  bool       `json:"recorded"`
+	// State and StateReason are the last recording state the desktop reported.
+	State       string  `json:"state"`
+	StateReason string  `json:"state_reason,omitempty"`
+	Notice      string  `json:"notice"`
+	Declined    bool    `json:"declined"`
+	Excluded    bool    `json:"excluded"`
+	Failed      bool    `json:"failed"`
+	Pauses      []Pause `json:"pauses"`
+	PausedMS    int64   `json:"paused_ms"`
+	Flags       []Flag  `json:"flags"`
+	// Recording is "none", "uploading" or "stored".
+	Recording string `json:"recording"`
+	// RetentionRule is the id of the policy rule that set DeleteAfter.
+	RetentionRule string     `json:"retention_rule"`
+	DeleteAfter   *time.Time `json:"delete_after,omitempty"`
+	Events        int        `json:"events"`
+	Updated       time.Time  `json:"updated"`
+}
+
+// Pause is one stretch of a call during which recording was paused.
+type Pause struct {
+	Reason string     `json:"reason"`
+	Start  time.Time  `json:"start"`
+	End    *time.Time `json:"end,omitempty"`
+}
+
+// Flag is an officer's request to review (part of) a call for deletion.
+type Flag struct {
+	EventID string    `json:"event_id"`
+	Reason  string    `json:"reason"`
+	Note    string    `json:"note,omitempty"`
+	FromMS  *int64    `json:"from_ms,omitempty"`
+	ToMS    *int64    `json:"to_ms,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Recording statuses of a call.
+const (
+	RecordingNone      = "none"
+	RecordingUploading = "uploading"
+	RecordingStored    = "stored"
+)
+
+// FoldCall builds a call from all of its events. Events are applied in seq
+// order (the per-device sequence restores the order the desktop made them
+// in, whatever order they arrived in), so folding is independent of arrival
+// order and of duplicates.
+func FoldCall(callID string, events []Event) Call {
+	evs := append([]Event(nil), events...)
+	sort.SliceStable(evs, func(i, j int) bool {
+		if evs[i].Seq != evs[j].Seq {
+			return evs[i].Seq < evs[j].Seq
+		}
+		return evs[i].Time.Before(evs[j].Time)
+	})
+	c := Call{ID: callID, Direction: "unknown", State: "unknown", Notice: "pending", Recording: RecordingNone}
+	seen := map[string]bool{}
+	var open *Pause
+	closePause := func(at time.Time) {
+		if open == nil {
+			return
+		}
+		end := at
+		open.End = &end
+		c.Pauses = append(c.Pauses, *open)
+		open = nil
+	}
+	for _, e := range evs {
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		c.Events++
+		if c.Device == "" {
+			c.Device = e.Device
+		}
+		if c.Agent == "" {
+			c.Agent = e.Agent
+		}
+		if e.Time.After(c.Updated) {
+			c.Updated = e.Time
+		}
+		switch e.Type {
+		case EventCallRinging, EventCallAnswered, EventCallEnded:
+			if e.Call == nil {
+				continue
+			}
+			ec := e.Call
+			c.Direction = ec.Direction
+			c.Local, c.Remote = ec.Local, ec.Remote
+			if ec.SIPCallID != "" {
+				c.SIPCallID = ec.SIPCallID
+			}
+			if c.Started.IsZero() || ec.Started.Before(c.Started) {
+				c.Started = ec.Started
+			}
+			if ec.Answered != nil {
+				c.Answered = ec.Answered
+			}
+			if ec.Ended != nil {
+				c.Ended = ec.Ended
+			}
+			c.Recorded = c.Recorded || ec.Recorded
+			if e.Type == EventCallEnded {
+				end := e.Time
+				if ec.Ended != nil {
+					end = *ec.Ended
+				}
+				closePause(end)
+			}
+		case EventRecordingState:
+			if open != nil && (e.State != "paused" || e.Reason != open.Reason) {
+				closePause(e.Time)
+			}
+			if e.State == "paused" && open == nil {
+				open = &Pause{Reason: e.Reason, Start: e.Time}
+			}
+			c.State, c.StateReason = e.State, e.Reason
+			switch e.State {
+			case "declined":
+				c.Declined = true
+			case "excluded":
+				c.Excluded = true
+			case "failed":
+				c.Failed = true
+			case "recording":
+				c.Recorded = true
+			}
+		case EventNotice:
+			c.Notice = e.Outcome
+			if e.Outcome == "objected" {
+				c.Declined = true
+			}
+		case EventFlag:
+			c.Flags = append(c.Flags, Flag{EventID: e.ID, Reason: e.Reason, Note: e.Note, FromMS: e.FromMS, ToMS: e.ToMS, At: e.Time})
+		}
+	}
+	if open != nil {
+		c.Pauses = append(c.Pauses, *open)
+	}
+	for _, p := range c.Pauses {
+		if p.End != nil {
+			c.PausedMS += p.End.Sub(p.Start).Milliseconds()
+		}
+	}
+	if c.Started.IsZero() && len(evs) > 0 {
+		c.Started = evs[0].Time
+	}
+	return c
+}
+
+// FlagReasons lists the distinct reasons the call was flagged for.
+func (c *Call) FlagReasons() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range c.Flags {
+		if !seen[f.Reason] {
+			seen[f.Reason] = true
+			out = append(out, f.Reason)
+		}
+	}
+	return out
+}
+
+// ApplyRetention sets RetentionRule and DeleteAfter from the policy: the
+// period of the first matching rule, counted from the call's start.
+func (c *Call) ApplyRetention(p *policy.Policy) {
+	if p == nil {
+		return
+	}
+	period, rule := p.RetentionFor(policy.CallFacts{
+		Direction:   c.Direction,
+		Local:       c.Local.Number,
+		FlagReasons: c.FlagReasons(),
+		Declined:    c.Declined,
+	})
+	at := period.After(c.Started).UTC()
+	c.RetentionRule, c.DeleteAfter = rule, &at
+}
+
+// CallFilter selects calls for a search. Empty fields match everything.
+type CallFilter struct {
+	// Number matches the remote or local number, as a substring.
+	Number string
+	Agent  string
+	From   time.Time // calls started at or after
+	To     time.Time // calls started before
+	// Limit caps the result (default 100, at most 1000); Offset skips
+	// that many calls, newest first, to page on.
+	Limit  int
+	Offset int
+}

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// EventType names a metadata event; the names are the ingest contract
+// (openapi.yaml, Event).
+type EventType string
+
+// The event types the desktops send.
+const (
+	EventCallRinging    EventType = "call.ringing"
+	EventCallAnswered   EventType = "call.answered"
+	EventCallEnded      EventType = "call.ended"
+	EventRecordingState EventType = "recording.state"
+	EventNotice         EventType = "notice"
+	EventFlag           EventType = "flag"
+	EventLink           EventType = "link"
+)
+
+// Limits of the ingest contract.
+const (
+	MaxBatch     = 1000 // events in one request
+	maxIDLen     = 64
+	maxNumberLen = 128
+	maxNameLen   = 256
+	maxURILen    = 512
+	maxReasonLen = 256
+	maxNoteLen   = 4096
+)
+
+// RecordingStates are the contract names of the recording states (DESIGN.md).
+var RecordingStates = []string{"unknown", "idle", "ringing", "awaiting-notice", "recording", "paused", "declined", "excluded", "failed"}
+
+// NoticeOutcomes are the outcomes a notice event may carry.
+var NoticeOutcomes = []string{"pending", "read", "objected", "announced", "not-needed"}
+
+// LinkStates are the states a link event may carry.
+var LinkStates = []string{"up", "lost", "manual"}
+
+// Event is one metadata event as a desktop sends it.
+type Event struct {
+	ID     string    `json:"id"`
+	Device string    `json:"device,omitempty"`
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Type   EventType `json:"type"`
+	Agent  string    `json:"agent"`
+	CallID string    `json:"call_id,omitempty"`
+
+	Call    *EventCall `json:"call,omitempty"`
+	State   string     `json:"state,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	Note    string     `json:"note,omitempty"`
+	Outcome string     `json:"outcome,omitempty"`
+	FromMS  *int64     `json:"from_ms,omitempty"`
+	ToMS    *int64     `json:"to_ms,omitempty"`
+
+	// Raw is the event exactly as received; the store keeps it so that a
+	// later server can project fields this one does not know.
+	Raw json.RawMessage `json:"-"`
+}
+
+// EventCall describes the call an event is about.
+type EventCall struct {
+	Direction string     `json:"direction"`
+	Local     Party      `json:"local"`
+	Remote    Party      `json:"remote"`
+	SIPCallID string     `json:"sip_call_id,omitempty"`
+	Started   time.Time  `json:"started"`
+	Answered  *time.Time `json:"answered,omitempty"`
+	Ended     *time.Time `json:"ended,omitempty"`
+	Recorded  bool       `json:"recorded"`
+}
+
+// Party is one end of a call.
+type Party struct {
+	Number string `json:"number"`
+	Name   string `json:"name,omitempty"`
+	URI    string `json:"uri,omitempty"`
+}
+
+// DecodeBatch reads an ingest request body {"events":[...]} and validates
+// every event. Unknown fields are ignored (newer desktops may add some);
+// unknown event types, missing ids or seqs and out-of-contract values are
+// errors that name the event, wrapped in ErrInvalid.
+func DecodeBatch(b []byte) ([]Event, error) {
+	var req struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return nil, fmt.Errorf("malformed JSON: %v: %w", err, ErrInvalid)
+	}
+	if req.Events == nil {
+		return nil, fmt.Errorf(`body must be {"events":[...]}: %w`, ErrInvalid)
+	}
+	if len(req.Events) > MaxBatch {
+		return nil, fmt.Errorf("%d events in one batch, at most %d: %w", len(req.Events), MaxBatch, ErrInvalid)
+	}
+	out := make([]Event, 0, len(req.Events))
+	for i, raw := range req.Events {
+		var e Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("events[%d]: %v: %w", i, err, ErrInvalid)
+		}
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("events[%d] (%s): %w", i, e.ID, err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			return nil, fmt.Errorf("events[%d]: %v: %w", i, err, ErrInvalid)
+		}
+		e.Raw = compact.Bytes()
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Validate checks the event against the ingest contract; errors wrap ErrInvalid.
+func (e *Event) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !validID(e.ID) {
+		bad("id must be 1–%d letters, digits, '-' or '_'", maxIDLen)
+	}
+	if e.Seq == 0 {
+		bad("seq must be 1 or more")
+	}
+	if e.Time.IsZero() || e.Time.Year() < 2000 || e.Time.Year() > 2200 {
+		bad("time %s is missing or implausible", e.Time.Format(time.RFC3339))
+	}
+	if len(e.Agent) > maxNameLen {
+		bad("agent is longer than %d bytes", maxNameLen)
+	}
+	if len(e.Device) > maxIDLen {
+		bad("device is longer than %d bytes", maxIDLen)
+	}
+	if e.CallID != "" && !validID(e.CallID) {
+		bad("call_id must be 1–%d letters, digits, '-' or '_'", maxIDLen)
+	}
+	if len(e.Reason) > maxReasonLen {
+		bad("reason is longer than %d bytes", maxReasonLen)
+	}
+	if len(e.Note) > maxNoteLen {
+		bad("note is longer than %d bytes", maxNoteLen)
+	}
+	needCall := func() {
+		if e.CallID == "" {
+			bad("%s needs call_id", e.Type)
+		}
+	}
+	switch e.Type {
+	case EventCallRinging, EventCallAnswered, EventCallEnded:
+		needCall()
+		if e.Call == nil {
+			bad("%s needs call", e.Type)
+		} else if err := e.Call.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	case EventRecordingState:
+		needCall()
+		if !oneOf(e.State, RecordingStates) {
+			bad("state %q is not a recording state", e.State)
+		}
+	case EventNotice:
+		needCall()
+		if !oneOf(e.Outcome, NoticeOutcomes) {
+			bad("outcome %q is not a notice outcome", e.Outcome)
+		}
+	case EventFlag:
+		needCall()
+		if e.Reason == "" {
+			bad("flag needs a reason")
+		}
+		if (e.FromMS == nil) != (e.ToMS == nil) {
+			bad("from_ms and to_ms come together")
+		} else if e.FromMS != nil && (*e.FromMS < 0 || *e.ToMS < *e.FromMS) {
+			bad("interval %d–%d ms is not valid", *e.FromMS, *e.ToMS)
+		}
+	case EventLink:
+		if !oneOf(e.State, LinkStates) {
+			bad("link state %q must be up, lost or manual", e.State)
+		}
+	default:
+		bad("unknown event type %q", e.Type)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", errors.Join(errs...), ErrInvalid)
+	}
+	return nil
+}
+
+func (c *EventCall) validate() error {
+	var errs []error
+	switch c.Direction {
+	case "inbound", "outbound", "unknown":
+	default:
+		errs = append(errs, fmt.Errorf("call.direction %q must be inbound, outbound or unknown", c.Direction))
+	}
+	for _, p := range []struct {
+		name string
+		v    Party
+	}{{"local", c.Local}, {"remote", c.Remote}} {
+		if len(p.v.Number) > maxNumberLen || len(p.v.Name) > maxNameLen || len(p.v.URI) > maxURILen {
+			errs = append(errs, fmt.Errorf("call.%s is too long", p.name))
+		}
+	}
+	if len(c.SIPCallID) > maxURILen {
+		errs = append(errs, errors.New("call.sip_call_id is too long"))
+	}
+	if c.Started.IsZero() {
+		errs = append(errs, errors.New("call.started is missing"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidID reports whether s can name an event, call or device: 1–64
+// letters, digits, '-' or '_'. Call ids name files on disk, so nothing else
+// is allowed.
+func ValidID(s string) bool { return validID(s) }
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func oneOf(s string, set []string) bool {
+	for _, x := range set {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}

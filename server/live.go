@@ -1,0 +1,129 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Heartbeat is what a desktop reports every few seconds: the state its
+// officer is in now. Times are the desktop's clock; At lets the server
+// correct for skew.
+type Heartbeat struct {
+	At      time.Time      `json:"at"`
+	State   string         `json:"state"`
+	Reason  string         `json:"reason,omitempty"`
+	Since   time.Time      `json:"since"`
+	Link    string         `json:"link,omitempty"`
+	Call    *HeartbeatCall `json:"call,omitempty"`
+	Pending int            `json:"pending"`
+}
+
+// HeartbeatCall is the officer's current call in a heartbeat.
+type HeartbeatCall struct {
+	ID        string    `json:"id"`
+	Direction string    `json:"direction"`
+	Remote    string    `json:"remote"`
+	Started   time.Time `json:"started"`
+}
+
+// Validate checks a heartbeat; errors wrap ErrInvalid.
+func (h *Heartbeat) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if h.At.IsZero() {
+		bad("at is missing")
+	}
+	if !oneOf(h.State, RecordingStates) {
+		bad("state %q is not a recording state", h.State)
+	}
+	if len(h.Reason) > maxReasonLen {
+		bad("reason is longer than %d bytes", maxReasonLen)
+	}
+	if h.Link != "" && !oneOf(h.Link, LinkStates) {
+		bad("link %q must be up, lost or manual", h.Link)
+	}
+	if h.Pending < 0 {
+		bad("pending is negative")
+	}
+	if c := h.Call; c != nil {
+		if !validID(c.ID) {
+			bad("call.id must be 1–%d letters, digits, '-' or '_'", maxIDLen)
+		}
+		if !oneOf(c.Direction, []string{"inbound", "outbound", "unknown", ""}) {
+			bad("call.direction %q must be inbound, outbound or unknown", c.Direction)
+		}
+		if len(c.Remote) > maxNumberLen {
+			bad("call.remote is longer than %d bytes", maxNumberLen)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", errors.Join(errs...), ErrInvalid)
+	}
+	return nil
+}
+
+// AgentState is one row of the supervisors' live board.
+type AgentState struct {
+	Agent  string `json:"agent"`
+	Device string `json:"device,omitempty"`
+	Online bool   `json:"online"`
+	// LastSeen is when the server last heard from the agent (server clock).
+	LastSeen time.Time `json:"last_seen"`
+	State    string    `json:"state"`
+	Reason   string    `json:"reason,omitempty"`
+	// ReasonLabel is the pause reason in words, from the policy.
+	ReasonLabel string `json:"reason_label,omitempty"`
+	// Since is when State began, on the server's clock.
+	Since   time.Time `json:"since"`
+	Link    string    `json:"link,omitempty"`
+	Call    *LiveCall `json:"call,omitempty"`
+	Pending int       `json:"pending"`
+	Alerts  []Alert   `json:"alerts"`
+}
+
+// LiveCall is an agent's current call on the board. Remote is masked: only
+// its last three digits are shown, as supervisors need the state, not the
+// caller's number (data minimisation).
+type LiveCall struct {
+	ID        string    `json:"id"`
+	Direction string    `json:"direction"`
+	Remote    string    `json:"remote"`
+	Started   time.Time `json:"started"`
+}
+
+// AlertKind says what needs a supervisor's attention.
+type AlertKind string
+
+// Alert kinds.
+const (
+	AlertPauseLong       AlertKind = "pause-long"       // paused past the reason's remind_after
+	AlertRecordingFailed AlertKind = "recording-failed" // should record but does not
+	AlertStateUnknown    AlertKind = "state-unknown"    // the desktop cannot hear the phone system
+	AlertOffline         AlertKind = "offline"          // no heartbeat within the window
+)
+
+// Alert is one thing on an agent's row that needs attention.
+type Alert struct {
+	Kind    AlertKind `json:"kind"`
+	Since   time.Time `json:"since"`
+	Message string    `json:"message"`
+}
+
+// MaskNumber keeps the last three digits of a number and replaces the rest
+// with '•', so "+441632960123" reads "••••••••••123".
+func MaskNumber(n string) string {
+	r := []rune(n)
+	if len(r) <= 3 {
+		return n
+	}
+	out := make([]rune, len(r))
+	for i := range r {
+		if i < len(r)-3 {
+			out[i] = '•'
+		} else {
+			out[i] = r[i]
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/callguard/callguard/server"
+)
+
+const callCols = `c.id, c.device_id, c.agent, c.direction, c.local_number, c.local_name, c.remote_number, c.remote_name, c.sip_call_id,
+	c.started_at, c.answered_at, c.ended_at, c.recorded, c.state, c.state_reason, c.notice, c.declined, c.is_excluded, c.failed,
+	c.pauses, c.paused_ms, c.retention_rule, c.delete_after, c.event_count, c.updated_at, COALESCE(r.status, '')`
+
+const callFrom = ` FROM calls c LEFT JOIN recordings r ON r.call_id = c.id`
+
+func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
+	var (
+		c                            server.Call
+		started, updated             int64
+		answered, ended, deleteAfter sql.NullInt64
+		pauses, recording            string
+	)
+	err := sc.Scan(&c.ID, &c.Device, &c.Agent, &c.Direction, &c.Local.Number, &c.Local.Name, &c.Remote.Number, &c.Remote.Name, &c.SIPCallID,
+		&started, &answered, &ended, &c.Recorded, &c.State, &c.StateReason, &c.Notice, &c.Declined, &c.Excluded, &c.Failed,
+		&pauses, &c.PausedMS, &c.RetentionRule, &deleteAfter, &c.Events, &updated, &recording)
+	if err != nil {
+		return server.Call{}, err
+	}
+	c.Started, c.Updated = fromMS(started), fromMS(updated)
+	c.Answered, c.Ended, c.DeleteAfter = fromNullMS(answered), fromNullMS(ended), fromNullMS(deleteAfter)
+	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
+		return server.Call{}, fmt.Errorf("call %s: pauses: %w", c.ID, err)
+	}
+	switch recording {
+	case "uploading":
+		c.Recording = server.RecordingUploading
+	case "stored":
+		c.Recording = server.RecordingStored
+	default:
+		c.Recording = server.RecordingNone
+	}
+	return c, nil
+}
+
+// Call returns one call with its flags.
+func (s *Store) Call(ctx context.Context, id string) (server.Call, error) {
+	c, err := scanCall(s.queryRow(ctx, s.db, `SELECT `+callCols+callFrom+` WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return server.Call{}, fmt.Errorf("call %s: %w", id, server.ErrNotFound)
+	}
+	if err != nil {
+		return server.Call{}, fmt.Errorf("call %s: %w", id, err)
+	}
+	calls := []server.Call{c}
+	if err := s.loadFlags(ctx, calls); err != nil {
+		return server.Call{}, err
+	}
+	return calls[0], nil
+}
+
+// SearchCalls returns the calls that match f, newest first.
+func (s *Store) SearchCalls(ctx context.Context, f server.CallFilter) ([]server.Call, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Number != "" {
+		like := "%" + escapeLike(f.Number) + "%"
+		where = append(where, `(c.remote_number LIKE ? ESCAPE '\' OR c.local_number LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
+	if f.Agent != "" {
+		where = append(where, `c.agent = ?`)
+		args = append(args, f.Agent)
+	}
+	if !f.From.IsZero() {
+		where = append(where, `c.started_at >= ?`)
+		args = append(args, ms(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, `c.started_at < ?`)
+		args = append(args, ms(f.To))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	q := `SELECT ` + callCols + callFrom
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY c.started_at DESC, c.id LIMIT ? OFFSET ?`
+	args = append(args, limit, max(f.Offset, 0))
+	rows, err := s.query(ctx, s.db, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search calls: %w", err)
+	}
+	defer rows.Close()
+	out := []server.Call{}
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, fmt.Errorf("search calls: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search calls: %w", err)
+	}
+	if err := s.loadFlags(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) loadFlags(ctx context.Context, calls []server.Call) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(calls))
+	ph := make([]string, len(calls))
+	args := make([]any, len(calls))
+	for i, c := range calls {
+		idx[c.ID] = i
+		ph[i] = "?"
+		args[i] = c.ID
+		calls[i].Flags = []server.Flag{}
+	}
+	rows, err := s.query(ctx, s.db, `SELECT call_id, event_id, reason, note, from_ms, to_ms, at FROM call_flags WHERE call_id IN (`+strings.Join(ph, ",")+`) ORDER BY at, event_id`, args...)
+	if err != nil {
+		return fmt.Errorf("load flags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			callID   string
+			f        server.Flag
+			from, to sql.NullInt64
+			at       int64
+		)
+		if err := rows.Scan(&callID, &f.EventID, &f.Reason, &f.Note, &from, &to, &at); err != nil {
+			return fmt.Errorf("load flags: %w", err)
+		}
+		if from.Valid {
+			f.FromMS = &from.Int64
+		}
+		if to.Valid {
+			f.ToMS = &to.Int64
+		}
+		f.At = fromMS(at)
+		if i, ok := idx[callID]; ok {
+			calls[i].Flags = append(calls[i].Flags, f)
+		}
+	}
+	return rows.Err()
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}

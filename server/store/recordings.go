@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/callguard/callguard/server"
+)
+
+// Recording is what the store knows of a call's encrypted recording; the
+// bytes are in the blob store.
+type Recording struct {
+	CallID   string
+	Device   string
+	Status   string // "uploading", "stored" or "deleted"
+	Size     int64
+	SHA256   string
+	Manifest []byte
+	Created  time.Time
+	Stored   *time.Time
+}
+
+// ClaimRecording returns the call's recording row, creating it as
+// "uploading" for p's device on the first chunk. A call or recording of
+// another account gives server.ErrForbidden.
+func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, callID string) (Recording, error) {
+	var agent string
+	err := s.queryRow(ctx, s.db, `SELECT agent FROM calls WHERE id = ?`, callID).Scan(&agent)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
+	case agent != p.Username:
+		return Recording{}, fmt.Errorf("recording %s belongs to another agent: %w", callID, server.ErrForbidden)
+	}
+	if _, err := s.exec(ctx, s.db, `INSERT INTO recordings (call_id, device_id, status, created_at) VALUES (?, ?, 'uploading', ?) ON CONFLICT (call_id) DO NOTHING`,
+		callID, p.DeviceID, ms(s.now())); err != nil {
+		return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
+	}
+	var owner int64
+	r, err := s.recording(ctx, callID, &owner)
+	if err != nil {
+		return Recording{}, err
+	}
+	if owner != p.UserID {
+		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
+	}
+	return r, nil
+}
+
+// Recording returns a call's recording row.
+func (s *Store) Recording(ctx context.Context, callID string) (Recording, error) {
+	var owner int64
+	return s.recording(ctx, callID, &owner)
+}
+
+func (s *Store) recording(ctx context.Context, callID string, owner *int64) (Recording, error) {
+	var (
+		r        Recording
+		manifest string
+		created  int64
+		stored   sql.NullInt64
+	)
+	err := s.queryRow(ctx, s.db, `SELECT r.call_id, r.device_id, r.status, r.size, r.sha256, r.manifest, r.created_at, r.stored_at, COALESCE(d.user_id, 0)
+		FROM recordings r LEFT JOIN devices d ON d.id = r.device_id WHERE r.call_id = ?`, callID).
+		Scan(&r.CallID, &r.Device, &r.Status, &r.Size, &r.SHA256, &manifest, &created, &stored, owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Recording{}, fmt.Errorf("recording %s: %w", callID, server.ErrNotFound)
+	}
+	if err != nil {
+		return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
+	}
+	r.Manifest, r.Created, r.Stored = []byte(manifest), fromMS(created), fromNullMS(stored)
+	return r, nil
+}
+
+// StoreRecording marks a recording stored, with its verified size, sha256
+// of the encrypted file and manifest.
+func (s *Store) StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error {
+	res, err := s.exec(ctx, s.db, `UPDATE recordings SET status = 'stored', size = ?, sha256 = ?, manifest = ?, stored_at = ? WHERE call_id = ?`,
+		size, sha256, string(manifest), ms(s.now()), callID)
+	if err != nil {
+		return fmt.Errorf("store recording %s: %w", callID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("recording %s: %w", callID, server.ErrNotFound)
+	}
+	return nil
+}

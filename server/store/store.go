@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callguard/callguard/app/policy"
+
+	// Drivers: "pgx" for PostgreSQL, "sqlite" for SQLite.
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialects.
+const (
+	SQLite     = "sqlite"
+	PostgreSQL = "postgres"
+)
+
+// Store is the server's database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect string
+	url     string // PostgreSQL URL, for the LISTEN connection
+	pol     *policy.Policy
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock (default time.Now), so tests control time.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithLogger sets the logger (default slog.Default).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// WithPolicy sets the organisation policy whose retention rules set each
+// call's delete_after. Without one, calls get no delete_after.
+func WithPolicy(p *policy.Policy) Option { return func(s *Store) { s.pol = p } }
+
+// Open connects to the database at dbURL: "postgres://…" or
+// "postgresql://…" for PostgreSQL, "sqlite:PATH" or a plain path for
+// SQLite (created if missing, WAL, full fsync, 10 s busy timeout). It does
+// not migrate; call Migrate.
+func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
+	s := &Store{now: time.Now, log: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	switch {
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		s.dialect, s.url = PostgreSQL, dbURL
+		db, err := sql.Open("pgx", dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.db = db
+	default:
+		path := strings.TrimPrefix(dbURL, "sqlite:")
+		if path == "" {
+			return nil, errors.New("open sqlite: empty path")
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		s.dialect = SQLite
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		// One writer at a time is SQLite's rule; a few connections let reads
+		// run beside it under WAL.
+		db.SetMaxOpenConns(4)
+		db.SetMaxIdleConns(4)
+		s.db = db
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(pctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", s.dialect, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect returns SQLite or PostgreSQL.
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB returns the database handle, for tests and for the later
+// data-protection packages that extend this schema.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Migrate brings the schema up to date, applying each embedded migration
+// not yet applied in its own transaction. Concurrent server instances on one
+// PostgreSQL serialise on an advisory lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect == PostgreSQL {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7465001)"); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7465001)")
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	dir := "migrations/" + s.dialect
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migrate: %s: name must start with a number and '_'", name)
+		}
+		var n int
+		if err := conn.QueryRowContext(ctx, s.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(dir + "/" + name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"), version, name, ms(s.now())); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		s.log.Info("applied migration", "name", name, "dialect", s.dialect)
+	}
+	return nil
+}
+
+// rebind turns the '?' placeholders every query is written with into
+// PostgreSQL's $1, $2 …
+func (s *Store) rebind(q string) string {
+	if s.dialect != PostgreSQL {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, s.rebind(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	return q.QueryContext(ctx, s.rebind(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.rebind(query), args...)
+}
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs f in a transaction and commits it, retrying a few times when
+// PostgreSQL reports a serialisation failure or a unique violation raced by
+// another instance.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var tx *sql.Tx
+		tx, err = s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err = f(tx); err != nil {
+			tx.Rollback()
+			if s.retryable(err) && ctx.Err() == nil {
+				continue
+			}
+			return err
+		}
+		if err = tx.Commit(); err != nil {
+			if s.retryable(err) && ctx.Err() == nil {
+				continue
+			}
+			return err
+		}
+		return nil
+	}
+	return err
+}
+
+// retryable reports transient conflicts between concurrent writers.
+func (s *Store) retryable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01") || errors.Is(err, errRetry)
+}
+
+var errRetry = errors.New("retry")
+
+// isUnique reports a unique-constraint violation in either dialect.
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "constraint failed: UNIQUE")
+}
+
+// ms returns t as milliseconds since the epoch.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// msPtr returns t as milliseconds, or NULL.
+func msPtr(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromMS turns stored milliseconds back into a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}

@@ -1,0 +1,423 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/store"
+)
+
+func TestMain(m *testing.M) { testrig.Main(m) }
+
+// dialects runs the suite on SQLite in a temp dir and on PostgreSQL.
+var dialects = []struct {
+	name string
+	url  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "callguard.db") }},
+	{"postgres", func(t *testing.T) string { return testrig.PostgreSQL(t) }},
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func open(t *testing.T, url string, clk *clock) *store.Store {
+	t.Helper()
+	pol, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), url, store.WithClock(clk.Now), store.WithPolicy(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func forEachDialect(t *testing.T, f func(t *testing.T, s *store.Store, clk *clock)) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+			f(t, open(t, d.url(t), clk), clk)
+		})
+	}
+}
+
+// agentDevice creates an agent account with one device.
+func agentDevice(t *testing.T, s *store.Store, name string) server.Principal {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, name, server.RoleAgent, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, hash := auth.NewToken()
+	id := auth.NewID()
+	if err := s.CreateDevice(ctx, id, u.ID, name+"-pc", hash); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Authenticate(ctx, auth.HashToken(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// callEvents is the sequence the core emits for an inbound call that is
+// recorded, paused for a payment, resumed, flagged and ended.
+func callEvents(callID string, firstSeq uint64, start time.Time, remote string) []server.Event {
+	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
+	call := func(answered, ended *time.Time) *server.EventCall {
+		return &server.EventCall{Direction: "inbound", Local: server.Party{Number: "2001"}, Remote: server.Party{Number: remote, Name: "Caller"},
+			SIPCallID: "sip-" + callID, Started: start, Answered: answered, Ended: ended, Recorded: answered != nil}
+	}
+	a, e := at(5), at(120)
+	from, to := int64(10_000), int64(20_000)
+	evs := []server.Event{
+		{Type: server.EventCallRinging, Call: call(nil, nil), Time: at(0)},
+		{Type: server.EventRecordingState, State: "ringing", Time: at(0)},
+		{Type: server.EventCallAnswered, Call: call(&a, nil), Time: at(5)},
+		{Type: server.EventNotice, Outcome: "announced", Time: at(5)},
+		{Type: server.EventRecordingState, State: "recording", Time: at(5)},
+		{Type: server.EventRecordingState, State: "paused", Reason: "payment", Time: at(30)},
+		{Type: server.EventRecordingState, State: "recording", Time: at(90)},
+		{Type: server.EventFlag, Reason: "health", Note: "spoke of a diagnosis", FromMS: &from, ToMS: &to, Time: at(100)},
+		{Type: server.EventCallEnded, Call: call(&a, &e), Time: at(120)},
+	}
+	for i := range evs {
+		evs[i].ID = fmt.Sprintf("%s-e%d", callID, i)
+		evs[i].Seq = firstSeq + uint64(i)
+		evs[i].Agent = "claimed"
+		evs[i].CallID = callID
+	}
+	return evs
+}
+
+func TestMigrateTwice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+	})
+}
+
+func TestAccounts(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		hash, err := auth.HashPassword("correct horse battery", 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.CreateUser(ctx, "ann", server.RoleSupervisor, hash, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateUser(ctx, "ann", server.RoleAgent, hash, false); !errors.Is(err, server.ErrExists) {
+			t.Fatalf("duplicate user: got %v, want ErrExists", err)
+		}
+		if _, err := s.CreateUser(ctx, "bob", "boss", hash, false); !errors.Is(err, server.ErrInvalid) {
+			t.Fatalf("bad role: got %v, want ErrInvalid", err)
+		}
+		got, gotHash, err := s.UserByName(ctx, "ann")
+		if err != nil || got.ID != u.ID || got.Role != server.RoleSupervisor || auth.CheckPassword(gotHash, "correct horse battery") != nil {
+			t.Fatalf("UserByName = %+v, %v", got, err)
+		}
+		if _, _, err := s.UserByName(ctx, "nobody"); !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+
+		tok, th := auth.NewToken()
+		id := auth.NewID()
+		if err := s.CreateDevice(ctx, id, u.ID, "ann-laptop", th); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Authenticate(ctx, auth.HashToken(tok))
+		if err != nil || p.DeviceID != id || p.Username != "ann" || p.Role != server.RoleSupervisor {
+			t.Fatalf("Authenticate = %+v, %v", p, err)
+		}
+		if _, err := s.Authenticate(ctx, auth.HashToken("cgd_unknown")); !errors.Is(err, server.ErrUnauthorized) {
+			t.Fatalf("unknown token: %v", err)
+		}
+		if err := s.SetUserDisabled(ctx, "ann", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, auth.HashToken(tok)); !errors.Is(err, server.ErrDisabled) {
+			t.Fatalf("disabled user's token: %v", err)
+		}
+		if err := s.SetUserDisabled(ctx, "ann", false); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Minute)
+		if err := s.RevokeDevice(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, auth.HashToken(tok)); !errors.Is(err, server.ErrTokenRevoked) {
+			t.Fatalf("revoked token: %v", err)
+		}
+		if err := s.RevokeDevice(ctx, "nope"); !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("revoke unknown device: %v", err)
+		}
+		// Rotating the named device gives a new working token, same id.
+		tok2, th2 := auth.NewToken()
+		rid, err := s.RotateDevice(ctx, u.ID, "ann-laptop", th2)
+		if err != nil || rid != id {
+			t.Fatalf("RotateDevice = %q, %v", rid, err)
+		}
+		if _, err := s.Authenticate(ctx, auth.HashToken(tok2)); err != nil {
+			t.Fatalf("rotated token: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, auth.HashToken(tok)); !errors.Is(err, server.ErrUnauthorized) {
+			t.Fatalf("old token after rotation: %v", err)
+		}
+		devs, err := s.Devices(ctx)
+		if err != nil || len(devs) != 1 || devs[0].Username != "ann" || devs[0].Revoked != nil {
+			t.Fatalf("Devices = %+v, %v", devs, err)
+		}
+		users, err := s.Users(ctx)
+		if err != nil || len(users) != 1 {
+			t.Fatalf("Users = %+v, %v", users, err)
+		}
+	})
+}
+
+func TestIngestIsIdempotentAndOrderFree(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		p := agentDevice(t, s, "olive")
+		start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		evs := callEvents("c1", 1, start, "+441632960123")
+
+		// The second half arrives first; then everything again.
+		res, err := s.Ingest(ctx, p, evs[5:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Accepted != 4 || res.Duplicate != 0 || res.AckedSeq != 9 {
+			t.Fatalf("first batch: %+v", res)
+		}
+		res, err = s.Ingest(ctx, p, append(evs, evs[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Accepted != 5 || res.Duplicate != 5 || res.AckedSeq != 9 {
+			t.Fatalf("second batch: %+v", res)
+		}
+		n, seqs, err := s.EventCount(ctx, p.DeviceID)
+		if err != nil || n != 9 || seqs != 9 {
+			t.Fatalf("EventCount = %d, %d, %v", n, seqs, err)
+		}
+		c, err := s.Call(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Agent != "olive" || c.Direction != "inbound" || c.Remote.Number != "+441632960123" || !c.Recorded || c.Notice != "announced" {
+			t.Fatalf("call = %+v", c)
+		}
+		if c.Answered == nil || !c.Answered.Equal(start.Add(5*time.Second)) || c.Ended == nil || !c.Ended.Equal(start.Add(120*time.Second)) {
+			t.Fatalf("call times: answered %v ended %v", c.Answered, c.Ended)
+		}
+		if len(c.Pauses) != 1 || c.Pauses[0].Reason != "payment" || c.PausedMS != 60_000 {
+			t.Fatalf("pauses = %+v, paused %d ms", c.Pauses, c.PausedMS)
+		}
+		if len(c.Flags) != 1 || c.Flags[0].Reason != "health" || *c.Flags[0].FromMS != 10_000 {
+			t.Fatalf("flags = %+v", c.Flags)
+		}
+		if c.RetentionRule != "default" || c.DeleteAfter == nil || !c.DeleteAfter.Equal(start.AddDate(0, 0, 90)) {
+			t.Fatalf("retention: %s %v", c.RetentionRule, c.DeleteAfter)
+		}
+		if c.Events != 9 || c.Recording != server.RecordingNone {
+			t.Fatalf("events %d recording %s", c.Events, c.Recording)
+		}
+	})
+}
+
+func TestIngestCountsGaps(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		p := agentDevice(t, s, "gus")
+		evs := callEvents("g1", 1, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), "100")
+		if _, err := s.Ingest(ctx, p, evs[:3]); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Ingest(ctx, p, evs[5:]) // 4 and 5 never come
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Gaps != 1 || res.AckedSeq != 9 {
+			t.Fatalf("res = %+v", res)
+		}
+		d, err := s.Device(ctx, p.DeviceID)
+		if err != nil || d.SeqGaps != 1 || d.AckedSeq != 9 || d.LastSeen == nil {
+			t.Fatalf("device = %+v, %v", d, err)
+		}
+	})
+}
+
+func TestEventsOfAnotherAgentDoNotChangeACall(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		olive, mallory := agentDevice(t, s, "olive"), agentDevice(t, s, "mallory")
+		start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		if _, err := s.Ingest(ctx, olive, callEvents("c1", 1, start, "555")[:3]); err != nil {
+			t.Fatal(err)
+		}
+		forged := callEvents("c1", 1, start, "666")
+		for i := range forged {
+			forged[i].ID = "forged-" + forged[i].ID
+		}
+		if _, err := s.Ingest(ctx, mallory, forged); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Call(ctx, "c1")
+		if err != nil || c.Agent != "olive" || c.Remote.Number != "555" || c.Events != 3 {
+			t.Fatalf("call = %+v, %v", c, err)
+		}
+	})
+}
+
+func TestSearchCalls(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		olive, pat := agentDevice(t, s, "olive"), agentDevice(t, s, "pat")
+		day := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		mustIngest := func(p server.Principal, evs []server.Event) {
+			t.Helper()
+			if _, err := s.Ingest(ctx, p, evs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustIngest(olive, callEvents("o1", 1, day, "+441632960001"))
+		mustIngest(olive, callEvents("o2", 10, day.Add(24*time.Hour), "+441632960002"))
+		mustIngest(pat, callEvents("p1", 1, day.Add(2*time.Hour), "+441632960001"))
+		ids := func(f server.CallFilter) []string {
+			t.Helper()
+			cs, err := s.SearchCalls(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, c := range cs {
+				out = append(out, c.ID)
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			name string
+			f    server.CallFilter
+			want string
+		}{
+			{"everything newest first", server.CallFilter{}, "[o2 p1 o1]"},
+			{"by number", server.CallFilter{Number: "960001"}, "[p1 o1]"},
+			{"by agent", server.CallFilter{Agent: "olive"}, "[o2 o1]"},
+			{"by date range", server.CallFilter{From: day.Add(time.Hour), To: day.Add(3 * time.Hour)}, "[p1]"},
+			{"like wildcards are literal", server.CallFilter{Number: "%"}, "[]"},
+			{"limit and offset", server.CallFilter{Limit: 1, Offset: 1}, "[p1]"},
+		} {
+			if got := fmt.Sprint(ids(tc.f)); got != tc.want {
+				t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+			}
+		}
+	})
+}
+
+func TestRecordingOwnership(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		olive, pat := agentDevice(t, s, "olive"), agentDevice(t, s, "pat")
+		if _, err := s.Ingest(ctx, olive, callEvents("o1", 1, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), "1")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ClaimRecording(ctx, pat, "o1"); !errors.Is(err, server.ErrForbidden) {
+			t.Fatalf("pat claims olive's call: %v", err)
+		}
+		// A recording that arrives before its call's events is claimed by its uploader.
+		if _, err := s.ClaimRecording(ctx, pat, "early"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ClaimRecording(ctx, olive, "early"); !errors.Is(err, server.ErrForbidden) {
+			t.Fatalf("olive claims pat's recording: %v", err)
+		}
+		r, err := s.ClaimRecording(ctx, olive, "o1")
+		if err != nil || r.Status != "uploading" {
+			t.Fatalf("claim = %+v, %v", r, err)
+		}
+		if err := s.StoreRecording(ctx, "o1", 42, "abc", []byte(`{"call_id":"o1"}`)); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Call(ctx, "o1")
+		if err != nil || c.Recording != server.RecordingStored {
+			t.Fatalf("call recording = %q, %v", c.Recording, err)
+		}
+	})
+}
+
+func TestPresence(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		for i, st := range []string{`{"state":"idle"}`, `{"state":"recording"}`} {
+			if err := s.SavePresence(ctx, store.PresenceRow{Agent: "olive", Device: fmt.Sprint("d", i), State: []byte(st), LastSeen: clk.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, err := s.Presence(ctx)
+		if err != nil || len(rows) != 1 || string(rows[0].State) != `{"state":"recording"}` || rows[0].Device != "d1" {
+			t.Fatalf("Presence = %+v, %v", rows, err)
+		}
+	})
+}
+
+func TestAuditChain(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Audit(ctx, server.AuditRecord{Actor: "ann", Action: server.AuditLogin, Target: fmt.Sprint(i)}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		recs, err := s.AuditLog(ctx, 0, 100)
+		if err != nil || len(recs) != 20 {
+			t.Fatalf("AuditLog: %d records, %v", len(recs), err)
+		}
+		if seq, err := s.VerifyAudit(ctx); err != nil || seq != 0 {
+			t.Fatalf("VerifyAudit = %d, %v", seq, err)
+		}
+		if err := s.Audit(ctx, server.AuditRecord{Action: "x", Detail: "not json"}); !errors.Is(err, server.ErrInvalid) {
+			t.Fatalf("bad detail: %v", err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `UPDATE audit SET actor = 'eve' WHERE seq = 3`); err == nil {
+			t.Fatal("audit row was updated; the table must be append-only")
+		}
+		if _, err := s.DB().ExecContext(ctx, `DELETE FROM audit WHERE seq = 3`); err == nil {
+			t.Fatal("audit row was deleted; the table must be append-only")
+		}
+	})
+}

@@ -1,0 +1,47 @@
+package server
+
+import "time"
+
+// User is an account. Agents' usernames are the agent ids the desktops put
+// in their events.
+type User struct {
+	ID       int64     `json:"id"`
+	Username string    `json:"username"`
+	Role     Role      `json:"role"`
+	Disabled bool      `json:"disabled"`
+	Created  time.Time `json:"created"`
+}
+
+// Device is an enrolled desktop (or other client) acting for a user with a
+// bearer token. Only the token's hash is stored.
+type Device struct {
+	ID       string     `json:"id"`
+	UserID   int64      `json:"user_id"`
+	Username string     `json:"username"`
+	Role     Role       `json:"role"`
+	Name     string     `json:"name"`
+	Created  time.Time  `json:"created"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Revoked  *time.Time `json:"revoked,omitempty"`
+	// AckedSeq is the highest event seq of this device the server stored.
+	AckedSeq uint64 `json:"acked_seq"`
+	// SeqGaps counts batches that skipped seqs: a sign of lost events.
+	SeqGaps int64 `json:"seq_gaps"`
+}
+
+// Principal is who a request acts for: the device and its user.
+type Principal struct {
+	UserID   int64
+	Username string
+	Role     Role
+	DeviceID string
+}
+
+// Enrolment is what a device gets when it enrols: its token (shown once),
+// its id, and the account it acts for.
+type Enrolment struct {
+	Token    string `json:"token"`
+	DeviceID string `json:"device_id"`
+	Role     Role   `json:"role"`
+	Agent    string `json:"agent"`
+}

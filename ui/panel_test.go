@@ -376,3 +376,4 @@ func TestClockFormat(t *testing.T) {
 		}
 	}
 }
+

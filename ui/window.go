@@ -188,12 +188,12 @@ func (w *Window) addShortcuts() {
 	bind("Ctrl+O", p.confirmObjection)
 	bind("Ctrl+D", p.showFlag)
 	bind("Ctrl+Shift+S", func() {
-		if p.snap.Link == app.LinkManual {
+		if p.session.Snapshot().Link == app.LinkManual {
 			p.showStart()
 		}
 	})
 	bind("Ctrl+Shift+E", func() {
-		if p.snap.Link == app.LinkManual {
+		if p.session.Snapshot().Link == app.LinkManual {
 			p.act(p.session.EndManual())
 		}
 	})

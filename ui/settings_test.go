@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/callguard/callguard/app/config"
+)
+
+type fakeSettings struct {
+	cfg      config.Config
+	locked   []string
+	saved    *config.Config
+	password *string
+	token    string
+	levelled chan struct{}
+}
+
+func (f *fakeSettings) Settings() config.Config { return f.cfg }
+func (f *fakeSettings) Locked() []string        { return f.locked }
+func (f *fakeSettings) Save(c config.Config, pw *string) error {
+	f.saved, f.password = &c, pw
+	return nil
+}
+func (f *fakeSettings) Devices() ([]string, error) { return []string{"USB Headset", "Monitor of Speakers"}, nil }
+func (f *fakeSettings) Level(ctx context.Context, _ string, fn func(float64)) error {
+	fn(-12)
+	close(f.levelled)
+	<-ctx.Done()
+	return nil
+}
+func (f *fakeSettings) LocalAPIToken() (string, error) { return f.token, nil }
+func (f *fakeSettings) RegenerateLocalAPIToken() (string, error) {
+	f.token = "new-token"
+	return f.token, nil
+}
+func (f *fakeSettings) Enroll(context.Context, string, string, string) (string, error) {
+	return "", errors.New("server unreachable")
+}
+func (f *fakeSettings) KeyringNote() string { return "" }
+
+func TestSettingsSaveWhatTheOfficerTyped(t *testing.T) {
+	test.NewTempApp(t)
+	b := &fakeSettings{cfg: config.Default(), token: "tok"}
+	w := test.NewTempWindow(t, nil)
+	s := NewSettings(w, b)
+	w.SetContent(s.Content())
+	t.Cleanup(s.Close)
+
+	test.Type(s.address, "pbx.example.org:5061")
+	s.transport.SetSelected("tls")
+	test.Type(s.extension, "2001")
+	test.Type(s.password, "digest-secret")
+	s.callerDev.SetSelected("Monitor of Speakers")
+	s.save()
+	if b.saved == nil {
+		t.Fatalf("not saved: %q", s.message.Text)
+	}
+	got := b.saved
+	if got.PhoneSystem.Address != "pbx.example.org:5061" || got.PhoneSystem.Transport != "tls" || got.PhoneSystem.Extension != "2001" {
+		t.Errorf("phone system saved as %+v", got.PhoneSystem)
+	}
+	if got.Audio.CallerDevice != "Monitor of Speakers" || got.Audio.OfficerDevice != "" {
+		t.Errorf("audio saved as %+v", got.Audio)
+	}
+	if b.password == nil || *b.password != "digest-secret" {
+		t.Error("password not handed to the keyring")
+	}
+	if s.password.Text != "" {
+		t.Error("password left in the form after saving")
+	}
+}
+
+func TestSettingsRefuseBadInputWithAReason(t *testing.T) {
+	test.NewTempApp(t)
+	b := &fakeSettings{cfg: config.Default()}
+	w := test.NewTempWindow(t, nil)
+	s := NewSettings(w, b)
+	test.Type(s.address, "no-port-here")
+	s.save()
+	if b.saved != nil || !strings.Contains(s.message.Text, "host:port") {
+		t.Fatalf("bad address saved or unexplained: %q", s.message.Text)
+	}
+	s.address.SetText("")
+	s.apiPort.SetText("seventy")
+	s.save()
+	if b.saved != nil || !strings.Contains(s.message.Text, "not a number") {
+		t.Fatalf("bad port saved or unexplained: %q", s.message.Text)
+	}
+}
+
+func TestManagedSettingsAreLocked(t *testing.T) {
+	test.NewTempApp(t)
+	b := &fakeSettings{cfg: config.Default(), locked: []string{"server.url", "phone_system.address"}}
+	w := test.NewTempWindow(t, nil)
+	s := NewSettings(w, b)
+	if !s.serverURL.Disabled() || !s.address.Disabled() || s.extension.Disabled() {
+		t.Fatal("locked fields editable or free fields locked")
+	}
+}
+
+func TestLevelMeterAndTokenRegeneration(t *testing.T) {
+	test.NewTempApp(t)
+	b := &fakeSettings{cfg: config.Default(), token: "old", levelled: make(chan struct{})}
+	w := test.NewTempWindow(t, nil)
+	s := NewSettings(w, b)
+	t.Cleanup(s.Close)
+	s.startMeter()
+	<-b.levelled // the test driver runs fyne.Do on the caller's goroutine
+	if s.meter.Value != -12 {
+		t.Fatalf("meter shows %v, want -12", s.meter.Value)
+	}
+	if s.token.Text != "old" {
+		t.Fatalf("token shown %q", s.token.Text)
+	}
+	tok, _ := b.RegenerateLocalAPIToken()
+	s.token.SetText(tok)
+	if s.token.Text != "new-token" {
+		t.Fatal("token not replaced")
+	}
+}

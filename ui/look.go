@@ -49,6 +49,10 @@ func lookOf(s app.RecordingState) look {
 	return looks[app.StateUnknown]
 }
 
+// StateColour is the banner colour of state s (for tests that check a
+// screenshot shows the right state).
+func StateColour(s app.RecordingState) color.NRGBA { return lookOf(s).BG }
+
 // glyph is the shape on a state's icon.
 type glyph int
 

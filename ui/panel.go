@@ -65,7 +65,7 @@ type Panel struct {
 	// OnSettings opens the settings window; nil hides the button.
 	OnSettings func()
 	// SyncStatus says how the metadata sync is doing, e.g. "3 events waiting".
-	SyncStatus func() string
+	SyncStatus  func() string
 	settingsBtn *widget.Button
 
 	content fyne.CanvasObject

@@ -376,4 +376,3 @@ func TestClockFormat(t *testing.T) {
 		}
 	}
 }
-

@@ -49,15 +49,15 @@ type Settings struct {
 	locked  []string
 
 	address, extension, domain, authUser, caFile, password *widget.Entry
-	transport                                             *widget.Select
-	officerDev, callerDev                                 *widget.Select
-	meter                                                 *widget.ProgressBar
-	meterStop                                             context.CancelFunc
-	serverURL                                             *widget.Entry
-	apiPort                                               *widget.Entry
-	token                                                 *widget.Entry
-	message                                               *widget.Label
-	content                                               fyne.CanvasObject
+	transport                                              *widget.Select
+	officerDev, callerDev                                  *widget.Select
+	meter                                                  *widget.ProgressBar
+	meterStop                                              context.CancelFunc
+	serverURL                                              *widget.Entry
+	apiPort                                                *widget.Entry
+	token                                                  *widget.Entry
+	message                                                *widget.Label
+	content                                                fyne.CanvasObject
 }
 
 // NewSettings builds the settings form for backend, shown in win.

@@ -26,7 +26,9 @@ func (f *fakeSettings) Save(c config.Config, pw *string) error {
 	f.saved, f.password = &c, pw
 	return nil
 }
-func (f *fakeSettings) Devices() ([]string, error) { return []string{"USB Headset", "Monitor of Speakers"}, nil }
+func (f *fakeSettings) Devices() ([]string, error) {
+	return []string{"USB Headset", "Monitor of Speakers"}, nil
+}
 func (f *fakeSettings) Level(ctx context.Context, _ string, fn func(float64)) error {
 	fn(-12)
 	close(f.levelled)

@@ -1,6 +1,421 @@
-// Command callguard-server is callguard's central server.
+// Command callguard-server is callguard's central server: one binary that
+// serves the desktops' API over HTTPS with SQLite or PostgreSQL, and the
+// admin commands that manage its users and devices.
+//
+//	callguard-server serve --listen :8443 --db /var/lib/callguard/callguard.db --tls-cert F --tls-key F
+//	callguard-server user add --username ann --role supervisor   (password from stdin)
+//	callguard-server user list | user disable --username U
+//	callguard-server device list | device revoke --id ID
+//	callguard-server migrate | version
+//
+// --db may also come from $CALLGUARD_DB, which keeps a PostgreSQL password
+// out of the process list.
 package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/store"
+	"golang.org/x/term"
+)
 
 var version = "dev"
 
-func main() {}
+const usage = `callguard-server: callguard's central server.
+
+Commands:
+  serve          serve the API (HTTPS; plain HTTP only on a loopback address)
+  user add       add an account (password read from stdin or prompted)
+  user list      list accounts
+  user disable   disable an account (its devices stop working)
+  device list    list enrolled devices
+  device revoke  revoke a device's token
+  migrate        create or update the database schema
+  version        print the version
+
+Run "callguard-server COMMAND --help" for a command's flags.
+The database URL comes from --db or $CALLGUARD_DB: a SQLite path,
+sqlite:PATH, or postgres://user@host/db.
+`
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "callguard-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "callguard-server", version)
+		return nil
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "migrate":
+		fs, db := dbFlags("migrate", "create or update the database schema", stderr)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		fmt.Fprintln(stdout, "schema up to date")
+		return nil
+	case "user":
+		return userCmd(ctx, rest, stdin, stdout, stderr)
+	case "device":
+		return deviceCmd(ctx, rest, stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func dbFlags(name, what string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", os.Getenv("CALLGUARD_DB"), "database: SQLite path, sqlite:PATH or postgres://… (default $CALLGUARD_DB)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "callguard-server %s: %s\n\nFlags:\n", name, what)
+		fs.PrintDefaults()
+	}
+	return fs, db
+}
+
+func openStore(ctx context.Context, db string) (*store.Store, error) {
+	if db == "" {
+		return nil, errors.New("no database: pass --db or set CALLGUARD_DB")
+	}
+	st, err := store.Open(ctx, db, store.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, db := dbFlags("serve", "serve the API", stderr)
+	listen := fs.String("listen", "127.0.0.1:7466", "address to listen on; plain HTTP only on loopback, else --tls-cert and --tls-key")
+	data := fs.String("data", "", "directory for recordings (default: data/ beside a SQLite database; required with PostgreSQL)")
+	cert := fs.String("tls-cert", "", "TLS certificate chain (PEM)")
+	key := fs.String("tls-key", "", "TLS private key (PEM)")
+	polFile := fs.String("policy", "", "organisation policy JSON, laid over the default policy (retention, pause reminders)")
+	offline := fs.Duration("offline-after", 35*time.Second, "how long without a heartbeat marks an agent offline")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *db == "" {
+		return errors.New("no database: pass --db or set CALLGUARD_DB")
+	}
+	if (*cert == "") != (*key == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	tlsOn := *cert != ""
+	if !tlsOn && !loopback(*listen) {
+		return fmt.Errorf("refusing plain HTTP on %s: use a loopback address or --tls-cert and --tls-key", *listen)
+	}
+	var logger *slog.Logger
+	if *logJSON {
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	} else {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	pol, err := loadPolicy(*polFile)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	hs := &http.Server{
+		Addr: *listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if tlsOn {
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	logger.Info("callguard-server listening", "url", scheme+"://"+l.Addr().String(), "version", version, "db", store.Redact(*db))
+	errc := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			errc <- hs.ServeTLS(l, "", "")
+		} else {
+			errc <- hs.Serve(l)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	srv.Shutdown() // ends live streams so Shutdown below can finish
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	base, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return base, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	p, err := base.Overlay(b)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "usage: callguard-server user add|list|disable [flags]\n")
+		return errors.New("user: no subcommand")
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "add":
+		fs, db := dbFlags("user add", "add an account; the password is read from stdin (or prompted on a terminal), never from a flag", stderr)
+		username := fs.String("username", "", "account name (for agents: the agent id the desktop uses)")
+		role := fs.String("role", "", "agent, supervisor, dpo or admin")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		r, err := server.ParseRole(*role)
+		if err != nil {
+			return err
+		}
+		if *username == "" {
+			return errors.New("user add: --username is required")
+		}
+		pw, err := readPassword(stdin, stderr)
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw, 0)
+		if err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		u, err := st.CreateUser(ctx, *username, r, hash, false)
+		if err != nil {
+			return err
+		}
+		audit(ctx, st, server.AuditUserAdd, u.Username, fmt.Sprintf(`{"role":%q,"via":"cli"}`, u.Role))
+		fmt.Fprintf(stdout, "added %s (%s)\n", u.Username, u.Role)
+		return nil
+	case "list":
+		fs, db := dbFlags("user list", "list accounts", stderr)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		users, err := st.Users(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Username, u.Role, u.Disabled, u.Created.Format(time.DateTime))
+		}
+		return tw.Flush()
+	case "disable", "enable":
+		fs, db := dbFlags("user "+sub, sub+" an account", stderr)
+		username := fs.String("username", "", "account name")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.SetUserDisabled(ctx, *username, sub == "disable"); err != nil {
+			return err
+		}
+		if sub == "disable" {
+			audit(ctx, st, server.AuditUserDisable, *username, `{"via":"cli"}`)
+		}
+		fmt.Fprintf(stdout, "%sd %s\n", sub, *username)
+		return nil
+	}
+	return fmt.Errorf("user: unknown subcommand %q (add, list, disable, enable)", sub)
+}
+
+func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "usage: callguard-server device list|revoke [flags]\n")
+		return errors.New("device: no subcommand")
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "list":
+		fs, db := dbFlags("device list", "list enrolled devices", stderr)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		devs, err := st.Devices(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSER\tNAME\tLAST SEEN\tACKED SEQ\tGAPS\tREVOKED")
+		for _, d := range devs {
+			seen, revoked := "-", "-"
+			if d.LastSeen != nil {
+				seen = d.LastSeen.Format(time.DateTime)
+			}
+			if d.Revoked != nil {
+				revoked = d.Revoked.Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.ID, d.Username, d.Name, seen, d.AckedSeq, d.SeqGaps, revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		fs, db := dbFlags("device revoke", "revoke a device's token; the desktop must enrol again", stderr)
+		id := fs.String("id", "", "device id (see device list)")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.RevokeDevice(ctx, *id); err != nil {
+			return err
+		}
+		audit(ctx, st, server.AuditDeviceRevoke, *id, `{"via":"cli"}`)
+		fmt.Fprintf(stdout, "revoked %s\n", *id)
+		return nil
+	}
+	return fmt.Errorf("device: unknown subcommand %q (list, revoke)", sub)
+}
+
+func audit(ctx context.Context, st *store.Store, action, target, detail string) {
+	actor := "cli"
+	if u := os.Getenv("USER"); u != "" {
+		actor = "cli:" + u
+	}
+	st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail})
+}
+
+// readPassword prompts on a terminal (twice, without echo) or reads the
+// first line of stdin.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(a), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 1024))
+	if err != nil {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw, _, _ := strings.Cut(string(b), "\n")
+	pw = strings.TrimRight(pw, "\r")
+	if pw == "" {
+		return "", errors.New("no password on stdin")
+	}
+	return pw, nil
+}

@@ -23,6 +23,31 @@ type Recording struct {
 	Stored   *time.Time
 }
 
+// CheckRecording returns server.ErrForbidden when the call or its
+// recording belongs to another account than p's, without creating anything.
+func (s *Store) CheckRecording(ctx context.Context, p server.Principal, callID string) error {
+	var agent string
+	err := s.queryRow(ctx, s.db, `SELECT agent FROM calls WHERE id = ?`, callID).Scan(&agent)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("recording %s: %w", callID, err)
+	case agent != p.Username:
+		return fmt.Errorf("recording %s belongs to another agent: %w", callID, server.ErrForbidden)
+	}
+	var owner int64
+	_, err = s.recording(ctx, callID, &owner)
+	switch {
+	case errors.Is(err, server.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case owner != p.UserID:
+		return fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
+	}
+	return nil
+}
+
 // ClaimRecording returns the call's recording row, creating it as
 // "uploading" for p's device on the first chunk. A call or recording of
 // another account gives server.ErrForbidden.

@@ -1,0 +1,262 @@
+package blob
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/callguard/callguard/server"
+)
+
+// MaxSize is the largest recording accepted (4 GiB: about 17 hours of
+// 16 kHz stereo PCM16).
+const MaxSize = 4 << 30
+
+// Errors.
+var (
+	// ErrOffset: a chunk did not start where the upload stands; the client
+	// asks for the size and resumes from there.
+	ErrOffset = errors.New("upload offset does not match")
+	// ErrChecksum: the uploaded bytes do not have the manifest's sha256; the
+	// partial upload is discarded so the client starts again.
+	ErrChecksum = errors.New("sha256 does not match the uploaded bytes")
+	// ErrTooLarge: the recording would pass MaxSize.
+	ErrTooLarge = errors.New("recording too large")
+)
+
+// Store is a directory of recordings.
+type Store struct {
+	dir string
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// Open returns the blob store under dir, creating it.
+func Open(dir string) (*Store, error) {
+	for _, sub := range []string{"recordings", "uploads"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+	}
+	return &Store{dir: dir, locks: map[string]*sync.Mutex{}}, nil
+}
+
+// lock serialises work on one call's files.
+func (s *Store) lock(callID string) func() {
+	s.mu.Lock()
+	l := s.locks[callID]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.locks[callID] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (s *Store) partial(id string) string {
+	return filepath.Join(s.dir, "uploads", id+".wav.age.part")
+}
+
+// AudioPath is where a stored recording's encrypted audio lives.
+func (s *Store) AudioPath(id string) string {
+	return filepath.Join(s.dir, "recordings", shard(id), id+".wav.age")
+}
+
+// ManifestPath is where a stored recording's manifest lives.
+func (s *Store) ManifestPath(id string) string {
+	return filepath.Join(s.dir, "recordings", shard(id), id+".json")
+}
+
+func shard(id string) string {
+	if len(id) < 2 {
+		return "_"
+	}
+	return strings.ToLower(id[:2])
+}
+
+func check(id string) error {
+	if !server.ValidID(id) {
+		return fmt.Errorf("call id %q: %w", id, server.ErrInvalid)
+	}
+	return nil
+}
+
+// Size returns how many bytes of the call's upload are safely on disk, and
+// whether the recording is already stored whole.
+func (s *Store) Size(id string) (size int64, stored bool, err error) {
+	if err := check(id); err != nil {
+		return 0, false, err
+	}
+	if fi, err := os.Stat(s.AudioPath(id)); err == nil {
+		return fi.Size(), true, nil
+	}
+	fi, err := os.Stat(s.partial(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("recording %s: %w", id, err)
+	}
+	return fi.Size(), false, nil
+}
+
+// Append writes the chunk r at offset, which must be the upload's current
+// size, and returns the new size once the bytes are fsync'd.
+func (s *Store) Append(id string, offset int64, r io.Reader) (int64, error) {
+	if err := check(id); err != nil {
+		return 0, err
+	}
+	defer s.lock(id)()
+	size, stored, err := s.Size(id)
+	if err != nil {
+		return 0, err
+	}
+	if stored {
+		return size, fmt.Errorf("recording %s is already stored: %w", id, server.ErrConflict)
+	}
+	if offset != size {
+		return size, fmt.Errorf("chunk at %d, upload has %d bytes: %w", offset, size, ErrOffset)
+	}
+	f, err := os.OpenFile(s.partial(id), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return size, fmt.Errorf("recording %s: %w", id, err)
+	}
+	n, err := io.Copy(f, io.LimitReader(r, MaxSize-size+1))
+	if err == nil && size+n > MaxSize {
+		err = ErrTooLarge
+	}
+	if err != nil {
+		// Cut back to the last confirmed size so a torn chunk leaves no trace.
+		f.Truncate(size)
+		f.Close()
+		return size, fmt.Errorf("recording %s: %w", id, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return size, fmt.Errorf("recording %s: %w", id, err)
+	}
+	if err := f.Close(); err != nil {
+		return size, fmt.Errorf("recording %s: %w", id, err)
+	}
+	return size + n, nil
+}
+
+// Finish checks the upload against sha256Hex and, when it matches, makes it
+// the stored recording with its manifest (fsync, rename, fsync of the
+// directory). A mismatch discards the upload and returns ErrChecksum.
+// Finishing a recording already stored with that sha256 succeeds again.
+func (s *Store) Finish(id, sha256Hex string, manifest []byte) (int64, error) {
+	if err := check(id); err != nil {
+		return 0, err
+	}
+	defer s.lock(id)()
+	want := strings.ToLower(sha256Hex)
+	if fi, err := os.Stat(s.AudioPath(id)); err == nil {
+		got, err := fileSHA256(s.AudioPath(id))
+		if err != nil {
+			return 0, err
+		}
+		if got != want {
+			return 0, fmt.Errorf("recording %s is stored with sha256 %s: %w", id, got, ErrChecksum)
+		}
+		return fi.Size(), nil
+	}
+	got, err := fileSHA256(s.partial(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("recording %s: nothing uploaded: %w", id, server.ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if got != want {
+		os.Remove(s.partial(id))
+		return 0, fmt.Errorf("recording %s: uploaded bytes have sha256 %s, manifest says %s: %w", id, got, want, ErrChecksum)
+	}
+	dir := filepath.Dir(s.AudioPath(id))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("recording %s: %w", id, err)
+	}
+	if err := writeFileAtomic(s.ManifestPath(id), manifest); err != nil {
+		return 0, fmt.Errorf("recording %s: manifest: %w", id, err)
+	}
+	if err := os.Rename(s.partial(id), s.AudioPath(id)); err != nil {
+		return 0, fmt.Errorf("recording %s: %w", id, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return 0, fmt.Errorf("recording %s: %w", id, err)
+	}
+	fi, err := os.Stat(s.AudioPath(id))
+	if err != nil {
+		return 0, fmt.Errorf("recording %s: %w", id, err)
+	}
+	return fi.Size(), nil
+}
+
+// Delete removes a call's recording, manifest and any partial upload.
+// Deleting what is not there is not an error.
+func (s *Store) Delete(id string) error {
+	if err := check(id); err != nil {
+		return err
+	}
+	defer s.lock(id)()
+	for _, p := range []string{s.AudioPath(id), s.ManifestPath(id), s.partial(id)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete recording %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+package central
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/blob"
+	"github.com/callguard/callguard/server/httpapi"
+	"github.com/callguard/callguard/server/live"
+	"github.com/callguard/callguard/server/store"
+)
+
+// ErrNotEmbedded is returned by EnrollLocal on a server not opened with
+// Options.Embedded.
+var ErrNotEmbedded = errors.New("local enrolment is only for the embedded server")
+
+// Options configure a server.
+type Options struct {
+	// DB is a SQLite path, "sqlite:PATH" or a "postgres://…" URL.
+	DB string
+	// DataDir holds the recordings (default: beside a SQLite database).
+	DataDir string
+	Logger  *slog.Logger
+	// Policy sets retention and pause reminders (default: assets' default policy).
+	Policy *policy.Policy
+	Clock  func() time.Time
+	// Embedded marks the desktop's in-process server: EnrollLocal works.
+	Embedded bool
+	Version  string
+	// OfflineAfter: see live.Options (default 35 s).
+	OfflineAfter time.Duration
+	// BcryptCost for passwords (0: bcrypt's default; tests use 4).
+	BcryptCost int
+}
+
+// Server is a running central server.
+type Server struct {
+	o      Options
+	store  *store.Store
+	blobs  *blob.Store
+	board  *live.Board
+	api    *httpapi.API
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	https []*http.Server
+}
+
+// Open opens (and migrates) the database, the blob store and the live
+// board, and returns a server whose Handler is ready to serve.
+func Open(ctx context.Context, o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Policy == nil {
+		p, err := policy.Parse(assets.DefaultPolicy())
+		if err != nil {
+			return nil, fmt.Errorf("default policy: %w", err)
+		}
+		o.Policy = p
+	}
+	if o.DB == "" {
+		return nil, errors.New("server: no database given")
+	}
+	st, err := store.Open(ctx, o.DB, store.WithClock(o.Clock), store.WithLogger(o.Logger), store.WithPolicy(o.Policy))
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if o.DataDir == "" {
+		if st.Dialect() != store.SQLite {
+			st.Close()
+			return nil, errors.New("server: a data directory is needed with PostgreSQL")
+		}
+		o.DataDir = filepath.Join(filepath.Dir(trimSQLite(o.DB)), "data")
+	}
+	blobs, err := blob.Open(o.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	lo := live.Options{
+		Policy: o.Policy, Clock: o.Clock, Logger: o.Logger, OfflineAfter: o.OfflineAfter,
+		Save: presence{st}, Instance: auth.NewID(),
+	}
+	if bus := st.Bus(); bus != nil {
+		lo.Bus = bus
+	}
+	board := live.New(lo)
+	s := &Server{o: o, store: st, blobs: blobs, board: board}
+	s.api = httpapi.New(httpapi.Options{
+		Store: st, Blobs: blobs, Board: board, Logger: o.Logger, Clock: o.Clock,
+		BcryptCost: o.BcryptCost, Version: o.Version,
+	})
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		board.Run(runCtx)
+	}()
+	return s, nil
+}
+
+func trimSQLite(db string) string {
+	if len(db) > 7 && db[:7] == "sqlite:" {
+		return db[7:]
+	}
+	return db
+}
+
+// Handler returns the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// Store returns the database, for the command line and tests.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Board returns the live board.
+func (s *Server) Board() *live.Board { return s.board }
+
+// Serve serves the API on l until Close; it returns at once.
+func (s *Server) Serve(l net.Listener) {
+	hs := &http.Server{Handler: s.api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn)}
+	s.mu.Lock()
+	s.https = append(s.https, hs)
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.o.Logger.Error("server stopped", "err", err)
+		}
+	}()
+}
+
+// ServeLoopback listens on addr (a loopback address such as
+// "127.0.0.1:0") and serves the API there until Close; it returns the base
+// URL, e.g. "http://127.0.0.1:41234". This is the desktop's embedded mode.
+func (s *Server) ServeLoopback(addr string) (string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("listen %s: the embedded server listens on loopback only", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listen %s: %w", addr, err)
+	}
+	s.Serve(l)
+	return "http://" + l.Addr().String(), nil
+}
+
+// Close stops serving (closing live streams), stops the board and closes
+// the database.
+func (s *Server) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	for _, hs := range s.https {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		hs.Shutdown(ctx)
+		cancel()
+		hs.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return s.store.Close()
+}
+
+// Shutdown is Close for an http.Server the caller runs: it cancels the
+// board, which ends every live stream, so http.Server.Shutdown can finish.
+func (s *Server) Shutdown() { s.cancel() }
+
+// EnrollLocal creates the local agent account agentID if it is missing
+// (without a password: it can never log in over the network) and returns a
+// new token for its device called name, keeping the device's id across
+// calls. Only the embedded server allows it.
+func (s *Server) EnrollLocal(ctx context.Context, agentID, name string) (string, error) {
+	if !s.o.Embedded {
+		return "", ErrNotEmbedded
+	}
+	if name == "" {
+		name = "this computer"
+	}
+	u, _, err := s.store.UserByName(ctx, agentID)
+	if errors.Is(err, server.ErrNotFound) {
+		u, err = s.store.CreateUser(ctx, agentID, server.RoleAgent, "", true)
+	}
+	if err != nil {
+		return "", fmt.Errorf("local agent %q: %w", agentID, err)
+	}
+	tok, th := auth.NewToken()
+	id, err := s.store.RotateDevice(ctx, u.ID, name, th)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		if err := s.store.CreateDevice(ctx, auth.NewID(), u.ID, name, th); err != nil {
+			return "", err
+		}
+	}
+	return tok, nil
+}
+
+// presence adapts the store to the live board's Persister.
+type presence struct{ st *store.Store }
+
+func (p presence) SaveRecord(ctx context.Context, r live.Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return p.st.SavePresence(ctx, store.PresenceRow{Agent: r.Agent, Device: r.Device, State: b, LastSeen: r.LastSeen})
+}
+
+func (p presence) LoadRecords(ctx context.Context) ([]live.Record, error) {
+	rows, err := p.st.Presence(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]live.Record, 0, len(rows))
+	for _, row := range rows {
+		var r live.Record
+		if err := json.Unmarshal(row.State, &r); err != nil {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

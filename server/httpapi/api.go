@@ -1,0 +1,299 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/blob"
+	"github.com/callguard/callguard/server/live"
+	"github.com/callguard/callguard/server/store"
+)
+
+// Store is what the API needs of the database (store.Store implements it).
+type Store interface {
+	CreateUser(ctx context.Context, username string, role server.Role, passwordHash string, local bool) (server.User, error)
+	UserByName(ctx context.Context, username string) (server.User, string, error)
+	Users(ctx context.Context) ([]server.User, error)
+	SetUserDisabled(ctx context.Context, username string, disabled bool) error
+	CreateDevice(ctx context.Context, id string, userID int64, name, tokenHash string) error
+	Authenticate(ctx context.Context, tokenHash string) (server.Principal, error)
+	Devices(ctx context.Context) ([]server.Device, error)
+	RevokeDevice(ctx context.Context, id string) error
+	TouchDevice(ctx context.Context, id string) error
+	Ingest(ctx context.Context, p server.Principal, events []server.Event) (store.IngestResult, error)
+	Call(ctx context.Context, id string) (server.Call, error)
+	SearchCalls(ctx context.Context, f server.CallFilter) ([]server.Call, error)
+	CheckRecording(ctx context.Context, p server.Principal, callID string) error
+	ClaimRecording(ctx context.Context, p server.Principal, callID string) (store.Recording, error)
+	Recording(ctx context.Context, callID string) (store.Recording, error)
+	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
+	Audit(ctx context.Context, r server.AuditRecord) error
+}
+
+// Blobs is what the API needs of the recording files (blob.Store).
+type Blobs interface {
+	Size(id string) (int64, bool, error)
+	Append(id string, offset int64, r io.Reader) (int64, error)
+	Finish(id, sha256Hex string, manifest []byte) (int64, error)
+}
+
+// Board is what the API needs of the live board (live.Board).
+type Board interface {
+	Heartbeat(ctx context.Context, agent, device string, hb server.Heartbeat)
+	Events(ctx context.Context, agent, device string, evs []server.Event)
+	Subscribe() *live.Subscription
+}
+
+// Body limits.
+const (
+	MaxEventsBody   = 4 << 20  // one ingest batch
+	MaxSmallBody    = 16 << 10 // enrolment, heartbeat, users
+	MaxManifestBody = 1 << 20
+	MaxChunk        = 16 << 20 // one recording chunk
+)
+
+// Options configure the API.
+type Options struct {
+	Store  Store
+	Blobs  Blobs
+	Board  Board
+	Logger *slog.Logger
+	Clock  func() time.Time
+	// BcryptCost for passwords set through the API (0: bcrypt's default).
+	BcryptCost int
+	// Limiter slows down failed logins (default auth.NewLimiter).
+	Limiter *auth.Limiter
+	Version string
+	// Keepalive is the SSE comment interval (default 15 s).
+	Keepalive time.Duration
+}
+
+// API is the HTTP handler of the server.
+type API struct {
+	o   Options
+	mux *http.ServeMux
+
+	touchMu sync.Mutex
+	touched map[string]time.Time
+}
+
+// New returns the API's handler.
+func New(o Options) *API {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Limiter == nil {
+		o.Limiter = auth.NewLimiter(o.Clock)
+	}
+	if o.Keepalive <= 0 {
+		o.Keepalive = 15 * time.Second
+	}
+	a := &API{o: o, mux: http.NewServeMux(), touched: map[string]time.Time{}}
+	callers := []server.Role{server.RoleAgent, server.RoleSupervisor}
+	readers := []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}
+	anyone := server.Roles
+
+	a.mux.HandleFunc("GET /api/v1/health", a.health)
+	a.mux.Handle("POST /api/v1/enroll", limit(MaxSmallBody, http.HandlerFunc(a.enroll)))
+	a.route("GET /api/v1/me", anyone, 0, a.me)
+	a.route("POST /api/v1/events", callers, MaxEventsBody, a.events)
+	a.route("POST /api/v1/heartbeat", callers, MaxSmallBody, a.heartbeat)
+	a.route("GET /api/v1/calls", readers, 0, a.searchCalls)
+	a.route("GET /api/v1/calls/{id}", readers, 0, a.call)
+	a.route("GET /api/v1/recordings/{id}", readers, 0, a.recordingStatus)
+	a.route("HEAD /api/v1/recordings/{id}/audio", callers, 0, a.audioSize)
+	a.route("PUT /api/v1/recordings/{id}/audio", callers, MaxChunk, a.audioChunk)
+	a.route("PUT /api/v1/recordings/{id}/manifest", callers, MaxManifestBody, a.manifest)
+	a.route("GET /api/v1/live", []server.Role{server.RoleSupervisor, server.RoleDPO}, 0, a.live)
+	a.route("GET /api/v1/users", []server.Role{server.RoleAdmin}, 0, a.listUsers)
+	a.route("POST /api/v1/users", []server.Role{server.RoleAdmin}, MaxSmallBody, a.addUser)
+	a.route("POST /api/v1/users/{username}/disable", []server.Role{server.RoleAdmin}, 0, a.disableUser)
+	a.route("GET /api/v1/devices", []server.Role{server.RoleAdmin}, 0, a.listDevices)
+	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
+	})
+	return a
+}
+
+// ServeHTTP serves a request; a panic becomes a JSON 500.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.o.Logger.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	a.mux.ServeHTTP(w, r)
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, p server.Principal)
+
+// route registers h for pattern, open to roles, with a body limit.
+func (a *API) route(pattern string, roles []server.Role, maxBody int64, h handler) {
+	a.mux.Handle(pattern, limit(maxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if !p.Role.In(roles...) {
+			a.audit(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
+			writeError(w, http.StatusForbidden, fmt.Sprintf("role %s may not %s %s", p.Role, r.Method, r.URL.Path))
+			return
+		}
+		h(w, r, p)
+	})))
+}
+
+func limit(n int64, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			n = 1 << 10
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves the bearer token to a principal or answers 401/403.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Principal, bool) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callguard"`)
+		writeError(w, http.StatusUnauthorized, "missing bearer token: enrol the device first")
+		return server.Principal{}, false
+	}
+	if !auth.LooksLikeToken(tok) {
+		writeError(w, http.StatusUnauthorized, "malformed device token")
+		return server.Principal{}, false
+	}
+	p, err := a.o.Store.Authenticate(r.Context(), auth.HashToken(tok))
+	switch {
+	case err == nil:
+		return p, true
+	case errors.Is(err, server.ErrTokenRevoked):
+		a.audit(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
+		writeError(w, http.StatusUnauthorized, "device token revoked: enrol this device again")
+	case errors.Is(err, server.ErrDisabled):
+		a.audit(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
+		writeError(w, http.StatusForbidden, "account disabled")
+	case errors.Is(err, server.ErrUnauthorized):
+		a.o.Logger.Warn("unknown device token", "remote", clientIP(r))
+		writeError(w, http.StatusUnauthorized, "unknown device token: enrol the device again")
+	default:
+		a.fail(w, r, err)
+	}
+	return server.Principal{}, false
+}
+
+// audit writes an audit record; a failure is logged, not shown.
+func (a *API) audit(r *http.Request, p server.Principal, action, target string, detail map[string]any) {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["ip"] = clientIP(r)
+	b, _ := json.Marshal(detail)
+	if err := a.o.Store.Audit(context.WithoutCancel(r.Context()), server.AuditRecord{Actor: p.Username, Device: p.DeviceID, Action: action, Target: target, Detail: string(b)}); err != nil {
+		a.o.Logger.Error("audit write failed", "action", action, "err", err)
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// errorBody is every error response.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+// fail maps err to a status and writes it; unexpected errors are logged
+// and shown as "internal error".
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit))
+	case errors.Is(err, server.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, server.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, server.ErrForbidden):
+		writeError(w, http.StatusForbidden, err.Error())
+	case errors.Is(err, server.ErrExists), errors.Is(err, server.ErrConflict), errors.Is(err, blob.ErrOffset), errors.Is(err, blob.ErrChecksum):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, blob.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, context.Canceled):
+		writeError(w, 499, "request cancelled")
+	default:
+		a.o.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+// decode reads a JSON body into v; errors wrap server.ErrInvalid (or are a
+// *http.MaxBytesError).
+func decode(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("malformed JSON: %v: %w", err, server.ErrInvalid)
+	}
+	return nil
+}
+
+func (a *API) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": a.o.Version, "time": a.o.Clock().UTC()})
+}
+
+// touch records the device's last contact, at most once a minute.
+func (a *API) touch(r *http.Request, p server.Principal) {
+	now := a.o.Clock()
+	a.touchMu.Lock()
+	last := a.touched[p.DeviceID]
+	if now.Sub(last) < time.Minute {
+		a.touchMu.Unlock()
+		return
+	}
+	a.touched[p.DeviceID] = now
+	a.touchMu.Unlock()
+	if err := a.o.Store.TouchDevice(r.Context(), p.DeviceID); err != nil {
+		a.o.Logger.Warn("cannot record device contact", "err", err)
+	}
+}

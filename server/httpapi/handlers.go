@@ -1,0 +1,484 @@
+package httpapi
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+)
+
+// EnrollRequest is the body of POST /api/v1/enroll.
+type EnrollRequest struct {
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	DeviceName string `json:"device_name"`
+}
+
+func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
+	var req EnrollRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Username == "" || req.Password == "" {
+		writeError(w, http.StatusBadRequest, "username and password are required")
+		return
+	}
+	if req.DeviceName == "" {
+		req.DeviceName = "desktop"
+	}
+	if len(req.DeviceName) > 128 || len(req.Username) > 128 {
+		writeError(w, http.StatusBadRequest, "username and device_name have at most 128 characters")
+		return
+	}
+	keys := []string{"user:" + strings.ToLower(req.Username), "ip:" + clientIP(r)}
+	if wait := a.o.Limiter.Wait(keys...); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
+		return
+	}
+	u, hash, err := a.o.Store.UserByName(r.Context(), req.Username)
+	switch {
+	case errors.Is(err, server.ErrNotFound):
+		auth.SpendCheck(req.Password)
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	default:
+		err = auth.CheckPassword(hash, req.Password)
+	}
+	if err != nil {
+		a.o.Limiter.Fail(keys...)
+		a.audit(r, server.Principal{}, server.AuditLoginFailed, req.Username, nil)
+		writeError(w, http.StatusUnauthorized, "wrong username or password")
+		return
+	}
+	a.o.Limiter.Succeed(keys...)
+	p := server.Principal{UserID: u.ID, Username: u.Username, Role: u.Role}
+	if u.Disabled {
+		a.audit(r, p, server.AuditLoginFailed, u.Username, map[string]any{"why": "account disabled"})
+		writeError(w, http.StatusForbidden, "account disabled")
+		return
+	}
+	tok, th := auth.NewToken()
+	p.DeviceID = auth.NewID()
+	if err := a.o.Store.CreateDevice(r.Context(), p.DeviceID, u.ID, req.DeviceName, th); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.audit(r, p, server.AuditLogin, u.Username, map[string]any{"device_name": req.DeviceName})
+	writeJSON(w, http.StatusOK, server.Enrolment{Token: tok, DeviceID: p.DeviceID, Role: u.Role, Agent: u.Username})
+}
+
+// Me is the body of GET /api/v1/me.
+type Me struct {
+	Username string      `json:"username"`
+	Role     server.Role `json:"role"`
+	DeviceID string      `json:"device_id"`
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	writeJSON(w, http.StatusOK, Me{Username: p.Username, Role: p.Role, DeviceID: p.DeviceID})
+}
+
+func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	evs, err := server.DecodeBatch(body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.o.Store.Ingest(r.Context(), p, evs)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.o.Board.Events(r.Context(), p.Username, p.DeviceID, evs)
+	writeJSON(w, http.StatusOK, res)
+}
+
+// HeartbeatReply is the body answering POST /api/v1/heartbeat.
+type HeartbeatReply struct {
+	ServerTime time.Time `json:"server_time"`
+}
+
+func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	var hb server.Heartbeat
+	if err := decode(r, &hb); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := hb.Validate(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.o.Board.Heartbeat(r.Context(), p.Username, p.DeviceID, hb)
+	a.touch(r, p)
+	writeJSON(w, http.StatusOK, HeartbeatReply{ServerTime: a.o.Clock().UTC()})
+}
+
+// parseTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC midnight).
+func parseTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s=%q: want RFC 3339 (2026-03-02T09:00:00Z) or a date (2026-03-02): %w", name, v, server.ErrInvalid)
+}
+
+func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	q := r.URL.Query()
+	f := server.CallFilter{Number: q.Get("number"), Agent: q.Get("agent")}
+	var err error
+	if f.From, err = parseTime("from", q.Get("from")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if f.To, err = parseTime("to", q.Get("to")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s=%q must be a number ≥ 0", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	if p.Role == server.RoleAgent {
+		if f.Agent != "" && f.Agent != p.Username {
+			a.audit(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
+			writeError(w, http.StatusForbidden, "agents may read only their own calls")
+			return
+		}
+		f.Agent = p.Username
+	}
+	calls, err := a.o.Store.SearchCalls(r.Context(), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.audit(r, p, server.AuditCallsSearch, "calls", map[string]any{"number": f.Number, "agent": f.Agent,
+		"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)})
+	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+}
+
+func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	c, err := a.o.Store.Call(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if p.Role == server.RoleAgent && c.Agent != p.Username {
+		a.audit(r, p, server.AuditAuthzDenied, id, nil)
+		writeError(w, http.StatusForbidden, "agents may read only their own calls")
+		return
+	}
+	a.audit(r, p, server.AuditCallRead, id, nil)
+	writeJSON(w, http.StatusOK, c)
+}
+
+// RecordingStatus is the body of GET /api/v1/recordings/{id} and of the
+// upload replies.
+type RecordingStatus struct {
+	CallID string `json:"call_id"`
+	// Status is "none" (nothing uploaded), "uploading" or "stored".
+	Status string `json:"status"`
+	// Size is the bytes safely stored: the offset the next chunk starts at.
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
+	st := RecordingStatus{CallID: id, Status: "none"}
+	rec, err := a.o.Store.Recording(r.Context(), id)
+	if err != nil && !errors.Is(err, server.ErrNotFound) {
+		return st, err
+	}
+	if err == nil {
+		st.Status, st.SHA256 = rec.Status, rec.SHA256
+	}
+	size, _, err := a.o.Blobs.Size(id)
+	if err != nil {
+		return st, err
+	}
+	st.Size = size
+	return st, nil
+}
+
+func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	if !server.ValidID(id) {
+		writeError(w, http.StatusBadRequest, "bad call id")
+		return
+	}
+	if p.Role == server.RoleAgent {
+		if err := a.o.Store.CheckRecording(r.Context(), p, id); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	st, err := a.status(r, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (a *API) audioSize(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	if !server.ValidID(id) {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if err := a.o.Store.CheckRecording(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	st, err := a.status(r, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Upload-Offset", strconv.FormatInt(st.Size, 10))
+	w.Header().Set("Upload-Complete", strconv.FormatBool(st.Status == "stored"))
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	if !server.ValidID(id) {
+		writeError(w, http.StatusBadRequest, "bad call id")
+		return
+	}
+	v := r.URL.Query().Get("offset")
+	if v == "" {
+		v = r.Header.Get("Upload-Offset")
+	}
+	offset, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || offset < 0 {
+		writeError(w, http.StatusBadRequest, "offset query parameter (bytes already uploaded) is required")
+		return
+	}
+	if _, err := a.o.Store.ClaimRecording(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	size, err := a.o.Blobs.Append(id, offset, r.Body)
+	w.Header().Set("Upload-Offset", strconv.FormatInt(size, 10))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "uploading", Size: size})
+}
+
+// manifestFields are the manifest fields the server checks; the rest is
+// kept as it came.
+type manifestFields struct {
+	CallID          string `json:"call_id"`
+	Complete        bool   `json:"complete"`
+	SHA256Encrypted string `json:"sha256_encrypted"`
+}
+
+func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	if !server.ValidID(id) {
+		writeError(w, http.StatusBadRequest, "bad call id")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var m manifestFields
+	if err := json.Unmarshal(body, &m); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed manifest JSON: "+err.Error())
+		return
+	}
+	if m.CallID != id {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("manifest is for call %q, not %q", m.CallID, id))
+		return
+	}
+	// The sha256 of the encrypted file: from the manifest when the recorder
+	// finished it, else (a recording cut short by a crash) from the client,
+	// which hashed the file it uploaded.
+	sum, header := strings.ToLower(m.SHA256Encrypted), strings.ToLower(r.Header.Get("Upload-SHA256"))
+	switch {
+	case m.Complete && sum == "":
+		writeError(w, http.StatusBadRequest, "a complete manifest needs sha256_encrypted")
+		return
+	case sum != "" && header != "" && sum != header:
+		writeError(w, http.StatusConflict, "the manifest's sha256_encrypted and the Upload-SHA256 header differ")
+		return
+	case sum == "":
+		sum = header
+	}
+	if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
+		writeError(w, http.StatusBadRequest, "sha256 must be 64 hex digits (manifest sha256_encrypted or Upload-SHA256 header)")
+		return
+	}
+	if _, err := a.o.Store.ClaimRecording(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	size, err := a.o.Blobs.Finish(id, sum, body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.o.Store.StoreRecording(r.Context(), id, size, sum, body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: size, SHA256: sum})
+}
+
+func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	rc := http.NewResponseController(w)
+	sub := a.o.Board.Subscribe()
+	defer sub.Close()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	snap, _ := json.Marshal(map[string]any{"now": sub.Now.UTC(), "agents": sub.Snapshot})
+	fmt.Fprintf(w, "retry: 2000\nevent: snapshot\ndata: %s\n\n", snap)
+	fl.Flush()
+	keep := time.NewTicker(a.o.Keepalive)
+	defer keep.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keep.C:
+			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			fl.Flush()
+		case m, ok := <-sub.C:
+			if !ok {
+				return // too slow or the server stops: the client reconnects
+			}
+			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data); err != nil {
+				return
+			}
+			// Send what queued up meanwhile in the same flush.
+			for n := len(sub.C); n > 0; n-- {
+				m, ok := <-sub.C
+				if !ok {
+					break
+				}
+				fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data)
+			}
+			fl.Flush()
+		}
+	}
+}
+
+// NewUser is the body of POST /api/v1/users.
+type NewUser struct {
+	Username string      `json:"username"`
+	Role     server.Role `json:"role"`
+	Password string      `json:"password"`
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	users, err := a.o.Store.Users(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if users == nil {
+		users = []server.User{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+func (a *API) addUser(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	var req NewUser
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := server.ParseRole(string(req.Role)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	hash, err := auth.HashPassword(req.Password, a.o.BcryptCost)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	u, err := a.o.Store.CreateUser(r.Context(), req.Username, req.Role, hash, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.audit(r, p, server.AuditUserAdd, u.Username, map[string]any{"role": u.Role})
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *API) disableUser(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	name := r.PathValue("username")
+	if err := a.o.Store.SetUserDisabled(r.Context(), name, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.audit(r, p, server.AuditUserDisable, name, nil)
+	writeJSON(w, http.StatusOK, map[string]any{"username": name, "disabled": true})
+}
+
+func (a *API) listDevices(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	devs, err := a.o.Store.Devices(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if devs == nil {
+		devs = []server.Device{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": devs})
+}
+
+func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	if err := a.o.Store.RevokeDevice(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.audit(r, p, server.AuditDeviceRevoke, id, nil)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
+}

@@ -1,0 +1,441 @@
+package recorder
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/callguard/callguard/app"
+)
+
+// queueBuffers is how far the writer may fall behind the capture before the
+// recording fails loudly: 256 buffers of 20 ms.
+const queueBuffers = 256
+
+// ageChunk is the size of one encrypted age STREAM chunk on disk: 64 KiB of
+// plaintext plus a 16-byte tag. Each is fsynced as it is written.
+const ageChunk = 64<<10 + 16
+
+// gateState is what Pause and Resume publish to the capture path. The
+// capture path loads it before and after reading each buffer; every command
+// stores a new value, so a change of pointer means a command came in.
+type gateState struct {
+	paused     bool
+	reason     string
+	prevReason string    // for an open gate: the reason of the pause it ended
+	at         time.Time // when the command was given (for latency measurement)
+}
+
+var gateOpen = &gateState{}
+
+// block is one capture buffer on its way to the writer. data is nil for a
+// buffer the gate silenced: such a buffer is written as zeros, and its samples
+// never left the capture path.
+type block struct {
+	data       *[bufferBytes]byte
+	pos        int64       // recording frame of the buffer's first sample
+	transition *transition // non-nil when silence began, ended or changed reason at pos
+}
+
+// transition is a pause boundary as the capture path applied it.
+type transition struct {
+	paused    bool
+	reason    string
+	commanded time.Time // when Pause or Resume was called
+	applied   time.Time // when the capture path applied it
+}
+
+// Recording is one call's recording in progress. It implements app.Recording.
+type Recording struct {
+	rec    *Recorder
+	log    *slog.Logger
+	onFail func(error)
+
+	// gate is the single word the capture path reads per buffer.
+	gate atomic.Pointer[gateState]
+
+	// Capture side: touched only under cap.mu.
+	cap    *capture
+	pre    *gateState // the gate as it was when the current read began
+	silent bool       // the last buffer was silenced
+	reason string     // ... for this reason
+	pos    int64
+	// startFrame is the capture frame of the recording's first frame.
+	startFrame int64
+	queue      chan block
+	free       chan *[bufferBytes]byte
+	cause      error // why the queue was closed: nil for Stop
+
+	// Writer side: owned by the writer goroutine until done is closed.
+	audioPath, manifestPath string
+	file                    *os.File
+	cipher                  *hashingFile
+	plain                   io.WriteCloser // age stream
+	plainHash               hash.Hash
+	man                     *Manifest
+	frames                  int64
+	boundaries              []boundary // every transition written, for tests
+
+	mu      sync.Mutex // guards cmdMu-protected fields below
+	end     *app.RecordingEnd
+	result  error
+	stopped bool
+	done    chan struct{}
+}
+
+// boundary is a transition at a recording frame, kept for tests that
+// measure pause latency.
+type boundary struct {
+	pos int64
+	transition
+}
+
+// Pause closes the gate. When it returns, every sample the capture path
+// receives from then on is written as digital silence. The capture path reads
+// the gate when a buffer's read begins and again when it completes, and
+// silences the buffer if either says paused or a command came in between; so
+// the pause starts at the first sample of the buffer being read when Pause was
+// called (or of the next one), never later than one buffer (20 ms).
+func (r *Recording) Pause(reason string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return ErrStopped
+	}
+	if g := r.gate.Load(); g.paused && g.reason == reason {
+		return nil
+	}
+	r.gate.Store(&gateState{paused: true, reason: reason, at: time.Now()})
+	return nil
+}
+
+// Resume opens the gate at the first sample of the first buffer whose read
+// begins after Resume was called: the buffer being read meanwhile stays
+// silent, so no sample captured while paused is written. Resuming a recording
+// that is not paused does nothing.
+func (r *Recording) Resume() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return ErrStopped
+	}
+	g := r.gate.Load()
+	if !g.paused {
+		return nil
+	}
+	r.gate.Store(&gateState{prevReason: g.reason, at: time.Now()})
+	return nil
+}
+
+// Stop finalises the recording: it closes the age stream, fsyncs the audio,
+// writes the final manifest atomically and returns when both are on disk. It
+// returns the failure if the recording had already stopped by itself.
+func (r *Recording) Stop(end app.RecordingEnd) error {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		<-r.done
+		return r.result
+	}
+	r.stopped = true
+	r.end = &end
+	r.mu.Unlock()
+	r.cap.remove(r, nil)
+	<-r.done
+	r.rec.forget(r)
+	return r.result
+}
+
+// offer hands one captured stereo buffer to the recording. It runs on the
+// capture goroutine under cap.mu and never blocks: a writer that has fallen
+// queueBuffers behind fails the recording.
+func (r *Recording) offer(stereo []byte) {
+	g0, g1 := r.pre, r.gate.Load()
+	silent := g0.paused || g1.paused || g0 != g1
+	var reason string
+	commanded := g1.at
+	switch {
+	case g1.paused:
+		reason = g1.reason
+	case g0.paused:
+		reason, commanded = g0.reason, g0.at
+	case silent: // paused and resumed while this buffer was read
+		reason = g1.prevReason
+	}
+	b := block{pos: r.pos}
+	if silent != r.silent || reason != r.reason {
+		b.transition = &transition{paused: silent, reason: reason, commanded: commanded, applied: time.Now()}
+		r.silent, r.reason = silent, reason
+	}
+	if !silent {
+		select {
+		case d := <-r.free:
+			copy(d[:], stereo)
+			b.data = d
+		default:
+			r.cap.removeLocked(r, fmt.Errorf("%w: %v", ErrWrite, errTooSlow))
+			return
+		}
+	}
+	select {
+	case r.queue <- b:
+		r.pos += BufferFrames
+	default:
+		if b.data != nil {
+			r.free <- b.data
+		}
+		r.cap.removeLocked(r, fmt.Errorf("%w: %v", ErrWrite, errTooSlow))
+	}
+}
+
+// write runs on the recording's own goroutine: it encrypts every block, keeps
+// the manifest's pauses current, and finalises when the queue closes.
+func (r *Recording) write() {
+	var werr error
+	zeros := new([bufferBytes]byte)
+	for b := range r.queue {
+		if werr == nil && b.transition != nil {
+			werr = r.transition(b)
+		}
+		if werr == nil {
+			data := zeros
+			if b.data != nil {
+				data = b.data
+			}
+			werr = r.writeAudio(data[:])
+		}
+		if b.data != nil {
+			r.free <- b.data
+		}
+		if werr != nil {
+			// Stop taking audio; the queue closes and drains.
+			r.cap.remove(r, werr)
+		}
+	}
+	r.finish(werr)
+}
+
+func (r *Recording) transition(b block) error {
+	r.boundaries = append(r.boundaries, boundary{pos: b.pos, transition: *b.transition})
+	ms := framesToMS(b.pos)
+	if n := len(r.man.Pauses); n > 0 && r.man.Pauses[n-1].EndMS == nil {
+		r.man.Pauses[n-1].EndMS = &ms
+	}
+	if b.transition.paused {
+		r.man.Pauses = append(r.man.Pauses, Pause{StartMS: ms, Reason: b.transition.reason})
+	}
+	r.man.Frames = b.pos
+	r.man.DurationMS = framesToMS(b.pos)
+	r.man.DataBytes = b.pos * bytesPerFrame
+	return r.writeManifest()
+}
+
+func (r *Recording) writeAudio(p []byte) error {
+	if (r.frames+BufferFrames)*bytesPerFrame > maxDataBytes {
+		return fmt.Errorf("%w: the WAV format holds at most %v", ErrTooLong, time.Duration(maxDataBytes/bytesPerSecond)*time.Second)
+	}
+	if _, err := r.plain.Write(p); err != nil {
+		return writeError(r.audioPath, err)
+	}
+	r.plainHash.Write(p)
+	r.frames += BufferFrames
+	return nil
+}
+
+func (r *Recording) writeManifest() error {
+	if err := r.man.write(r.manifestPath); err != nil {
+		return writeError(r.manifestPath, err)
+	}
+	return nil
+}
+
+// finish closes the files and writes the final manifest. werr is the
+// writer's own error, r.cause why the queue was closed.
+func (r *Recording) finish(werr error) {
+	cause := r.cause
+	if werr != nil {
+		cause = werr
+	}
+	r.mu.Lock()
+	end := r.end
+	r.mu.Unlock()
+
+	m := r.man
+	m.Frames = r.frames
+	m.DurationMS = framesToMS(r.frames)
+	m.DataBytes = r.frames * bytesPerFrame
+	if n := len(m.Pauses); n > 0 && m.Pauses[n-1].EndMS == nil {
+		e := m.DurationMS
+		m.Pauses[n-1].EndMS = &e
+	}
+	if end != nil {
+		ended := end.Ended
+		m.Ended = &ended
+		m.Notice = end.Notice.String()
+	}
+
+	// Close the age stream (its last chunk) unless the disk already refused
+	// us: then the file keeps every complete chunk and Decrypt recovers them.
+	var closeErr error
+	if werr == nil || !errors.Is(werr, ErrDiskFull) {
+		closeErr = r.plain.Close()
+		if closeErr == nil {
+			closeErr = r.file.Sync()
+		}
+	}
+	if err := r.file.Close(); err != nil && closeErr == nil {
+		closeErr = err
+	}
+	if closeErr != nil {
+		closeErr = writeError(r.audioPath, closeErr)
+		if cause == nil {
+			cause = closeErr
+		}
+	}
+	if closeErr == nil && (werr == nil || !errors.Is(werr, ErrDiskFull)) {
+		m.SHA256Plaintext = hex.EncodeToString(r.plainHash.Sum(nil))
+		m.SHA256Encrypted = hex.EncodeToString(r.cipher.hash.Sum(nil))
+		m.EncryptedBytes = r.cipher.n
+		m.Complete = true
+	}
+	if cause != nil {
+		m.Failure = cause.Error()
+	}
+	if err := r.writeManifest(); err != nil {
+		r.log.Error("final manifest not written", "call", m.CallID, "err", err)
+		if cause == nil {
+			cause = err
+		}
+	}
+
+	r.mu.Lock()
+	selfStopped := !r.stopped
+	r.stopped = true
+	r.result = cause
+	r.mu.Unlock()
+	close(r.done)
+	if selfStopped {
+		r.rec.forget(r)
+		if cause == nil {
+			cause = fmt.Errorf("%w: recording ended unexpectedly", ErrWrite)
+		}
+		r.log.Error("recording stopped by itself", "call", m.CallID, "err", cause)
+		if r.onFail != nil {
+			r.onFail(cause)
+		}
+	}
+}
+
+// hashingFile writes the encrypted stream to disk, hashes it, and fsyncs each
+// complete age chunk, so a crash or power loss keeps every chunk but the one
+// being filled.
+type hashingFile struct {
+	f     *os.File
+	hash  hash.Hash
+	n     int64
+	syncs atomic.Int64
+}
+
+func newHashingFile(f *os.File) *hashingFile {
+	return &hashingFile{f: f, hash: sha256.New()}
+}
+
+func (h *hashingFile) Write(p []byte) (int, error) {
+	n, err := h.f.Write(p)
+	h.hash.Write(p[:n])
+	h.n += int64(n)
+	if err != nil {
+		return n, err
+	}
+	if len(p) >= ageChunk {
+		if err := h.f.Sync(); err != nil {
+			return n, err
+		}
+		h.syncs.Add(1)
+	}
+	return n, nil
+}
+
+// writeError wraps a write error with ErrDiskFull or ErrWrite.
+func writeError(path string, err error) error {
+	if isDiskFull(err) {
+		return fmt.Errorf("%w: writing %s: %v", ErrDiskFull, path, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrWrite, path, err)
+}
+
+// newRecording creates the files and writes the streaming WAV header and the
+// first manifest. Nothing is captured yet.
+func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipient, keys []string, onFail func(error), officer, caller string, started time.Time) (*Recording, error) {
+	r := &Recording{
+		rec: rec, log: rec.log, onFail: onFail,
+		queue:        make(chan block, queueBuffers),
+		free:         make(chan *[bufferBytes]byte, queueBuffers),
+		audioPath:    rec.audioPath(call.ID),
+		manifestPath: rec.manifestPath(call.ID),
+		plainHash:    sha256.New(),
+		done:         make(chan struct{}),
+	}
+	for range queueBuffers {
+		r.free <- new([bufferBytes]byte)
+	}
+	r.man = &Manifest{
+		Version: ManifestVersion, Recorder: Version,
+		CallID: call.ID, Agent: call.Agent, Direction: call.Direction.String(),
+		CallStarted: call.Started, Started: started,
+		AudioFile:  call.ID + ".wav.age",
+		Recipients: keys,
+		SampleRate: SampleRate, Channels: Channels, ChannelMap: []string{"officer", "caller"},
+		Officer: officer, Caller: caller, CallerPresent: caller != "",
+		Pauses: []Pause{}, Notice: app.NoticePending.String(),
+	}
+	r.man.Remote.Number, r.man.Remote.Name = call.Remote.Number, call.Remote.Name
+	if caller == "" {
+		r.man.CallerNote = "no caller input is configured: the right channel is silence"
+	}
+	gate := gateOpen
+	if call.PausedReason != "" {
+		gate = &gateState{paused: true, reason: call.PausedReason, at: time.Now()}
+	}
+	r.gate.Store(gate)
+
+	f, err := os.OpenFile(r.audioPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, writeError(r.audioPath, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(r.audioPath)
+		}
+	}()
+	r.file, r.cipher = f, newHashingFile(f)
+	r.plain, err = age.Encrypt(r.cipher, recipients...)
+	if err != nil {
+		return nil, writeError(r.audioPath, err)
+	}
+	if _, err := r.plain.Write(wavHeader(-1)); err != nil {
+		return nil, writeError(r.audioPath, err)
+	}
+	r.plainHash.Write(wavHeader(-1))
+	if err := f.Sync(); err != nil {
+		return nil, writeError(r.audioPath, err)
+	}
+	if err := r.writeManifest(); err != nil {
+		return nil, err
+	}
+	ok = true
+	go r.write()
+	return r, nil
+}

@@ -205,6 +205,7 @@ func (p *Panel) Update(s app.Snapshot) {
 	p.detail.Refresh()
 
 	p.callLine.SetText(p.callText(s))
+	showIf(p.callLine, s.Call != nil)
 	p.why.SetText(p.whyText(s))
 	showIf(p.why, p.why.Text != "")
 	p.updatePause(s)
@@ -353,7 +354,9 @@ func (p *Panel) statusText(s app.Snapshot) string {
 		parts = append(parts, "Phone system NOT connected")
 	}
 	if p.SyncStatus != nil {
-		parts = append(parts, p.SyncStatus())
+		if st := p.SyncStatus(); st != "" {
+			parts = append(parts, st)
+		}
 	}
 	if s.Agent.ID != "" {
 		parts = append(parts, "Officer "+s.Agent.ID)

@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"sync"
+	"time"
 
 	"github.com/zalando/go-keyring"
 )
@@ -38,13 +41,38 @@ type Store struct {
 // only (Persistent reports false and Unavailable says why).
 func Open(service string) *Store {
 	s := &Store{service: service, persistent: true}
-	_, err := keyring.Get(service, "callguard-probe")
-	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
+	if err := probe(service); err != nil {
 		s.persistent = false
 		s.memory = map[string]string{}
 		s.why = err
 	}
 	return s
+}
+
+// probeTimeout bounds the check that the keyring answers: a locked keyring
+// that waits for a password prompt nobody sees must not hang the app.
+const probeTimeout = 5 * time.Second
+
+func probe(service string) error {
+	if runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		// Without a session bus, D-Bus would try to launch one and its
+		// keyring would prompt on the display: treat it as absent instead.
+		return errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := keyring.Get(service, "callguard-probe")
+		if errors.Is(err, keyring.ErrNotFound) {
+			err = nil
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(probeTimeout):
+		return fmt.Errorf("the keyring did not answer within %v (is it locked?)", probeTimeout)
+	}
 }
 
 // Persistent reports whether secrets survive a restart (the OS keyring works).

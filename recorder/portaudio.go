@@ -94,7 +94,19 @@ type paInput struct {
 	buf    []int16
 }
 
+// skipSmallStreamIDs works around the binding passing its stream id as a C
+// pointer: ids 1..4095 fail Go's checkptr instrumentation (on with -race),
+// which aborts the program. A failed OpenStream still uses up an id and makes
+// no C call, so 4096 of them move the ids out of that range for good. Call it
+// with PortAudio initialised and paMu held.
+var skipSmallStreamIDs = sync.OnceFunc(func() {
+	for range 4096 {
+		portaudio.OpenStream(portaudio.StreamParameters{})
+	}
+})
+
 func openInput(name, role string) (*paInput, error) {
+	skipSmallStreamIDs()
 	d, err := findInput(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s input: %w", role, err)

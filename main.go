@@ -2,6 +2,117 @@
 // beside their softphone so that call recordings respect data-protection law.
 package main
 
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/callguard/callguard/app/config"
+	"github.com/callguard/callguard/recorder"
+	"github.com/callguard/callguard/ui"
+)
+
+// version is set by the build (make build) from git describe.
 var version = "dev"
 
-func main() {}
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usageText = `callguard — keeps call recordings within data-protection law.
+
+Usage:
+  callguard [flags]                    start the officer's window
+  callguard --headless [flags]         run without a window (diagnostics, kiosks, tests)
+  callguard recording verify|decrypt   check or decrypt a recording (IT, data protection)
+
+Flags:
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "recording" {
+		return recorder.RunCLI(args[1:], stdout, stderr)
+	}
+	defPath, _ := config.DefaultPath()
+	fs := flag.NewFlagSet("callguard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		configPath = fs.String("config", defPath, "settings `file`")
+		dataDir    = fs.String("data", "", "data `directory` for the recording spool, the outbox and the embedded server (default: the OS's per-user data directory)")
+		policyPath = fs.String("policy", "", "organisation policy `file` to apply over the defaults and IT's managed policy (for IT testing)")
+		headless   = fs.Bool("headless", false, "run the session core, local API and sync without a window; stop with Ctrl+C or SIGTERM")
+		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+		showVer    = fs.Bool("version", false, "print the version and exit")
+	)
+	fs.Usage = func() {} // errors are reported below; --help prints to stdout
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, usageText)
+			fs.PrintDefaults()
+			fmt.Fprintf(stdout, "\nIT's machine-wide settings: %s (they win over the officer's).\n", config.ManagedPath)
+			return 0
+		}
+		fmt.Fprintln(stderr, "see callguard --help")
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "callguard: unexpected argument %q (see --help)\n", fs.Arg(0))
+		return 2
+	}
+	if *showVer {
+		fmt.Fprintf(stdout, "callguard %s\n", version)
+		return 0
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "callguard: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	opts, err := loadOptions(*configPath, *dataDir, *policyPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "callguard: %v\n", err)
+		return 1
+	}
+	opts.Logger, opts.Version, opts.ConfigPath = log, version, *configPath
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := startDesktop(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "callguard: %v\n", err)
+		return 1
+	}
+	if *headless {
+		log.Info("callguard running headless", "version", version, "state", d.core.Snapshot().State.String())
+		<-ctx.Done()
+		log.Info("callguard stopping")
+		d.stop()
+		return 0
+	}
+	a := fyneapp.NewWithID("dev.callguard.desktop")
+	w := ui.NewWindow(a, ui.Options{
+		Session:      d.core,
+		Policy:       d.policy,
+		SyncStatus:   d.syncStatus,
+		OpenSettings: func() { ui.ShowSettings(a, d) },
+	})
+	go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // SIGTERM closes the window cleanly
+	w.Window().SetMaster()
+	w.Window().Show()
+	a.Run()
+	w.Close()
+	d.stop()
+	return 0
+}

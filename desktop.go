@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/config"
+	"github.com/callguard/callguard/app/localapi"
+	"github.com/callguard/callguard/app/outbox"
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/app/secrets"
+	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/recorder"
+)
+
+// options is everything the desktop is started with.
+type options struct {
+	Config     config.Config
+	Managed    config.Managed
+	Policy     *policy.Policy
+	ConfigPath string
+	Logger     *slog.Logger
+	Version    string
+}
+
+// loadOptions builds the effective settings and policy: defaults, the
+// officer's settings, IT's managed settings and policy, and a policy file
+// given on the command line, each over the one before.
+func loadOptions(configPath, dataDir, policyPath string) (options, error) {
+	managed, err := config.LoadManaged()
+	if err != nil {
+		return options{}, err
+	}
+	cfg, err := config.Load(configPath, managed)
+	if err != nil {
+		return options{}, err
+	}
+	if dataDir != "" {
+		cfg.DataDir = dataDir
+	}
+	pol, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		return options{}, fmt.Errorf("built-in policy: %w", err)
+	}
+	if len(managed.Policy) > 0 {
+		if pol, err = pol.Overlay(managed.Policy); err != nil {
+			return options{}, fmt.Errorf("managed policy from %s: %w", managed.Source, err)
+		}
+	}
+	if policyPath != "" {
+		b, err := os.ReadFile(policyPath)
+		if err != nil {
+			return options{}, fmt.Errorf("policy: %w", err)
+		}
+		if pol, err = pol.Overlay(b); err != nil {
+			return options{}, fmt.Errorf("%s: %w", policyPath, err)
+		}
+	}
+	return options{Config: cfg, Managed: managed, Policy: pol}, nil
+}
+
+// desktop is the running app: the session core and the parts around it.
+type desktop struct {
+	opts    options
+	log     *slog.Logger
+	dataDir string
+	policy  *policy.Policy
+	secrets *secrets.Store
+	core    *app.Core
+	rec     *recorder.Recorder
+	outbox  *outbox.Outbox
+
+	mu     sync.Mutex
+	cfg    config.Config
+	apiErr error
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startDesktop starts every part; stop stops them in reverse.
+func startDesktop(parent context.Context, opts options) (*desktop, error) {
+	log := opts.Logger
+	cfg := opts.Config
+	dataDir, err := cfg.ResolvedDataDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	d := &desktop{opts: opts, log: log, dataDir: dataDir, policy: opts.Policy, cfg: cfg}
+	d.secrets = secrets.Open(secrets.Service)
+	if err := d.secrets.Unavailable(); err != nil {
+		log.Warn("the OS keyring is not reachable: secrets are kept in memory for this run only", "err", err)
+	}
+
+	rec, err := recorder.New(recorder.Options{
+		SpoolDir:      filepath.Join(dataDir, "spool"),
+		Recipients:    d.policy.Recipients,
+		OfficerDevice: cfg.Audio.OfficerDevice,
+		CallerDevice:  cfg.Audio.CallerDevice,
+		Logger:        log.With("part", "recorder"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.rec = rec
+
+	device, err := deviceID(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	ob, err := outbox.Open(filepath.Join(dataDir, "outbox"), device, outbox.WithLogger(log.With("part", "outbox")))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	d.outbox = ob
+
+	ctx, cancel := context.WithCancel(parent)
+	d.cancel = cancel
+	d.core = app.NewCore(app.MachineConfig{
+		Policy:   d.policy,
+		Agent:    app.AgentView{ID: cfg.Agent.ID, Name: cfg.Agent.Name},
+		Language: cfg.Language,
+		Manual:   cfg.PhoneSystem.Manual(),
+		Recorder: rec,
+		Sink:     ob,
+		Notifier: app.NewThrottle(desktopNotifier{log}, 20*time.Second, nil),
+		Logger:   log.With("part", "core"),
+	})
+	d.goRun(func() { d.core.Run(ctx) })
+	d.startLocalAPI(ctx)
+	return d, nil
+}
+
+func (d *desktop) goRun(f func()) {
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); f() }()
+}
+
+// stop stops every part and waits for them: recordings are finalised.
+func (d *desktop) stop() {
+	d.cancel()
+	d.wg.Wait()
+	if err := d.rec.Close(); err != nil {
+		d.log.Error("closing the recorder", "err", err)
+	}
+	if err := d.outbox.Close(); err != nil {
+		d.log.Error("closing the outbox", "err", err)
+	}
+}
+
+func (d *desktop) startLocalAPI(ctx context.Context) {
+	addr := d.cfg.LocalAPI.Addr()
+	if addr == "" {
+		d.log.Info("local API turned off in settings")
+		return
+	}
+	tok, err := d.secrets.Token(secrets.LocalAPIToken)
+	if err != nil {
+		d.apiErr = err
+		d.log.Error("local API off: no token", "err", err)
+		return
+	}
+	l, err := localapi.Listen(addr)
+	if err != nil {
+		d.apiErr = err
+		d.log.Error("local API off", "err", err)
+		return
+	}
+	api := localapi.New(d.core, localapi.Options{
+		Token:          tok,
+		AllowedOrigins: d.policy.AllowedOrigins,
+		Reasons:        reasonsOf(d.policy),
+		Logger:         d.log.With("part", "localapi"),
+	})
+	d.log.Info("local API listening", "addr", l.Addr().String())
+	d.goRun(func() {
+		if err := api.Serve(ctx, l); err != nil {
+			d.log.Error("local API stopped", "err", err)
+		}
+	})
+}
+
+func reasonsOf(p *policy.Policy) localapi.Reasons {
+	var r localapi.Reasons
+	for _, x := range p.PauseReasons {
+		r.Pause = append(r.Pause, localapi.Reason{ID: x.ID, Label: x.Label})
+	}
+	for _, x := range p.FlagReasons {
+		r.Flag = append(r.Flag, localapi.Reason{ID: x.ID, Label: x.Label})
+	}
+	return r
+}
+
+// syncStatus tells the officer whether metadata is reaching the server.
+func (d *desktop) syncStatus() string { return "" }
+
+// deviceID returns this installation's id, made on first start. It names
+// the desktop to the server and orders its events; it is not a secret.
+func deviceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "device-id")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("device id: %w", err)
+	}
+	id := app.NewID()
+	if err := config.WriteFileAtomic(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("device id: %w", err)
+	}
+	return id, nil
+}
+
+// settings backend for the settings window (ui.SettingsBackend).
+
+func (d *desktop) Settings() config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+func (d *desktop) Locked() []string { return lockedKeys(d.opts.Managed.Settings) }
+
+func (d *desktop) Save(c config.Config, sipPassword *string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if sipPassword != nil {
+		if err := d.secrets.Set(secrets.SIPPassword, *sipPassword); err != nil {
+			return err
+		}
+	}
+	if err := config.Save(d.opts.ConfigPath, c); err != nil {
+		return err
+	}
+	if err := d.rec.SetDevices(c.Audio.OfficerDevice, c.Audio.CallerDevice); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.cfg = c
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *desktop) Devices() ([]string, error) {
+	devs, err := recorder.Devices()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(devs))
+	for _, dv := range devs {
+		names = append(names, dv.Name)
+	}
+	return names, nil
+}
+
+func (d *desktop) Level(ctx context.Context, device string, fn func(float64)) error {
+	return d.rec.Level(ctx, device, fn)
+}
+
+func (d *desktop) LocalAPIToken() (string, error) {
+	if d.apiErr != nil {
+		return "", d.apiErr
+	}
+	return d.secrets.Token(secrets.LocalAPIToken)
+}
+
+func (d *desktop) RegenerateLocalAPIToken() (string, error) {
+	tok, err := secrets.NewToken()
+	if err != nil {
+		return "", err
+	}
+	if err := d.secrets.Set(secrets.LocalAPIToken, tok); err != nil {
+		return "", err
+	}
+	return tok, errors.New("restart callguard for the new token to take effect")
+}
+
+func (d *desktop) Enroll(ctx context.Context, serverURL, username, password string) (string, error) {
+	return "", errors.New("enrolment is not available in this build")
+}
+
+func (d *desktop) KeyringNote() string {
+	if err := d.secrets.Unavailable(); err != nil {
+		return "OS keyring unavailable: the token changes at every start"
+	}
+	return "Kept in the OS keyring"
+}
+
+// lockedKeys lists "section.field" for every field in IT's managed settings.
+func lockedKeys(managed []byte) []string {
+	if len(managed) == 0 {
+		return nil
+	}
+	var doc map[string]map[string]any
+	if err := json.Unmarshal(managed, &doc); err != nil {
+		return nil
+	}
+	var keys []string
+	for section, fields := range doc {
+		for f := range fields {
+			keys = append(keys, strings.Join([]string{section, f}, "."))
+		}
+	}
+	return keys
+}

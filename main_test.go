@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/png"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/secrets"
+	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/ui"
+)
+
+func TestMain(m *testing.M) { testrig.Main(m) }
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real callguard once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "callguard-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "callguard")
+		out, err := exec.Command("go", "build", "-ldflags", "-X main.version=test-1.2.3", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	bin := binary(t)
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "callguard test-1.2.3" {
+		t.Fatalf("--version = %q, %v", out, err)
+	}
+	out, err = exec.Command(bin, "--help").Output()
+	if err != nil {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+	for _, flag := range []string{"-config", "-data", "-policy", "-headless", "-log-level", "-version", "recording verify|decrypt", "managed"} {
+		if !strings.Contains(string(out), flag) {
+			t.Errorf("--help does not mention %q:\n%s", flag, out)
+		}
+	}
+	out, err = exec.Command(bin, "--no-such-flag").CombinedOutput()
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "no-such-flag") {
+		t.Errorf("unknown flag: exit %d, %q", code, out)
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestBadSettingsFileIsExplained(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "settings.json")
+	os.WriteFile(cfg, []byte(`{"phone_system": {"address": "pbx", "transport": "smoke"}}`), 0o600)
+	out, err := exec.Command(bin, "--headless", "--config", cfg, "--data", dir).CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "transport") {
+		t.Fatalf("exit %d, output %q: want 1 and the problem named", code, out)
+	}
+}
+
+// instance is a callguard process started by a test.
+type instance struct {
+	cmd   *exec.Cmd
+	dir   string
+	api   string
+	token string
+	logs  *syncBuffer
+	done  chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// needKeyring makes sure the session bus and keyring `make test` provides
+// are there: the app keeps its local-API token in it and the test reads it.
+func needKeyring(t *testing.T) *secrets.Store {
+	t.Helper()
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		testrig.Need(t, "a session bus with gnome-keyring", errors.New("DBUS_SESSION_BUS_ADDRESS is not set (run under make test)"))
+	}
+	s := secrets.Open(secrets.Service)
+	testrig.Need(t, "the OS keyring", s.Unavailable())
+	return s
+}
+
+// start runs callguard with settings (JSON) and extra args and env; it
+// returns once the local API answers.
+func start(t *testing.T, settings map[string]any, env []string, args ...string) *instance {
+	t.Helper()
+	bin := binary(t)
+	keys := needKeyring(t)
+	dir := t.TempDir()
+	port := testrig.FreePort(t, "tcp")
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	settings["local_api"] = map[string]any{"port": port}
+	settings["data_dir"] = filepath.Join(dir, "data")
+	if _, ok := settings["agent"]; !ok {
+		settings["agent"] = map[string]any{"id": "1001", "name": "Alex Officer"}
+	}
+	b, _ := json.Marshal(settings)
+	cfg := filepath.Join(dir, "settings.json")
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{dir: dir, api: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &syncBuffer{}, done: make(chan error, 1)}
+	in.cmd = exec.Command(bin, append([]string{"--config", cfg, "--log-level", "debug"}, args...)...)
+	in.cmd.Env = append(append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"), "XDG_DATA_HOME="+filepath.Join(dir, "xdg-data")), env...)
+	in.cmd.Stdout, in.cmd.Stderr = in.logs, in.logs
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { in.done <- in.cmd.Wait() }()
+	t.Cleanup(func() {
+		in.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-in.done:
+		case <-time.After(10 * time.Second):
+			in.cmd.Process.Kill()
+			<-in.done
+		}
+		if t.Failed() {
+			t.Logf("callguard output:\n%s", in.logs.String())
+		}
+	})
+	testrig.Eventually(t, 60*time.Second, func() bool {
+		select {
+		case err := <-in.done:
+			in.done <- err
+			t.Fatalf("callguard exited early: %v\n%s", err, in.logs.String())
+		default:
+		}
+		return strings.Contains(in.logs.String(), "local API listening")
+	}, "callguard did not start its local API:\n%s", in.logs)
+	tok, err := keys.Get(secrets.LocalAPIToken)
+	if err != nil {
+		t.Fatalf("local API token not in the keyring: %v", err)
+	}
+	in.token = tok
+	return in
+}
+
+// call makes a local-API request and decodes the JSON answer.
+func (in *instance) call(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, in.api+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+in.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
+func (in *instance) state(t *testing.T) string {
+	t.Helper()
+	_, v := in.call(t, "GET", "/v1/state", "")
+	rec, _ := v["recording"].(map[string]any)
+	s, _ := rec["state"].(string)
+	return s
+}
+
+func (in *instance) waitState(t *testing.T, want string) {
+	t.Helper()
+	testrig.Eventually(t, 15*time.Second, func() bool { return in.state(t) == want },
+		"state never became %s (last %s)", want, in.state(t))
+}
+
+func TestHeadlessRunsTheCoreAndStopsCleanly(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			in := start(t, nil, nil, "--headless")
+			if s := in.state(t); s != "idle" {
+				t.Fatalf("state %q, want idle (manual mode on the embedded defaults)", s)
+			}
+			in.cmd.Process.Signal(sig)
+			select {
+			case err := <-in.done:
+				in.done <- err
+				if err != nil {
+					t.Fatalf("exit after %v: %v\n%s", sig, err, in.logs)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still running 10 s after %v", sig)
+			}
+			if !strings.Contains(in.logs.String(), "callguard stopping") {
+				t.Errorf("no orderly shutdown logged:\n%s", in.logs)
+			}
+		})
+	}
+}
+
+// window finds the X window whose title starts with "callguard".
+func window(t *testing.T, display, title string) string {
+	t.Helper()
+	xdotool := testrig.NeedCommand(t, "xdotool")
+	var id string
+	testrig.Eventually(t, 60*time.Second, func() bool {
+		cmd := exec.Command(xdotool, "search", "--onlyvisible", "--name", "^"+regexp.QuoteMeta(title))
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, _ := cmd.Output()
+		id = strings.TrimSpace(strings.Split(strings.TrimSpace(string(out)), "\n")[0])
+		return id != ""
+	}, "no visible window titled %q on %s", title, display)
+	return id
+}
+
+// screenshot captures window id to path (PNG) and returns the image.
+func screenshot(t *testing.T, display, id, path string) image.Image {
+	t.Helper()
+	imp := testrig.NeedCommand(t, "import")
+	cmd := exec.Command(imp, "-window", id, path)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return img
+}
+
+// share is the fraction of img's pixels within tolerance of c.
+func share(img image.Image, c color.NRGBA) float64 {
+	b := img.Bounds()
+	var n, hit int
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			n++
+			if near(uint8(r>>8), c.R) && near(uint8(g>>8), c.G) && near(uint8(bl>>8), c.B) {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(n)
+}
+
+func near(a, b uint8) bool { return a-b < 12 || b-a < 12 }
+
+// keepScreenshot copies a screenshot into docs/screenshots when asked to
+// (CALLGUARD_UPDATE_SCREENSHOTS=1), for the README and the officer guide.
+func keepScreenshot(t *testing.T, src, name string) {
+	if os.Getenv("CALLGUARD_UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("docs", "screenshots", name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shows waits until the window's screenshot shows state's banner colour over
+// a good part of the window, and keeps the screenshot as name.
+func shows(t *testing.T, display, id string, state app.RecordingState, name string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	want := ui.StateColour(state)
+	var got float64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got = share(screenshot(t, display, id, path), want)
+		if got >= 0.06 { // the banner is an eighth of the window
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("window never showed %s: %.0f%% of it in the banner colour %v", state, got*100, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	keepScreenshot(t, path, name)
+}
+
+func TestWindowUnderXvfb(t *testing.T) {
+	display := testrig.Xvfb(t)
+	in := start(t, nil, []string{"DISPLAY=" + display})
+	id := window(t, display, "callguard")
+	shows(t, display, id, app.StateIdle, "idle.png")
+
+	steps := []struct {
+		method, path, body string
+		state              app.RecordingState
+		shot               string
+	}{
+		{"POST", "/v1/calls", `{"direction":"outbound","number":"07700 900123"}`, app.StateAwaitingNotice, "awaiting-notice.png"},
+		{"POST", "/v1/notice", `{"outcome":"objected"}`, app.StateDeclined, "declined.png"},
+		{"DELETE", "/v1/calls/current", ``, app.StateIdle, ""},
+	}
+	for _, s := range steps {
+		if code, body := in.call(t, s.method, s.path, s.body); code >= 300 {
+			t.Fatalf("%s %s: %d %v", s.method, s.path, code, body)
+		}
+		in.waitState(t, s.state.String())
+		if s.shot != "" {
+			shows(t, display, id, s.state, s.shot)
+		}
+	}
+	if err := in.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("callguard died: %v", err)
+	}
+}

@@ -1,0 +1,482 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callguard/callguard/app"
+)
+
+// Errors callers can test with errors.Is.
+var (
+	ErrUnauthorized   = errors.New("the server does not accept this device's token: enrol again")
+	ErrForbidden      = errors.New("this account's role may not do that")
+	ErrBadCredentials = errors.New("wrong username or password")
+	ErrRateLimited    = errors.New("too many failed logins: wait and try again")
+)
+
+// Queue is the outbox as the client uses it (outbox.Outbox implements it).
+type Queue interface {
+	Peek(max int) ([]app.Event, error)
+	Ack(throughSeq uint64) error
+	Pending() int
+}
+
+// notifier is implemented by queues that can wake the sender after an append.
+type notifier interface{ Notify() <-chan struct{} }
+
+// Presence is the officer's state as the heartbeat reports it; main fills
+// it from the core's snapshot (see PresenceFrom).
+type Presence struct {
+	State     app.RecordingState
+	Reason    string
+	Since     time.Time
+	Link      app.LinkStatus
+	CallID    string
+	Direction app.Direction
+	Remote    string // the remote number; the server masks it on the board
+	Started   time.Time
+}
+
+// PresenceFrom turns a core snapshot into a Presence.
+func PresenceFrom(s app.Snapshot) Presence {
+	p := Presence{State: s.State, Reason: s.Reason, Since: s.Since, Link: s.Link}
+	if c := s.Call; c != nil {
+		p.CallID, p.Direction, p.Remote, p.Started = c.ID, c.Direction, c.Remote.Number, c.Started
+	}
+	return p
+}
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the server, e.g. "https://callguard.example.org".
+	BaseURL string
+	// Token returns the device token (from the keyring).
+	Token func() (string, error)
+	// Outbox holds the events to send.
+	Outbox Queue
+	// SpoolDir is the recorder's spool: <call-id>.wav.age and <call-id>.json.
+	// Empty: no uploads.
+	SpoolDir   string
+	HTTPClient *http.Client
+	// Presence returns the officer's current state for heartbeats; nil
+	// sends no heartbeats.
+	Presence func() Presence
+	Logger   *slog.Logger
+	Clock    func() time.Time
+
+	// Tuning; zero values take the defaults in brackets.
+	BatchSize      int           // events per request [200]
+	HeartbeatEvery time.Duration // [10 s]
+	PollEvery      time.Duration // how often the outbox and spool are checked without a kick [5 s]
+	MinBackoff     time.Duration // first wait after a failure [500 ms]
+	MaxBackoff     time.Duration // cap of the exponential backoff [30 s]
+	ChunkSize      int64         // bytes per upload request [4 MiB]
+	// AbandonAfter: a recording whose manifest never became complete (the
+	// app crashed mid-call) is uploaded as it is once neither file changed
+	// for this long [15 min].
+	AbandonAfter time.Duration
+}
+
+// Status is what the window shows about sync.
+type Status struct {
+	Pending   int       `json:"pending"`    // events waiting for the server
+	Uploads   int       `json:"uploads"`    // recordings waiting in the spool
+	Online    bool      `json:"online"`     // the last request reached the server
+	LastError string    `json:"last_error"` // why the last request failed, "" after a success
+	LastSync  time.Time `json:"last_sync"`  // when the server last acknowledged events
+}
+
+// Client talks to the central server for one device.
+type Client struct {
+	o    Options
+	kick chan struct{}
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New returns a client; Run starts it.
+func New(o Options) *Client {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 200
+	}
+	if o.HeartbeatEvery <= 0 {
+		o.HeartbeatEvery = 10 * time.Second
+	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = 5 * time.Second
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 500 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 4 << 20
+	}
+	if o.AbandonAfter <= 0 {
+		o.AbandonAfter = 15 * time.Minute
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	return &Client{o: o, kick: make(chan struct{}, 1)}
+}
+
+// Kick wakes the sender at once, e.g. right after an event was appended.
+func (c *Client) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns the sync status.
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	s := c.status
+	c.mu.Unlock()
+	if c.o.Outbox != nil {
+		s.Pending = c.o.Outbox.Pending()
+	}
+	return s
+}
+
+func (c *Client) setStatus(f func(s *Status)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.status)
+}
+
+// Run sends events, heartbeats and uploads until ctx ends; it returns nil
+// then. Every goroutine it starts has stopped when it returns.
+func (c *Client) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(ctx)
+		}()
+	}
+	if c.o.Outbox != nil {
+		run(c.sendLoop)
+	}
+	if c.o.Presence != nil {
+		run(c.heartbeatLoop)
+	}
+	if c.o.SpoolDir != "" {
+		run(c.uploadLoop)
+	}
+	wg.Wait()
+	return nil
+}
+
+// backoff returns the wait after n consecutive failures: exponential from
+// MinBackoff, capped at MaxBackoff, with full jitter over its upper half.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.o.MinBackoff << min(n, 20)
+	if d <= 0 || d > c.o.MaxBackoff {
+		d = c.o.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (c *Client) sendLoop(ctx context.Context) {
+	var appended <-chan struct{}
+	if n, ok := c.o.Outbox.(notifier); ok {
+		appended = n.Notify()
+	}
+	poll := time.NewTicker(c.o.PollEvery)
+	defer poll.Stop()
+	failures := 0
+	batch := c.o.BatchSize
+	for {
+		evs, err := c.o.Outbox.Peek(batch)
+		if err != nil {
+			c.o.Logger.Error("uplink: cannot read the outbox", "err", err)
+			if !sleep(ctx, c.o.MaxBackoff) {
+				return
+			}
+			continue
+		}
+		if len(evs) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.kick:
+			case <-appended:
+			case <-poll.C:
+			}
+			continue
+		}
+		acked, err := c.send(ctx, evs)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			var he *httpError
+			if errors.As(err, &he) && he.status == http.StatusRequestEntityTooLarge && batch > 1 {
+				batch = max(1, batch/2)
+				continue
+			}
+			failures++
+			d := c.backoff(failures - 1)
+			c.o.Logger.Warn("uplink: events not sent; retrying", "pending", c.o.Outbox.Pending(), "in", d.Round(time.Millisecond), "err", err)
+			if !sleep(ctx, d) {
+				return
+			}
+			continue
+		}
+		failures, batch = 0, c.o.BatchSize
+		last := evs[len(evs)-1].Seq
+		if err := c.o.Outbox.Ack(min(acked, last)); err != nil {
+			c.o.Logger.Error("uplink: cannot record the acknowledgement; events will be resent", "err", err)
+		}
+		c.setStatus(func(s *Status) { s.LastSync = c.o.Clock() })
+	}
+}
+
+// ingestReply is the server's answer to a batch.
+type ingestReply struct {
+	Accepted  int    `json:"accepted"`
+	Duplicate int    `json:"duplicate"`
+	AckedSeq  uint64 `json:"acked_seq"`
+	Gaps      int    `json:"gaps"`
+}
+
+// send posts one batch and returns the seq the server acknowledged.
+func (c *Client) send(ctx context.Context, evs []app.Event) (uint64, error) {
+	body, err := json.Marshal(map[string]any{"events": evs})
+	if err != nil {
+		return 0, fmt.Errorf("encode events: %w", err)
+	}
+	var reply ingestReply
+	if err := c.do(ctx, http.MethodPost, "/api/v1/events", body, &reply, 30*time.Second); err != nil {
+		return 0, err
+	}
+	if n := reply.Accepted + reply.Duplicate; n < len(evs) {
+		// Cannot happen with a correct server; keep the events to be safe.
+		return 0, fmt.Errorf("server stored %d of %d events", n, len(evs))
+	}
+	return reply.AckedSeq, nil
+}
+
+// heartbeat is the body of POST /api/v1/heartbeat.
+type heartbeat struct {
+	At      time.Time      `json:"at"`
+	State   string         `json:"state"`
+	Reason  string         `json:"reason,omitempty"`
+	Since   time.Time      `json:"since"`
+	Link    string         `json:"link,omitempty"`
+	Call    *heartbeatCall `json:"call,omitempty"`
+	Pending int            `json:"pending"`
+}
+
+type heartbeatCall struct {
+	ID        string    `json:"id"`
+	Direction string    `json:"direction"`
+	Remote    string    `json:"remote"`
+	Started   time.Time `json:"started"`
+}
+
+func (c *Client) heartbeatBody(p Presence) heartbeat {
+	hb := heartbeat{At: c.o.Clock(), State: p.State.String(), Reason: p.Reason, Since: p.Since, Link: string(p.Link)}
+	if c.o.Outbox != nil {
+		hb.Pending = c.o.Outbox.Pending()
+	}
+	if p.CallID != "" {
+		hb.Call = &heartbeatCall{ID: p.CallID, Direction: p.Direction.String(), Remote: p.Remote, Started: p.Started}
+	}
+	return hb
+}
+
+func (c *Client) heartbeatLoop(ctx context.Context) {
+	failures := 0
+	for {
+		body, _ := json.Marshal(c.heartbeatBody(c.o.Presence()))
+		err := c.do(ctx, http.MethodPost, "/api/v1/heartbeat", body, nil, 10*time.Second)
+		wait := c.o.HeartbeatEvery
+		if err != nil && ctx.Err() == nil {
+			failures++
+			wait = min(wait, c.backoff(failures-1))
+			c.o.Logger.Debug("uplink: heartbeat failed", "err", err)
+		} else {
+			failures = 0
+		}
+		if !sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+// httpError is a non-2xx reply.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("server said %d: %s", e.status, e.msg) }
+
+func (e *httpError) Unwrap() error {
+	switch e.status {
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
+	}
+	return nil
+}
+
+// request builds an authenticated request.
+func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.o.BaseURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if c.o.Token != nil {
+		tok, err := c.o.Token()
+		if err != nil {
+			return nil, fmt.Errorf("device token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return req, nil
+}
+
+// do sends a JSON request and decodes a JSON reply into out (if not nil),
+// keeping Status up to date.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := c.request(ctx, method, path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.o.HTTPClient.Do(req)
+	return c.finish(resp, err, out)
+}
+
+// finish reads a reply, records the outcome in Status and decodes out.
+func (c *Client) finish(resp *http.Response, err error, out any) error {
+	if err != nil {
+		c.setStatus(func(s *Status) { s.Online, s.LastError = false, err.Error() })
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		c.setStatus(func(s *Status) { s.Online, s.LastError = false, err.Error() })
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		he := &httpError{status: resp.StatusCode, msg: errorText(b, resp.Status)}
+		c.setStatus(func(s *Status) { s.Online, s.LastError = resp.StatusCode < 500, he.Error() })
+		return he
+	}
+	c.setStatus(func(s *Status) { s.Online, s.LastError = true, "" })
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("reply from %s: %w", resp.Request.URL.Path, err)
+		}
+	}
+	return nil
+}
+
+func errorText(b []byte, status string) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return status
+}
+
+// Enrolment is what enrolling a device returns.
+type Enrolment struct {
+	Token    string `json:"token"`
+	DeviceID string `json:"device_id"`
+	Role     string `json:"role"`
+	Agent    string `json:"agent"`
+}
+
+// Enroll logs in with username and password and enrols this device; keep
+// the token in the keyring. Wrong credentials give ErrBadCredentials, too
+// many failures ErrRateLimited.
+func Enroll(ctx context.Context, baseURL, username, password, deviceName string) (Enrolment, error) {
+	body, _ := json.Marshal(map[string]string{"username": username, "password": password, "device_name": deviceName})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(baseURL, "/")+"/api/v1/enroll", bytes.NewReader(body))
+	if err != nil {
+		return Enrolment{}, fmt.Errorf("enrol: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Enrolment{}, fmt.Errorf("enrol: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return Enrolment{}, ErrBadCredentials
+	case http.StatusTooManyRequests:
+		return Enrolment{}, fmt.Errorf("%w (%s)", ErrRateLimited, errorText(b, resp.Status))
+	default:
+		return Enrolment{}, fmt.Errorf("enrol: %w", &httpError{status: resp.StatusCode, msg: errorText(b, resp.Status)})
+	}
+	var e Enrolment
+	if err := json.Unmarshal(b, &e); err != nil || e.Token == "" {
+		return Enrolment{}, fmt.Errorf("enrol: unexpected reply: %v", err)
+	}
+	return e, nil
+}
+
+// Me says who the device acts for.
+type Me struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+	DeviceID string `json:"device_id"`
+}
+
+// Me asks the server which account and role this device acts for: the
+// desktop shows the supervisors' board for "supervisor" (and "dpo").
+func (c *Client) Me(ctx context.Context) (Me, error) {
+	var m Me
+	err := c.do(ctx, http.MethodGet, "/api/v1/me", nil, &m, 30*time.Second)
+	return m, err
+}

@@ -1,0 +1,23 @@
+package recorder
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewIdentityRoundTrips(t *testing.T) {
+	id, rcpt, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(id, "AGE-SECRET-KEY-1") || !strings.HasPrefix(rcpt, "age1") {
+		t.Fatalf("identity %.16s… recipient %s", id, rcpt)
+	}
+	got, err := RecipientOf(id)
+	if err != nil || got != rcpt {
+		t.Fatalf("RecipientOf = %s, %v; want %s", got, err, rcpt)
+	}
+	if _, err := RecipientOf("not a key"); err == nil {
+		t.Fatal("garbage accepted as an identity")
+	}
+}

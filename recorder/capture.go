@@ -138,7 +138,7 @@ func (c *capture) run() {
 		// offer may remove a recording that fell behind; removeLocked builds
 		// a new slice, so this range goes on over the old one.
 		for _, r := range c.sinks {
-			r.offer(stereo)
+			r.offer(stereo, overflow)
 		}
 		c.frames.Add(BufferFrames)
 		c.mu.Unlock()

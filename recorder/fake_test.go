@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"go.uber.org/goleak"
 
 	"github.com/callguard/callguard/app"
 )
@@ -20,10 +21,8 @@ import (
 // fakeSource delivers the buffers a test or benchmark sends it, so the
 // pipeline behind the devices can be driven without PortAudio.
 type fakeSource struct {
-	bufs    chan [2][]int16
-	closed  chan struct{}
-	officer []int16
-	caller  []int16
+	bufs   chan [2][]int16
+	closed chan struct{}
 }
 
 func newFakeSource() *fakeSource {
@@ -113,6 +112,9 @@ func recordFake(t testing.TB, n int) (audio, manifest string, id *age.X25519Iden
 }
 
 func TestCLIVerifyAndDecrypt(t *testing.T) {
+	// Every goroutine of the recording (capture, watchdog, writer) is gone
+	// once it stopped and its device went away.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	audio, _, id := recordFake(t, 200)
 	keyFile := filepath.Join(t.TempDir(), "key.txt")
 	if err := os.WriteFile(keyFile, []byte("# DPO key\n"+id.String()+"\n"), 0o600); err != nil {

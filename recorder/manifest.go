@@ -90,20 +90,3 @@ func (m *Manifest) write(path string) error {
 	}
 	return config.WriteFileAtomic(path, append(b, '\n'), 0o600)
 }
-
-// clone returns a deep copy, so the writer can encode it while the recording
-// goes on changing its own.
-func (m *Manifest) clone() *Manifest {
-	c := *m
-	c.Pauses = make([]Pause, len(m.Pauses))
-	for i, p := range m.Pauses {
-		c.Pauses[i] = p
-		if p.EndMS != nil {
-			e := *p.EndMS
-			c.Pauses[i].EndMS = &e
-		}
-	}
-	c.Recipients = append([]string(nil), m.Recipients...)
-	c.ChannelMap = append([]string(nil), m.ChannelMap...)
-	return &c
-}

@@ -145,7 +145,7 @@ func (r *Recorder) start(call app.RecordingCall, onFail func(error)) (*Recording
 			return nil, err
 		}
 	}
-	officer, caller := r.officer, r.caller
+	var officer, caller string
 	if src != nil {
 		officer, caller = src.names()
 	} else {

@@ -45,6 +45,7 @@ type block struct {
 	data       *[bufferBytes]byte
 	pos        int64       // recording frame of the buffer's first sample
 	transition *transition // non-nil when silence began, ended or changed reason at pos
+	overflow   bool        // the device dropped input before this buffer
 }
 
 // transition is a pause boundary as the capture path applied it.
@@ -84,7 +85,8 @@ type Recording struct {
 	plainHash               hash.Hash
 	man                     *Manifest
 	frames                  int64
-	boundaries              []boundary // every transition written, for tests
+	boundaries              []boundary   // every transition written, for tests
+	written                 atomic.Int64 // frames encrypted so far, for benchmarks
 
 	mu      sync.Mutex // guards cmdMu-protected fields below
 	end     *app.RecordingEnd
@@ -159,7 +161,7 @@ func (r *Recording) Stop(end app.RecordingEnd) error {
 // offer hands one captured stereo buffer to the recording. It runs on the
 // capture goroutine under cap.mu and never blocks: a writer that has fallen
 // queueBuffers behind fails the recording.
-func (r *Recording) offer(stereo []byte) {
+func (r *Recording) offer(stereo []byte, overflow bool) {
 	g0, g1 := r.pre, r.gate.Load()
 	silent := g0.paused || g1.paused || g0 != g1
 	var reason string
@@ -172,7 +174,7 @@ func (r *Recording) offer(stereo []byte) {
 	case silent: // paused and resumed while this buffer was read
 		reason = g1.prevReason
 	}
-	b := block{pos: r.pos}
+	b := block{pos: r.pos, overflow: overflow}
 	if silent != r.silent || reason != r.reason {
 		b.transition = &transition{paused: silent, reason: reason, commanded: commanded, applied: time.Now()}
 		r.silent, r.reason = silent, reason
@@ -204,6 +206,9 @@ func (r *Recording) write() {
 	var werr error
 	zeros := new([bufferBytes]byte)
 	for b := range r.queue {
+		if b.overflow {
+			r.man.Overflows++
+		}
 		if werr == nil && b.transition != nil {
 			werr = r.transition(b)
 		}
@@ -249,6 +254,7 @@ func (r *Recording) writeAudio(p []byte) error {
 	}
 	r.plainHash.Write(p)
 	r.frames += BufferFrames
+	r.written.Store(r.frames)
 	return nil
 }
 

@@ -124,9 +124,6 @@ func New(o Options) *API {
 	a.route("POST /api/v1/users/{username}/disable", []server.Role{server.RoleAdmin}, 0, a.disableUser)
 	a.route("GET /api/v1/devices", []server.Role{server.RoleAdmin}, 0, a.listDevices)
 	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
-	})
 	return a
 }
 
@@ -141,8 +138,29 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		// No route: let the mux pick 404 or 405 (and set Allow), but answer in JSON.
+		rec := &statusOnly{h: w.Header()}
+		a.mux.ServeHTTP(rec, r)
+		msg := "no such route"
+		if rec.status == http.StatusMethodNotAllowed {
+			msg = "method not allowed"
+		}
+		writeError(w, rec.status, msg+": "+r.Method+" "+r.URL.Path)
+		return
+	}
 	a.mux.ServeHTTP(w, r)
 }
+
+// statusOnly keeps the status a handler writes and drops its body.
+type statusOnly struct {
+	h      http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.h }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(status int)      { s.status = status }
 
 type handler func(w http.ResponseWriter, r *http.Request, p server.Principal)
 

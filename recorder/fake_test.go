@@ -23,10 +23,11 @@ import (
 type fakeSource struct {
 	bufs   chan [2][]int16
 	closed chan struct{}
+	caller string // name of the caller input, "" for none
 }
 
 func newFakeSource() *fakeSource {
-	return &fakeSource{bufs: make(chan [2][]int16, 64), closed: make(chan struct{})}
+	return &fakeSource{bufs: make(chan [2][]int16, 64), closed: make(chan struct{}), caller: "fake caller"}
 }
 
 func (f *fakeSource) read() ([]int16, []int16, bool, error) {
@@ -37,7 +38,7 @@ func (f *fakeSource) read() ([]int16, []int16, bool, error) {
 	return b[0], b[1], false, nil
 }
 func (f *fakeSource) close() error            { close(f.closed); return nil }
-func (f *fakeSource) names() (string, string) { return "fake officer", "fake caller" }
+func (f *fakeSource) names() (string, string) { return "fake officer", f.caller }
 
 func newFakeRecorder(t testing.TB, src *fakeSource) (*Recorder, *age.X25519Identity) {
 	id, err := age.GenerateX25519Identity()
@@ -196,5 +197,36 @@ func TestWriteErrorFailsLoudly(t *testing.T) {
 	}
 	if !isDiskFull(&os.PathError{Op: "write", Err: syscall.ENOSPC}) {
 		t.Fatal("ENOSPC not seen as a full disk")
+	}
+}
+
+// Close finalises a live recording: its files are complete.
+func TestCloseFinalisesLiveRecordings(t *testing.T) {
+	src := newFakeSource()
+	src.caller = ""
+	r, id := newFakeRecorder(t, src)
+	rec, err := r.start(testCall("call-close", "payment"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		src.bufs <- [2][]int16{signal(officerSeed, 0, BufferFrames), nil}
+	}
+	for rec.cap.frames.Load() < 10*BufferFrames {
+		time.Sleep(time.Millisecond)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(src.bufs)
+	if _, err := r.Start(testCall("call-after", ""), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Start after Close: %v", err)
+	}
+	rep, err := Verify(rec.audioPath, rec.manifestPath, []age.Identity{id})
+	if err != nil || rep.Decrypt.Frames != 10*BufferFrames || len(rep.Manifest.Pauses) != 1 || *rep.Manifest.Pauses[0].EndMS != 200 {
+		t.Fatalf("after Close: %v %+v", err, rep)
+	}
+	if rep.Manifest.CallerPresent || rep.Manifest.CallerNote == "" {
+		t.Fatalf("no caller input, yet the manifest says %v %q", rep.Manifest.CallerPresent, rep.Manifest.CallerNote)
 	}
 }

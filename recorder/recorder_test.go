@@ -1,7 +1,9 @@
 package recorder
 
 import (
+	"context"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -299,5 +301,32 @@ func TestDeviceLostMidCall(t *testing.T) {
 	case <-c.done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("capture goroutine did not end")
+	}
+}
+
+// The Settings level meter reads the real device: the test signal is uniform
+// full-scale noise, whose RMS is 1/sqrt(3) of full scale, -4.77 dBFS.
+func TestLevelMeter(t *testing.T) {
+	a := newAudioRig(t, false)
+	r := a.recorder(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	levels := make(chan float64, 100)
+	done := make(chan error, 1)
+	go func() { done <- r.Level(ctx, "officer", func(db float64) { levels <- db }) }()
+	a.feed(10)
+	var got float64
+	select {
+	case got = <-levels:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no level reported")
+	}
+	cancel()
+	a.feed(10) // let the blocked read return so Level sees ctx done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-(-4.77)) > 0.5 {
+		t.Fatalf("level %.2f dBFS, want about -4.77", got)
 	}
 }

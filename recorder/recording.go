@@ -140,8 +140,9 @@ func (r *Recording) Resume() error {
 }
 
 // Stop finalises the recording: it closes the age stream, fsyncs the audio,
-// writes the final manifest atomically and returns when both are on disk. It
-// returns the failure if the recording had already stopped by itself.
+// writes the final manifest atomically and returns when both are on disk. If
+// the recording failed by itself first, Stop returns that failure (and onFail
+// is called with it as well).
 func (r *Recording) Stop(end app.RecordingEnd) error {
 	r.mu.Lock()
 	if r.stopped {
@@ -324,17 +325,15 @@ func (r *Recording) finish(werr error) {
 		}
 	}
 
+	// A failure (not Stop) closed the queue: the recording stopped by itself.
+	failed := r.cause != nil || werr != nil
 	r.mu.Lock()
-	selfStopped := !r.stopped
 	r.stopped = true
 	r.result = cause
 	r.mu.Unlock()
 	close(r.done)
-	if selfStopped {
+	if failed {
 		r.rec.forget(r)
-		if cause == nil {
-			cause = fmt.Errorf("%w: recording ended unexpectedly", ErrWrite)
-		}
 		r.log.Error("recording stopped by itself", "call", m.CallID, "err", cause)
 		if r.onFail != nil {
 			r.onFail(cause)

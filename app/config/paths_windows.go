@@ -2,15 +2,81 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/windows/registry"
 )
 
-// ManagedPath is where IT deploys machine-wide settings on Windows.
+// ManagedPath is where IT deploys machine-wide settings on Windows as a file.
 var ManagedPath = filepath.Join(programData(), "callguard", "managed.json")
 
-// LoadManaged reads the machine-wide settings IT deployed on this machine.
-func LoadManaged() (Managed, error) { return ReadManagedFile(ManagedPath) }
+// LoadManaged reads the machine-wide settings IT deployed on this machine:
+// %ProgramData%\callguard\managed.json, then the registry values under
+// HKLM\SOFTWARE\Policies\callguard (written by the MSI from its public
+// properties, or by GPO and Intune), which win.
+func LoadManaged() (Managed, error) {
+	values, err := readRegistryValues(registry.LOCAL_MACHINE, WindowsPolicyKey)
+	if err != nil {
+		return Managed{}, err
+	}
+	return loadManagedLayers(ManagedPath, valueLayer{source: `HKLM\` + WindowsPolicyKey, values: values})
+}
+
+// readRegistryValues returns every value of root\path by name, as strings:
+// REG_SZ and REG_EXPAND_SZ as they are, REG_MULTI_SZ as a list, DWORD and
+// QWORD in decimal. A missing key yields no values.
+func readRegistryValues(root registry.Key, path string) (map[string][]string, error) {
+	k, err := registry.OpenKey(root, path, registry.QUERY_VALUE)
+	if errors.Is(err, registry.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open registry key %s: %w", path, err)
+	}
+	defer k.Close()
+	names, err := k.ReadValueNames(0)
+	if err != nil {
+		return nil, fmt.Errorf("list registry key %s: %w", path, err)
+	}
+	values := make(map[string][]string, len(names))
+	for _, name := range names {
+		_, typ, err := k.GetValue(name, nil)
+		if err != nil {
+			return nil, fmt.Errorf("registry value %s\\%s: %w", path, name, err)
+		}
+		switch typ {
+		case registry.SZ, registry.EXPAND_SZ:
+			s, _, err := k.GetStringValue(name)
+			if err != nil {
+				return nil, fmt.Errorf("registry value %s\\%s: %w", path, name, err)
+			}
+			values[name] = []string{s}
+		case registry.MULTI_SZ:
+			ss, _, err := k.GetStringsValue(name)
+			if err != nil {
+				return nil, fmt.Errorf("registry value %s\\%s: %w", path, name, err)
+			}
+			values[name] = ss
+		case registry.DWORD, registry.QWORD:
+			n, _, err := k.GetIntegerValue(name)
+			if err != nil {
+				return nil, fmt.Errorf("registry value %s\\%s: %w", path, name, err)
+			}
+			// A DWORD of 0xFFFFFFFF is how GPO writes -1.
+			if typ == registry.DWORD {
+				values[name] = []string{strconv.FormatInt(int64(int32(uint32(n))), 10)}
+			} else {
+				values[name] = []string{strconv.FormatInt(int64(n), 10)}
+			}
+		default:
+			return nil, fmt.Errorf("registry value %s\\%s has type %d; want a string, a multi-string or a number", path, name, typ)
+		}
+	}
+	return values, nil
+}
 
 func programData() string {
 	if v := os.Getenv("ProgramData"); v != "" {

@@ -199,5 +199,4 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	testrig.Eventually(t, d, cond, "%s", what)
 }
 
-
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

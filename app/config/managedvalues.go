@@ -13,8 +13,12 @@ import (
 // Where IT's named values live on Windows and macOS. The names are here,
 // not in the per-OS files, so that the installers' tests can check them.
 const (
-	// WindowsPolicyKey is the registry key under HKEY_LOCAL_MACHINE that the
-	// MSI writes and GPO or Intune manage.
+	// WindowsInstallerKey is the registry key under HKEY_LOCAL_MACHINE where
+	// the MSI writes the public properties IT gave it.
+	WindowsInstallerKey = `SOFTWARE\callguard`
+	// WindowsPolicyKey is the registry key under HKEY_LOCAL_MACHINE that GPO
+	// and Intune manage; its values win over the MSI's. The MSI never writes
+	// it, so an install or uninstall cannot undo a group policy.
 	WindowsPolicyKey = `SOFTWARE\Policies\callguard`
 	// MacPreferencesDomain is the preference domain of the macOS app, its
 	// bundle identifier, and the PayloadType of an MDM profile for it.
@@ -26,9 +30,9 @@ const (
 )
 
 // The names of the values IT sets machine-wide without writing JSON: the
-// registry values under HKLM\SOFTWARE\Policies\callguard (written by the MSI
-// from its public properties, or by GPO and Intune), and the keys of the
-// macOS managed preferences of dev.callguard.desktop (an MDM profile). The
+// registry values under HKLM\SOFTWARE\callguard (written by the MSI from its
+// public properties) and HKLM\SOFTWARE\Policies\callguard (GPO, Intune),
+// and the keys of the macOS managed preferences of dev.callguard.desktop (an MDM profile). The
 // MSI property of each is its name in upper case with underscores
 // (ServerURL → SERVER_URL). Names are matched without regard to case.
 const (

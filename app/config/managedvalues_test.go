@@ -154,49 +154,55 @@ const (
 	}`
 )
 
-// The MSI writes its public properties as REG_SZ values under
-// HKLM\SOFTWARE\Policies\callguard; LoadManaged on Windows reads them over
-// %ProgramData%\callguard\managed.json.
-func TestWindowsRegistryPolicyWinsOverTheFileAndTheOfficer(t *testing.T) {
+// The MSI writes every public property as a REG_SZ value under
+// HKLM\SOFTWARE\callguard, empty when IT left it out; GPO and Intune write
+// HKLM\SOFTWARE\Policies\callguard. LoadManaged on Windows lays both over
+// %ProgramData%\callguard\managed.json, the group policy last.
+func TestWindowsRegistryValuesWinOverTheFileAndTheOfficer(t *testing.T) {
 	file := writeFile(t, filepath.Join(t.TempDir(), "ProgramData", "callguard", "managed.json"), itFile)
 	msiWrote := map[string][]string{ // as readRegistryValues returns them
 		ValueServerURL:      {"https://callguard.council.example"},
 		ValuePhoneSystem:    {"pbx.council.example:5061"},
 		ValuePhoneTransport: {"tls"},
+		ValuePhoneDomain:    {""}, // not given on the msiexec line
 		ValueRecipient:      {orgKey},
 		ValueAllowedOrigins: {"https://crm.council.example https://pay.council.example"},
+		ValueLocalAPIPort:   {""},
 	}
-	m, err := loadManagedLayers(file, valueLayer{source: `HKLM\` + WindowsPolicyKey, values: msiWrote})
+	gpoSet := map[string][]string{ValueServerURL: {"https://callguard-gpo.council.example"}}
+	m, err := loadManagedLayers(file,
+		valueLayer{source: `HKLM\` + WindowsInstallerKey, values: msiWrote},
+		valueLayer{source: `HKLM\` + WindowsPolicyKey, values: gpoSet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(m.Source, `HKLM\SOFTWARE\Policies\callguard over `) {
-		t.Errorf("source %q should name the registry key first", m.Source)
+	if !strings.HasPrefix(m.Source, `HKLM\SOFTWARE\Policies\callguard over HKLM\SOFTWARE\callguard over `) {
+		t.Errorf("source %q should name the group policy, then the MSI's key, then the file", m.Source)
 	}
 	c, pol := effective(t, officerSettings, m)
-	if c.Server.URL != "https://callguard.council.example" {
-		t.Errorf("server.url = %q, want the registry's", c.Server.URL)
+	if c.Server.URL != "https://callguard-gpo.council.example" {
+		t.Errorf("server.url = %q, want the group policy's", c.Server.URL)
 	}
 	if c.PhoneSystem.Address != "pbx.council.example:5061" || c.PhoneSystem.Transport != "tls" {
-		t.Errorf("phone system %s over %s, want the registry's", c.PhoneSystem.Address, c.PhoneSystem.Transport)
+		t.Errorf("phone system %s over %s, want the MSI's", c.PhoneSystem.Address, c.PhoneSystem.Transport)
 	}
 	if c.PhoneSystem.Domain != "council.example" || c.LocalAPI.Port != 7470 {
-		t.Errorf("the file's values the registry does not set were lost: domain %q, port %d", c.PhoneSystem.Domain, c.LocalAPI.Port)
+		t.Errorf("empty MSI values blanked the file's: domain %q, port %d", c.PhoneSystem.Domain, c.LocalAPI.Port)
 	}
 	if c.PhoneSystem.Extension != "2001" || c.Audio.OfficerDevice != "Headset" {
 		t.Errorf("the officer's own values were lost: %+v", c)
 	}
 	if !reflect.DeepEqual(pol.Recipients, []string{orgKey}) {
-		t.Errorf("recipients = %v, want the registry's", pol.Recipients)
+		t.Errorf("recipients = %v, want the MSI's", pol.Recipients)
 	}
 	if !reflect.DeepEqual(pol.AllowedOrigins, []string{"https://crm.council.example", "https://pay.council.example"}) {
-		t.Errorf("allowed origins = %v, want the registry's", pol.AllowedOrigins)
+		t.Errorf("allowed origins = %v, want the MSI's", pol.AllowedOrigins)
 	}
 }
 
 func TestWindowsWithoutRegistryValuesTheFileStillApplies(t *testing.T) {
 	file := writeFile(t, filepath.Join(t.TempDir(), "managed.json"), itFile)
-	m, err := loadManagedLayers(file, valueLayer{source: `HKLM\` + WindowsPolicyKey})
+	m, err := loadManagedLayers(file, valueLayer{source: `HKLM\` + WindowsInstallerKey}, valueLayer{source: `HKLM\` + WindowsPolicyKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,16 +13,21 @@ import (
 // ManagedPath is where IT deploys machine-wide settings on Windows as a file.
 var ManagedPath = filepath.Join(programData(), "callguard", "managed.json")
 
-// LoadManaged reads the machine-wide settings IT deployed on this machine:
-// %ProgramData%\callguard\managed.json, then the registry values under
-// HKLM\SOFTWARE\Policies\callguard (written by the MSI from its public
-// properties, or by GPO and Intune), which win.
+// LoadManaged reads the machine-wide settings IT deployed on this machine,
+// each source winning over the one before: %ProgramData%\callguard\managed.json,
+// the values the MSI wrote from its public properties under
+// HKLM\SOFTWARE\callguard, and the group policy (GPO, Intune) under
+// HKLM\SOFTWARE\Policies\callguard.
 func LoadManaged() (Managed, error) {
-	values, err := readRegistryValues(registry.LOCAL_MACHINE, WindowsPolicyKey)
-	if err != nil {
-		return Managed{}, err
+	var layers []valueLayer
+	for _, key := range []string{WindowsInstallerKey, WindowsPolicyKey} {
+		values, err := readRegistryValues(registry.LOCAL_MACHINE, key)
+		if err != nil {
+			return Managed{}, err
+		}
+		layers = append(layers, valueLayer{source: `HKLM\` + key, values: values})
 	}
-	return loadManagedLayers(ManagedPath, valueLayer{source: `HKLM\` + WindowsPolicyKey, values: values})
+	return loadManagedLayers(ManagedPath, layers...)
 }
 
 // readRegistryValues returns every value of root\path by name, as strings:

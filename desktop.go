@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +21,10 @@ import (
 	"github.com/callguard/callguard/app/outbox"
 	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/secrets"
+	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/recorder"
+	"github.com/callguard/callguard/server/central"
 )
 
 // options is everything the desktop is started with.
@@ -78,6 +83,8 @@ type desktop struct {
 	core    *app.Core
 	rec     *recorder.Recorder
 	outbox  *outbox.Outbox
+	uplink  *uplink.Client
+	server  *central.Server // the embedded server, when there is no other
 
 	mu     sync.Mutex
 	cfg    config.Config
@@ -104,6 +111,16 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		log.Warn("the OS keyring is not reachable: secrets are kept in memory for this run only", "err", err)
 	}
 
+	if len(d.policy.Recipients) == 0 && cfg.Server.Embedded() {
+		// The embedded server stands in for the organisation: it keeps a
+		// demo key in the keyring so recordings are still encrypted.
+		rcpt, err := d.demoRecipient()
+		if err != nil {
+			return nil, err
+		}
+		d.policy.Recipients = []string{rcpt}
+		log.Warn("no organisation key configured: recordings are encrypted to the embedded server's demo key (set policy.recipients for real use)")
+	}
 	rec, err := recorder.New(recorder.Options{
 		SpoolDir:      filepath.Join(dataDir, "spool"),
 		Recipients:    d.policy.Recipients,
@@ -139,8 +156,81 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		Logger:   log.With("part", "core"),
 	})
 	d.goRun(func() { d.core.Run(ctx) })
+	if err := d.startUplink(ctx); err != nil {
+		d.stop()
+		return nil, err
+	}
 	d.startLocalAPI(ctx)
 	return d, nil
+}
+
+// startUplink connects the outbox and the spool to the central server: the
+// organisation's, or one run in-process on loopback (the embedded default).
+func (d *desktop) startUplink(ctx context.Context) error {
+	cfg := d.cfg
+	var (
+		baseURL = cfg.Server.URL
+		token   = func() (string, error) { return d.secrets.Get(secrets.DeviceToken) }
+		client  = &http.Client{}
+	)
+	if cfg.Server.Embedded() {
+		dir := filepath.Join(d.dataDir, "server")
+		srv, err := central.Open(ctx, central.Options{
+			DB:       filepath.Join(dir, "callguard.db"),
+			DataDir:  dir,
+			Logger:   d.log.With("part", "server"),
+			Policy:   d.policy,
+			Embedded: true,
+			Version:  d.opts.Version,
+		})
+		if err != nil {
+			return fmt.Errorf("embedded server: %w", err)
+		}
+		d.server = srv
+		if baseURL, err = srv.ServeLoopback("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("embedded server: %w", err)
+		}
+		host, _ := os.Hostname()
+		tok, err := srv.EnrollLocal(ctx, cfg.Agent.ID, host)
+		if err != nil {
+			return fmt.Errorf("embedded server: %w", err)
+		}
+		token = func() (string, error) { return tok, nil }
+		d.log.Info("embedded server running", "url", baseURL)
+	} else if cfg.Server.CAFile != "" {
+		pool, err := loadCA(cfg.Server.CAFile)
+		if err != nil {
+			return err
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	d.uplink = uplink.New(uplink.Options{
+		BaseURL:    baseURL,
+		Token:      token,
+		Outbox:     d.outbox,
+		SpoolDir:   filepath.Join(d.dataDir, "spool"),
+		HTTPClient: client,
+		Presence:   func() uplink.Presence { return uplink.PresenceFrom(d.core.Snapshot()) },
+		Logger:     d.log.With("part", "uplink"),
+	})
+	d.goRun(func() {
+		if err := d.uplink.Run(ctx); err != nil {
+			d.log.Error("sync stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+func loadCA(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("server CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("server CA %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
 
 func (d *desktop) goRun(f func()) {
@@ -152,6 +242,11 @@ func (d *desktop) goRun(f func()) {
 func (d *desktop) stop() {
 	d.cancel()
 	d.wg.Wait()
+	if d.server != nil {
+		if err := d.server.Close(); err != nil {
+			d.log.Error("closing the embedded server", "err", err)
+		}
+	}
 	if err := d.rec.Close(); err != nil {
 		d.log.Error("closing the recorder", "err", err)
 	}
@@ -204,7 +299,43 @@ func reasonsOf(p *policy.Policy) localapi.Reasons {
 }
 
 // syncStatus tells the officer whether metadata is reaching the server.
-func (d *desktop) syncStatus() string { return "" }
+func (d *desktop) syncStatus() string {
+	if d.uplink == nil {
+		return ""
+	}
+	st := d.uplink.Status()
+	switch {
+	case st.Pending == 0 && st.Uploads == 0 && st.Online:
+		return "All sent to the server"
+	case !st.Online:
+		return fmt.Sprintf("Server unreachable: %d events and %d recordings waiting (nothing is lost)", st.Pending, st.Uploads)
+	}
+	return fmt.Sprintf("Sending: %d events and %d recordings waiting", st.Pending, st.Uploads)
+}
+
+// OrgIdentity is the keyring entry of the embedded server's demo
+// organisation key.
+const OrgIdentity = "org-identity"
+
+// demoRecipient returns the public key of the embedded demo organisation
+// key, making the key on first use.
+func (d *desktop) demoRecipient() (string, error) {
+	id, err := d.secrets.Get(OrgIdentity)
+	if errors.Is(err, secrets.ErrNotFound) {
+		var rcpt string
+		if id, rcpt, err = recorder.NewIdentity(); err != nil {
+			return "", err
+		}
+		if err := d.secrets.Set(OrgIdentity, id); err != nil {
+			return "", err
+		}
+		return rcpt, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return recorder.RecipientOf(id)
+}
 
 // deviceID returns this installation's id, made on first start. It names
 // the desktop to the server and orders its events; it is not a secret.
@@ -290,7 +421,26 @@ func (d *desktop) RegenerateLocalAPIToken() (string, error) {
 }
 
 func (d *desktop) Enroll(ctx context.Context, serverURL, username, password string) (string, error) {
-	return "", errors.New("enrolment is not available in this build")
+	if serverURL == "" {
+		return "", errors.New("enter the server's address first (https://…)")
+	}
+	host, _ := os.Hostname()
+	e, err := uplink.Enroll(ctx, serverURL, username, password, host)
+	if err != nil {
+		return "", err
+	}
+	if err := d.secrets.Set(secrets.DeviceToken, e.Token); err != nil {
+		return "", err
+	}
+	c := d.Settings()
+	c.Server.URL = serverURL
+	if err := config.Save(d.opts.ConfigPath, c); err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	d.cfg = c
+	d.mu.Unlock()
+	return e.Role + " (restart callguard to connect)", nil
 }
 
 func (d *desktop) KeyringNote() string {

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	_ "image/png"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/secrets"
 	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/ui"
 )
 
@@ -283,6 +285,24 @@ func screenshot(t *testing.T, display, id, path string) image.Image {
 	return img
 }
 
+// settled takes screenshots until two in a row, half a second apart, are the
+// same: the window has drawn itself.
+func settled(t *testing.T, display, id, path string) {
+	t.Helper()
+	var last []byte
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		screenshot(t, display, id, path)
+		b, _ := os.ReadFile(path)
+		if last != nil && bytes.Equal(b, last) {
+			return
+		}
+		last = b
+	}
+	t.Fatalf("window %s kept changing for 15 s", id)
+}
+
 // share is the fraction of img's pixels within tolerance of c.
 func share(img image.Image, c color.NRGBA) float64 {
 	b := img.Bounds()
@@ -297,6 +317,15 @@ func share(img image.Image, c color.NRGBA) float64 {
 		}
 	}
 	return float64(hit) / float64(n)
+}
+
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	return img
 }
 
 func near(a, b uint8) bool { return a-b < 12 || b-a < 12 }
@@ -322,24 +351,61 @@ func shows(t *testing.T, display, id string, state app.RecordingState, name stri
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	want := ui.StateColour(state)
-	var got float64
+	var got, corner float64
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		got = share(screenshot(t, display, id, path), want)
-		if got >= 0.06 { // the banner is an eighth of the window
+		img := screenshot(t, display, id, path)
+		got = share(img, want)
+		// The banner's top-right corner, away from its words and icon, must
+		// be the state's colour: the theme's background cannot pass for it.
+		b := img.Bounds()
+		corner = share(subImage(img, image.Rect(b.Max.X-30, b.Min.Y+12, b.Max.X-12, b.Min.Y+24)), want)
+		if got >= 0.06 && corner >= 0.9 { // the banner is an eighth of the window
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("window never showed %s: %.0f%% of it in the banner colour %v", state, got*100, want)
+			t.Fatalf("window never showed %s: %.0f%% of it (%.0f%% of the banner's corner) in the banner colour %v",
+				state, got*100, corner*100, want)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	keepScreenshot(t, path, name)
 }
 
+// feed plays a 440 Hz tone into the ALSA rig's input in real time until
+// the test ends, as a microphone would.
+func feed(t *testing.T, in *testrig.ALSAInput) {
+	t.Helper()
+	// Feed blocks while nothing records (the FIFO is full); the rig's own
+	// cleanup closes the FIFO, which ends the goroutine.
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		const chunk = 320 // 20 ms at 16 kHz
+		buf := make([]int16, chunk)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			for i := range buf {
+				buf[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(n*chunk+i)/16000))
+			}
+			if err := in.Feed(buf); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+}
+
 func TestWindowUnderXvfb(t *testing.T) {
 	display := testrig.Xvfb(t)
-	in := start(t, nil, []string{"DISPLAY=" + display})
+	alsa := testrig.NewALSA(t, "mic")
+	feed(t, alsa.Input("mic"))
+	in := start(t, nil, append(alsa.Env(), "DISPLAY="+display))
 	id := window(t, display, "callguard")
 	shows(t, display, id, app.StateIdle, "idle.png")
 
@@ -348,7 +414,11 @@ func TestWindowUnderXvfb(t *testing.T) {
 		state              app.RecordingState
 		shot               string
 	}{
-		{"POST", "/v1/calls", `{"direction":"outbound","number":"07700 900123"}`, app.StateAwaitingNotice, "awaiting-notice.png"},
+		{"POST", "/v1/calls", `{"direction":"inbound","number":"07700 900123"}`, app.StateRecording, "recording.png"},
+		{"POST", "/v1/pause", `{"reason":"payment"}`, app.StatePaused, "paused.png"},
+		{"POST", "/v1/resume", ``, app.StateRecording, ""},
+		{"DELETE", "/v1/calls/current", ``, app.StateIdle, ""},
+		{"POST", "/v1/calls", `{"direction":"outbound","number":"01632 960123"}`, app.StateAwaitingNotice, "awaiting-notice.png"},
 		{"POST", "/v1/notice", `{"outcome":"objected"}`, app.StateDeclined, "declined.png"},
 		{"DELETE", "/v1/calls/current", ``, app.StateIdle, ""},
 	}
@@ -364,4 +434,77 @@ func TestWindowUnderXvfb(t *testing.T) {
 	if err := in.cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("callguard died: %v", err)
 	}
+	// The recording went through the spool to the embedded server, encrypted
+	// to the organisation's key, with the pause on record; the spool is
+	// emptied once the server confirmed it.
+	var uploaded []string
+	testrig.Eventually(t, 30*time.Second, func() bool {
+		uploaded, _ = filepath.Glob(filepath.Join(in.dir, "data", "server", "recordings", "*", "*.wav.age"))
+		spool, _ := filepath.Glob(filepath.Join(in.dir, "data", "spool", "*.wav.age"))
+		return len(uploaded) == 1 && len(spool) == 0
+	}, "the recording did not reach the embedded server (server has %d)", len(uploaded))
+	if m, _ := filepath.Glob(filepath.Join(in.dir, "data", "*", "*.wav")); len(m) > 0 {
+		t.Fatalf("plain audio on disk: %v", m)
+	}
+	orgKey, err := needKeyring(t).Get(OrgIdentity)
+	if err != nil {
+		t.Fatalf("embedded organisation key: %v", err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "org.key")
+	os.WriteFile(keyFile, []byte(orgKey+"\n"), 0o600)
+	ids, err := recorder.ParseIdentityFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := strings.TrimSuffix(uploaded[0], ".wav.age") + ".json"
+	if _, err := recorder.Verify(uploaded[0], manifest, ids); err != nil {
+		t.Fatalf("uploaded recording does not verify: %v", err)
+	}
+	m, err := recorder.ReadManifest(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Pauses) != 1 || m.Pauses[0].Reason != "payment" {
+		t.Fatalf("manifest pauses %+v, want one payment pause", m.Pauses)
+	}
+
+	// Settings open from the keyboard.
+	key := exec.Command(testrig.NeedCommand(t, "xdotool"), "windowfocus", "--sync", id, "key", "--clearmodifiers", "ctrl+comma")
+	key.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := key.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool key: %v\n%s", err, out)
+	}
+	sid := window(t, display, "callguard settings")
+	path := filepath.Join(t.TempDir(), "settings.png")
+	settled(t, display, sid, path)
+	keepScreenshot(t, path, "settings.png")
+}
+
+// TestUnknownAndFailedUnderXvfb shows the two alarms: a phone system that
+// does not answer, and a recording that cannot start.
+func TestUnknownAndFailedUnderXvfb(t *testing.T) {
+	display := testrig.Xvfb(t)
+	t.Run("unknown", func(t *testing.T) {
+		dead := testrig.FreePort(t, "udp") // nothing listens there
+		in := start(t, map[string]any{"phone_system": map[string]any{
+			"address": fmt.Sprintf("127.0.0.1:%d", dead), "transport": "udp", "extension": "1001"}},
+			[]string{"DISPLAY=" + display})
+		id := window(t, display, "callguard")
+		in.waitState(t, "unknown")
+		shows(t, display, id, app.StateUnknown, "unknown.png")
+	})
+	t.Run("failed", func(t *testing.T) {
+		testrig.NoALSADevices(t)
+		in := start(t, nil, []string{"DISPLAY=" + display, "ALSA_CONFIG_PATH=" + os.Getenv("ALSA_CONFIG_PATH"), "JACK_NO_START_SERVER=1"})
+		id := window(t, display, "callguard")
+		if code, body := in.call(t, "POST", "/v1/calls", `{"direction":"inbound","number":"07700 900123"}`); code != 201 {
+			t.Fatalf("start call: %d %v", code, body)
+		}
+		in.waitState(t, "failed")
+		_, v := in.call(t, "GET", "/v1/state", "")
+		if reason := v["recording"].(map[string]any)["reason"].(string); !strings.Contains(reason, "device") {
+			t.Errorf("failure reason %q does not say what to fix", reason)
+		}
+		shows(t, display, id, app.StateFailed, "failed.png")
+	})
 }

@@ -30,8 +30,8 @@ var looks = map[app.RecordingState]look{
 	app.StatePaused:         {"PAUSED", "Nothing is recorded until you resume", rgb(0xFF, 0xB3, 0x00), black, glyphPause},
 	app.StateDeclined:       {"NOT RECORDING", "The caller declined recording", rgb(0x37, 0x47, 0x4F), white, glyphSlash},
 	app.StateExcluded:       {"NEVER RECORDED", "Policy: this call is not recorded", rgb(0x00, 0x69, 0x5C), white, glyphSlash},
-	app.StateFailed:         {"RECORDING FAILED", "This call is NOT being recorded", rgb(0x21, 0x21, 0x21), rgb(0xFF, 0x52, 0x52), glyphTriangle},
-	app.StateUnknown:        {"STATE UNKNOWN", "callguard cannot tell whether this call is recorded", rgb(0x00, 0x00, 0x00), rgb(0xFF, 0xEB, 0x3B), glyphQuestion},
+	app.StateFailed:         {"RECORDING FAILED", "This call is NOT being recorded", rgb(0xAD, 0x14, 0x57), white, glyphTriangle},
+	app.StateUnknown:        {"STATE UNKNOWN", "callguard cannot tell whether this call is recorded", rgb(0xFF, 0xEB, 0x3B), black, glyphQuestion},
 }
 
 var (
@@ -96,7 +96,7 @@ func drawIcon(l look, size int) *image.NRGBA {
 	const ss = 4
 	bg, fg := l.BG, l.FG
 	if l.glyph == glyphTriangle {
-		bg, fg = l.FG, black // a red warning triangle reads as failure
+		bg, fg = l.FG, l.BG // a light warning triangle shows on any banner or tray
 	}
 	for y := 0; y < size; y++ {
 		for x := 0; x < size; x++ {
@@ -141,8 +141,8 @@ func shape(g glyph, u, v float64) (base, glyph bool) {
 	case glyphRipple:
 		return disc, r <= 0.18 || (r >= 0.38 && r <= 0.52)
 	case glyphDisc:
-		// A white rim around a red disc reads as "REC" on any background.
-		return disc, r > 0.80 && r <= 0.96
+		// A solid dot: the record sign.
+		return disc, r <= 0.45
 	case glyphPause:
 		bar := math.Abs(v) <= 0.5 && (math.Abs(u+0.22) <= 0.11 || math.Abs(u-0.22) <= 0.11)
 		return disc, bar

@@ -243,7 +243,7 @@ func (p *Panel) detailFor(s app.Snapshot, l look) string {
 func (p *Panel) whyText(s app.Snapshot) string {
 	switch s.State {
 	case app.StateUnknown:
-		return "Lost contact with the phone system: " + s.Reason + ". Pause by hand before card details or health details; callguard keeps trying to reconnect."
+		return "callguard cannot hear the phone system (" + s.Reason + "), so it cannot tell whether a call is being recorded. Pause by hand before card or health details; callguard keeps trying to reconnect."
 	case app.StateFailed:
 		return "Why: " + s.Reason + ". Tell your supervisor; calls are not being recorded."
 	case app.StateExcluded:

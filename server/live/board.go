@@ -251,8 +251,9 @@ func (b *Board) Events(ctx context.Context, agentID, device string, evs []server
 	r := a.rec
 	r.Device, r.LastSeen, r.Origin = device, now, b.o.Instance
 	changed := false
+	cutoff := r.Updated
 	for _, e := range evs {
-		if !e.Time.After(r.Updated) {
+		if !e.Time.After(cutoff) {
 			continue
 		}
 		at := e.Time.Add(a.offset)
@@ -283,7 +284,9 @@ func (b *Board) Events(ctx context.Context, agentID, device string, evs []server
 		default:
 			continue
 		}
-		r.Updated = e.Time
+		if e.Time.After(r.Updated) {
+			r.Updated = e.Time
+		}
 		changed = true
 	}
 	a.rec = r

@@ -221,6 +221,32 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	return nil
 }
 
+// role asks the server which role this desktop's account has, retrying
+// until it answers or ctx ends. The embedded server's account is an agent.
+func (d *desktop) role(ctx context.Context) string {
+	if d.server != nil {
+		return "agent"
+	}
+	wait := 2 * time.Second
+	for {
+		me, err := d.uplink.Me(ctx)
+		if err == nil {
+			d.log.Info("signed in to the server", "user", me.Username, "role", me.Role)
+			return me.Role
+		}
+		if errors.Is(err, uplink.ErrUnauthorized) {
+			d.log.Warn("this desktop is not enrolled with the server: open Settings → Server", "err", err)
+			return ""
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
 func loadCA(path string) (*x509.CertPool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

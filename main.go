@@ -109,10 +109,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		OpenSettings: func() { ui.ShowSettings(a, d) },
 	})
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // SIGTERM closes the window cleanly
+	go func() {
+		// Supervisors (and data-protection officers) get the live board.
+		if role := d.role(ctx); role == "supervisor" || role == "dpo" || role == "admin" {
+			fyne.Do(func() { showBoard(a, d.uplink) })
+		}
+	}()
 	w.Window().SetMaster()
 	w.Window().Show()
 	a.Run()
 	w.Close()
 	d.stop()
 	return 0
+}
+
+// showBoard opens the supervisors' live board in its own window.
+func showBoard(a fyne.App, feed ui.LiveFeed) {
+	b := ui.NewBoard(feed)
+	w := a.NewWindow("callguard live board")
+	w.SetContent(b.Content())
+	w.Resize(fyne.NewSize(960, 560))
+	w.SetOnClosed(b.Stop)
+	b.Start()
+	w.Show()
 }

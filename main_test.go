@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/png"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -22,8 +24,12 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/secrets"
+	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/recorder"
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/ui"
 )
 
@@ -507,4 +513,77 @@ func TestUnknownAndFailedUnderXvfb(t *testing.T) {
 		}
 		shows(t, display, id, app.StateFailed, "failed.png")
 	})
+}
+
+// TestSupervisorBoardUnderXvfb runs a central server with officers
+// heartbeating, and a supervisor's callguard that opens the live board.
+func TestSupervisorBoardUnderXvfb(t *testing.T) {
+	display := testrig.Xvfb(t)
+	keys := needKeyring(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := central.Open(ctx, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: dir, BcryptCost: 4,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	base, err := srv.ServeLoopback("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrol := func(user string, role server.Role) string {
+		t.Helper()
+		hash, err := auth.HashPassword("password-"+user, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Store().CreateUser(ctx, user, role, hash, false); err != nil {
+			t.Fatal(err)
+		}
+		e, err := uplink.Enroll(ctx, base, user, "password-"+user, user+"-pc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Token
+	}
+	now := time.Now().UTC()
+	beats := []struct {
+		user string
+		body map[string]any
+	}{
+		{"ann", map[string]any{"state": "recording", "since": now.Add(-2 * time.Minute), "link": "up",
+			"call": map[string]any{"id": "c1", "direction": "inbound", "remote": "07700900123", "started": now.Add(-2 * time.Minute)}}},
+		{"bob", map[string]any{"state": "paused", "reason": "payment", "since": now.Add(-6 * time.Minute), "link": "up",
+			"call": map[string]any{"id": "c2", "direction": "outbound", "remote": "01632960001", "started": now.Add(-8 * time.Minute)}}},
+		{"dan", map[string]any{"state": "idle", "since": now.Add(-time.Minute), "link": "up"}},
+		{"eve", map[string]any{"state": "unknown", "reason": "subscription timed out", "since": now.Add(-30 * time.Second), "link": "lost", "pending": 4}},
+	}
+	for _, b := range beats {
+		tok := enrol(b.user, server.RoleAgent)
+		b.body["at"] = now
+		body, _ := json.Marshal(b.body)
+		req, _ := http.NewRequest("POST", base+"/api/v1/heartbeat", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("heartbeat for %s: %v %v", b.user, err, resp)
+		}
+		resp.Body.Close()
+	}
+	if err := keys.Set(secrets.DeviceToken, enrol("sue", server.RoleSupervisor)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Delete(secrets.DeviceToken) })
+
+	start(t, map[string]any{"server": map[string]any{"url": base}}, []string{"DISPLAY=" + display})
+	id := window(t, display, "callguard live board")
+	path := filepath.Join(t.TempDir(), "board.png")
+	settled(t, display, id, path)
+	img := screenshot(t, display, id, path)
+	if share(img, ui.StateColour(app.StatePaused)) == 0 || share(img, ui.StateColour(app.StateUnknown)) == 0 {
+		t.Fatal("the board shows neither the paused nor the unknown officer's colour")
+	}
+	keepScreenshot(t, path, "board.png")
 }

@@ -120,7 +120,7 @@ var boardColumns = []struct {
 	title string
 	width float32
 }{
-	{"Officer", 130}, {"State", 190}, {"For", 70}, {"Call", 190}, {"Attention", 260}, {"Unsent", 70},
+	{"Officer", 100}, {"State", 200}, {"For", 62}, {"Call", 210}, {"Attention", 330}, {"Unsent", 58},
 }
 
 // Board is the supervisors' live board: every officer's state, pause reason

@@ -81,8 +81,9 @@ type Options struct {
 
 // API is the HTTP handler of the server.
 type API struct {
-	o   Options
-	mux *http.ServeMux
+	o      Options
+	mux    *http.ServeMux
+	routes []string
 
 	touchMu sync.Mutex
 	touched map[string]time.Time
@@ -109,6 +110,7 @@ func New(o Options) *API {
 
 	a.mux.HandleFunc("GET /api/v1/health", a.health)
 	a.mux.Handle("POST /api/v1/enroll", limit(MaxSmallBody, http.HandlerFunc(a.enroll)))
+	a.routes = append(a.routes, "GET /api/v1/health", "POST /api/v1/enroll")
 	a.route("GET /api/v1/me", anyone, 0, a.me)
 	a.route("POST /api/v1/events", callers, MaxEventsBody, a.events)
 	a.route("POST /api/v1/heartbeat", callers, MaxSmallBody, a.heartbeat)
@@ -126,6 +128,9 @@ func New(o Options) *API {
 	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
 	return a
 }
+
+// Routes lists the API's routes as "METHOD /path" patterns.
+func (a *API) Routes() []string { return append([]string(nil), a.routes...) }
 
 // ServeHTTP serves a request; a panic becomes a JSON 500.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -166,6 +171,7 @@ type handler func(w http.ResponseWriter, r *http.Request, p server.Principal)
 
 // route registers h for pattern, open to roles, with a body limit.
 func (a *API) route(pattern string, roles []server.Role, maxBody int64, h handler) {
+	a.routes = append(a.routes, pattern)
 	a.mux.Handle(pattern, limit(maxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := a.authenticate(w, r)
 		if !ok {

@@ -247,6 +247,9 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, "usage: callguard-server user add|list|disable|enable [flags]\nRun \"callguard-server user add --help\" for a subcommand's flags.\n")
+		return nil
 	case "add":
 		fs, db := dbFlags("user add", "add an account; the password is read from stdin (or prompted on a terminal), never from a flag", stderr)
 		username := fs.String("username", "", "account name (for agents: the agent id the desktop uses)")
@@ -331,6 +334,9 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, "usage: callguard-server device list|revoke [flags]\nRun \"callguard-server device revoke --help\" for a subcommand's flags.\n")
+		return nil
 	case "list":
 		fs, db := dbFlags("device list", "list enrolled devices", stderr)
 		if err := fs.Parse(rest); err != nil {

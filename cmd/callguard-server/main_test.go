@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestHelpEverywhere(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
+		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"device", "--help"}, {"device", "list", "--help"}, {"device", "revoke", "--help"}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+		if err != nil && !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%v: %v", args, err)
+		}
+		if out.Len()+errb.Len() == 0 {
+			t.Errorf("%v printed nothing", args)
+		}
+	}
+}
+
+func TestUsersAndDevicesFromTheCommandLine(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "cg.db")
+	cli := func(stdin string, args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append(args, "--db", db), strings.NewReader(stdin), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	if _, err := cli("", "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli("a-long-password\n", "user", "add", "--username", "olive", "--role", "agent"); err != nil || !strings.Contains(out, "added olive") {
+		t.Fatalf("user add: %q %v", out, err)
+	}
+	if _, err := cli("short\n", "user", "add", "--username", "pat", "--role", "agent"); err == nil {
+		t.Fatal("a short password was accepted")
+	}
+	if _, err := cli("a-long-password\n", "user", "add", "--username", "pat", "--role", "boss"); err == nil {
+		t.Fatal("a bad role was accepted")
+	}
+	if _, err := cli("", "user", "add", "--username", "pat", "--role", "agent"); err == nil {
+		t.Fatal("no password on stdin was accepted")
+	}
+	if out, err := cli("", "user", "list"); err != nil || !strings.Contains(out, "olive") || strings.Contains(out, "a-long-password") {
+		t.Fatalf("user list: %q %v", out, err)
+	}
+	if out, err := cli("", "user", "disable", "--username", "olive"); err != nil || !strings.Contains(out, "disabled olive") {
+		t.Fatalf("user disable: %q %v", out, err)
+	}
+	if _, err := cli("", "device", "revoke", "--id", "nope"); err == nil {
+		t.Fatal("revoking an unknown device succeeded")
+	}
+	if out, err := cli("", "device", "list"); err != nil || !strings.Contains(out, "ID") {
+		t.Fatalf("device list: %q %v", out, err)
+	}
+	if err := run(context.Background(), []string{"serve", "--listen", "0.0.0.0:0", "--db", db}, nil, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "plain HTTP") {
+		t.Fatalf("plain HTTP on a public address: %v", err)
+	}
+}
+
+// TestBuildsWithoutCgo builds the command as IT would.
+func TestBuildsWithoutCgo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	out := filepath.Join(t.TempDir(), "callguard-server")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, b)
+	}
+	v, err := exec.Command(out, "version").Output()
+	if err != nil || !strings.HasPrefix(string(v), "callguard-server ") {
+		t.Fatalf("version: %q %v", v, err)
+	}
+}

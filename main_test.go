@@ -365,7 +365,8 @@ func shows(t *testing.T, display, id string, state app.RecordingState, name stri
 		// The banner's top-right corner, away from its words and icon, must
 		// be the state's colour: the theme's background cannot pass for it.
 		b := img.Bounds()
-		corner = share(subImage(img, image.Rect(b.Max.X-30, b.Min.Y+12, b.Max.X-12, b.Min.Y+24)), want)
+		y0 := b.Min.Y + max(14, b.Dy()/30) // below the banner's rounded corner at any scale
+		corner = share(subImage(img, image.Rect(b.Max.X-40, y0, b.Max.X-24, y0+10)), want)
 		if got >= 0.06 && corner >= 0.9 { // the banner is an eighth of the window
 			break
 		}
@@ -486,9 +487,9 @@ func TestWindowUnderXvfb(t *testing.T) {
 	keepScreenshot(t, path, "settings.png")
 }
 
-// TestUnknownAndFailedUnderXvfb shows the two alarms: a phone system that
-// does not answer, and a recording that cannot start.
-func TestUnknownAndFailedUnderXvfb(t *testing.T) {
+// TestAlarmsAndScalingUnderXvfb shows the two alarms (a phone system that
+// does not answer, a recording that cannot start) and the panel at 200 %.
+func TestAlarmsAndScalingUnderXvfb(t *testing.T) {
 	display := testrig.Xvfb(t)
 	t.Run("unknown", func(t *testing.T) {
 		dead := testrig.FreePort(t, "udp") // nothing listens there
@@ -512,6 +513,27 @@ func TestUnknownAndFailedUnderXvfb(t *testing.T) {
 			t.Errorf("failure reason %q does not say what to fix", reason)
 		}
 		shows(t, display, id, app.StateFailed, "failed.png")
+	})
+	t.Run("200% scaling fits a 1080p screen", func(t *testing.T) {
+		in := start(t, nil, []string{"DISPLAY=" + display, "FYNE_SCALE=2"})
+		id := window(t, display, "callguard")
+		in.call(t, "POST", "/v1/calls", `{"direction":"outbound","number":"07700 900123"}`)
+		in.waitState(t, "awaiting-notice")
+		shows(t, display, id, app.StateAwaitingNotice, "scaled-200.png")
+		geo := exec.Command(testrig.NeedCommand(t, "xdotool"), "getwindowgeometry", "--shell", id)
+		geo.Env = append(os.Environ(), "DISPLAY="+display)
+		out, err := geo.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w, h int
+		for _, line := range strings.Fields(string(out)) {
+			fmt.Sscanf(line, "WIDTH=%d", &w)
+			fmt.Sscanf(line, "HEIGHT=%d", &h)
+		}
+		if w == 0 || w > 1920 || h == 0 || h > 1080 {
+			t.Fatalf("window is %dx%d at 200%%: it must fit 1920x1080", w, h)
+		}
 	})
 }
 

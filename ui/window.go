@@ -48,7 +48,7 @@ func NewWindow(a fyne.App, opts Options) *Window {
 		w.panel.settingsBtn.Hide()
 	}
 	w.win.SetContent(w.panel.Content())
-	w.win.Resize(fyne.NewSize(440, 640))
+	w.win.Resize(fyne.NewSize(440, 500)) // fits a 1080p screen at 200 % scaling; the body scrolls
 	w.addShortcuts()
 	w.win.SetCloseIntercept(w.confirmClose)
 	w.trayMenu(a, opts.Session.Snapshot())

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -46,7 +48,8 @@ func open(t *testing.T, url string, clk *clock) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(context.Background(), url, store.WithClock(clk.Now), store.WithPolicy(pol))
+	s, err := store.Open(context.Background(), url, store.WithClock(clk.Now), store.WithPolicy(pol),
+		store.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

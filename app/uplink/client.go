@@ -436,6 +436,12 @@ type Enrolment struct {
 // the token in the keyring. Wrong credentials give ErrBadCredentials, too
 // many failures ErrRateLimited.
 func Enroll(ctx context.Context, baseURL, username, password, deviceName string) (Enrolment, error) {
+	return EnrollWithClient(ctx, http.DefaultClient, baseURL, username, password, deviceName)
+}
+
+// EnrollWithClient is Enroll with an HTTP client of the caller's, e.g. one
+// that trusts the organisation's own certificate authority.
+func EnrollWithClient(ctx context.Context, hc *http.Client, baseURL, username, password, deviceName string) (Enrolment, error) {
 	body, _ := json.Marshal(map[string]string{"username": username, "password": password, "device_name": deviceName})
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -444,7 +450,7 @@ func Enroll(ctx context.Context, baseURL, username, password, deviceName string)
 		return Enrolment{}, fmt.Errorf("enrol: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return Enrolment{}, fmt.Errorf("enrol: %w", err)
 	}

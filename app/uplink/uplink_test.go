@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/server"
+	"go.uber.org/goleak"
 )
 
 type fakeRecorder struct{}
@@ -365,4 +367,39 @@ func TestEnrolMeAndLiveBoard(t *testing.T) {
 		return a.State == "failed" && len(a.Alerts) > 0 && a.Alerts[0].Kind == "recording-failed"
 	})
 	_ = fmt.Sprint
+}
+
+// TestEventsArriveAtOnceAndNothingLeaks: an append wakes the sender (no
+// waiting for the next poll), and Run leaves no goroutine behind.
+func TestEventsArriveAtOnceAndNothingLeaks(t *testing.T) {
+	r := newRig(t, "")
+	tok, device := r.agent("olive")
+	ob := openOutbox(t, t.TempDir(), device)
+	before := goleak.IgnoreCurrent()
+	tr := &http.Transport{}
+	c := uplink.New(uplink.Options{BaseURL: r.url, Token: static(tok), Outbox: ob, HTTPClient: &http.Client{Transport: tr},
+		Logger: quiet(), PollEvery: time.Hour, HeartbeatEvery: time.Hour, Presence: func() uplink.Presence { return uplink.Presence{State: app.StateIdle} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	var worst time.Duration
+	for i := range 20 {
+		t0 := time.Now()
+		if err := ob.Append(testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "event stored", func() bool { n, _ := r.stored(device); return n == i+1 })
+		worst = max(worst, time.Since(t0))
+	}
+	t.Logf("append → stored on the server: worst of 20 was %v", worst)
+	if worst > time.Second {
+		t.Errorf("an event took %v to reach the server", worst)
+	}
+	cancel()
+	<-done
+	tr.CloseIdleConnections()
+	goleak.VerifyNone(t, before)
 }

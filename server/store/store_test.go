@@ -3,9 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"

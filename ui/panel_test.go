@@ -376,3 +376,42 @@ func TestClockFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagDialogFlagsTheChosenCall(t *testing.T) {
+	test.NewTempApp(t)
+	core := coreFor(t, true, nil)
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(500, 700))
+	p := NewPanel(w, core, testPolicy(t))
+	w.SetContent(p.Content())
+	core.StartManual(app.DirectionInbound, app.Party{Number: "07700900123"})
+	p.Update(settle(t, core, state(app.StateRecording)))
+
+	test.Tap(findButton(t, p.Content(), "Flag for deletion"))
+	overlay := w.Canvas().Overlays().Top()
+	if overlay == nil {
+		t.Fatal("no flag dialog")
+	}
+	var reason *widget.RadioGroup
+	var note *widget.Entry
+	walk(overlay, func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *widget.RadioGroup:
+			reason = x
+		case *widget.Entry:
+			if x.MultiLine {
+				note = x
+			}
+		}
+	})
+	if reason == nil || note == nil {
+		t.Fatal("the dialog lacks the reason or the note")
+	}
+	reason.SetSelected("Health details were recorded")
+	test.Type(note, "mentioned a diagnosis before I paused")
+	test.Tap(findButton(t, overlay, "Flag"))
+	s := settle(t, core, func(s app.Snapshot) bool { return s.Call != nil && len(s.Call.Flags) == 1 })
+	if f := s.Call.Flags[0]; f.Reason != "health" || f.Note != "mentioned a diagnosis before I paused" {
+		t.Fatalf("flag %+v", f)
+	}
+}

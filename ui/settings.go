@@ -23,8 +23,9 @@ type SettingsBackend interface {
 	// (e.g. "server.url"); they are shown but cannot be changed.
 	Locked() []string
 	// Save stores c and, when sipPassword is not nil, the phone-system
-	// password in the keyring; then the parts that depend on them restart.
-	Save(c config.Config, sipPassword *string) error
+	// password in the keyring. It applies what it can at once and returns a
+	// note for the officer about what needs a restart ("" if nothing).
+	Save(c config.Config, sipPassword *string) (string, error)
 	Devices() ([]string, error)
 	// Level reports the input level of device until ctx is done.
 	Level(ctx context.Context, device string, fn func(dBFS float64)) error
@@ -275,12 +276,13 @@ func (s *Settings) save() {
 		v := s.password.Text
 		pw = &v
 	}
-	if err := s.backend.Save(c, pw); err != nil {
+	note, err := s.backend.Save(c, pw)
+	if err != nil {
 		s.say("Not saved: " + err.Error())
 		return
 	}
 	s.password.SetText("")
-	s.say("Saved.")
+	s.say(strings.TrimSpace("Saved. " + note))
 }
 
 // ShowSettings opens the settings in their own window.

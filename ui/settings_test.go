@@ -22,9 +22,9 @@ type fakeSettings struct {
 
 func (f *fakeSettings) Settings() config.Config { return f.cfg }
 func (f *fakeSettings) Locked() []string        { return f.locked }
-func (f *fakeSettings) Save(c config.Config, pw *string) error {
+func (f *fakeSettings) Save(c config.Config, pw *string) (string, error) {
 	f.saved, f.password = &c, pw
-	return nil
+	return "Restart callguard to connect to the new phone system.", nil
 }
 func (f *fakeSettings) Devices() ([]string, error) {
 	return []string{"USB Headset", "Monitor of Speakers"}, nil
@@ -74,6 +74,9 @@ func TestSettingsSaveWhatTheOfficerTyped(t *testing.T) {
 	}
 	if s.password.Text != "" {
 		t.Error("password left in the form after saving")
+	}
+	if s.message.Text != "Saved. Restart callguard to connect to the new phone system." {
+		t.Errorf("message %q", s.message.Text)
 	}
 }
 

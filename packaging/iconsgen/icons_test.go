@@ -6,15 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/jackmordaunt/icns/v3"
 	"github.com/sergeymakinen/go-ico"
 )
 
-// The committed icons must be what the drawing code makes today, or the
-// installers ship a stale icon.
-func TestCommittedIconsAreUpToDate(t *testing.T) {
+// The committed app icons must be what the drawing code makes today, or the
+// installers ship a stale icon. (The tray icons' drawings belong to ui/ and
+// change with it; their exported copies are checked for presence only, in
+// TestEveryStateHasATrayIcon.)
+func TestCommittedAppIconsAreUpToDate(t *testing.T) {
 	files, err := generate()
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +29,9 @@ func TestCommittedIconsAreUpToDate(t *testing.T) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if strings.HasPrefix(n, "state-") {
+			continue
+		}
 		got, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			t.Errorf("%s: %v (run make icons)", n, err)
@@ -102,14 +108,10 @@ func TestAppIconReadsAt16Pixels(t *testing.T) {
 }
 
 func TestEveryStateHasATrayIcon(t *testing.T) {
-	files, err := generate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, s := range []string{"idle", "ringing", "awaiting-notice", "recording", "paused", "declined", "excluded", "failed", "unknown"} {
-		b, ok := files["state-"+s+".png"]
-		if !ok {
-			t.Errorf("no tray icon for %s", s)
+		b, err := os.ReadFile(filepath.Join("..", "..", "assets", "icons", "state-"+s+".png"))
+		if err != nil {
+			t.Errorf("no tray icon for %s: %v", s, err)
 			continue
 		}
 		cfg, err := png.DecodeConfig(bytes.NewReader(b))
@@ -130,4 +132,3 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
-

@@ -37,4 +37,5 @@ env CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
   nice -n 19 go build -trimpath \
   -ldflags "-H=windowsgui -s -w -X main.version=$version" \
   -o "$out" .
+"$here/sign.sh" "$out"
 echo "build-exe: $out" >&2

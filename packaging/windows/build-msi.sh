@@ -10,8 +10,8 @@ out=${3:?usage: build-msi.sh EXE VERSION OUT.msi}
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "build-msi: version $version is not X.Y.Z" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-for tool in wixl msibuild msiinfo; do
-  command -v "$tool" >/dev/null || { echo "build-msi: $tool is missing: make deps installs msitools and wixl" >&2; exit 1; }
+for tool in wixl msibuild msiinfo osslsigncode; do
+  command -v "$tool" >/dev/null || { echo "build-msi: $tool is missing: make deps installs msitools, wixl and osslsigncode" >&2; exit 1; }
 done
 
 stage=$(mktemp -d)
@@ -19,7 +19,11 @@ trap 'rm -rf "$stage"' EXIT
 # wixl resolves sources relative to the .wxs, so everything goes in one place.
 cp "$exe" "$stage/callguard.exe"
 cp "$root/assets/icons/callguard.ico" "$here/callguard.wxs" "$stage/"
-"$here/sign.sh" "$stage/callguard.exe"
+# make msi signs the exe when it builds it; a given unsigned one is signed here.
+if ! osslsigncode extract-signature -in "$stage/callguard.exe" -out "$stage/exe.sig" >/dev/null 2>&1; then
+  "$here/sign.sh" "$stage/callguard.exe"
+fi
+rm -f "$stage/exe.sig"
 (cd "$stage" && wixl -a x64 -D Version="$version" -D Exe=callguard.exe -D Icon=callguard.ico \
   -o callguard.msi callguard.wxs)
 

@@ -20,6 +20,15 @@ if [ -f "$prefix/lib/libportaudio.a" ] && [ -f "$prefix/lib/pkgconfig/portaudio-
 fi
 
 log() { echo "build-portaudio: $*" >&2; }
+# One build at a time (a test and a make may start together); the second
+# one finds the library built.
+mkdir -p "$cache"
+exec 9>"$cache/portaudio-mingw.lock"
+flock 9
+if [ -f "$prefix/lib/libportaudio.a" ] && [ -f "$prefix/lib/pkgconfig/portaudio-2.0.pc" ]; then
+  echo "$prefix"
+  exit 0
+fi
 command -v "$host-gcc" >/dev/null || { log "$host-gcc is missing: make deps installs gcc-mingw-w64-x86-64"; exit 1; }
 command -v dpkg-source >/dev/null || { log "dpkg-source is missing: make deps installs dpkg-dev"; exit 1; }
 
@@ -30,10 +39,16 @@ sudo=()
 # runs, beside the machine's own sources, once.
 src_list=/etc/apt/sources.list.d/callguard-src.sources
 if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  . /etc/os-release
+  codename=${VERSION_CODENAME:-bookworm}
+  if [ "${ID:-debian}" = ubuntu ]; then
+    uris=http://archive.ubuntu.com/ubuntu components="main universe" keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg
+  else
+    uris=http://deb.debian.org/debian components=main keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  fi
   log "adding a deb-src entry for $codename ($src_list)"
-  printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$codename" | "${sudo[@]}" tee "$src_list" >/dev/null
+  printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: %s\nSigned-By: %s\n' \
+    "$uris" "$codename" "$components" "$keyring" | "${sudo[@]}" tee "$src_list" >/dev/null
   "${sudo[@]}" apt-get update -q >&2
 fi
 

@@ -135,7 +135,9 @@ func (b *built) get(t *testing.T, build func(t *testing.T, dir string)) string {
 // tab-separated, after the three header lines (names, types, table name).
 func msiTable(t testing.TB, msi, table string) [][]string {
 	t.Helper()
-	out := run(t, "", nil, "msiinfo", "export", msi, table)
+	// msiinfo writes the binary columns of a table (the Icon table's icons)
+	// as files beside it: export from a scratch directory.
+	out := run(t, t.TempDir(), nil, "msiinfo", "export", msi, table)
 	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(out, "\r\n", "\n"), "\n"), "\n")
 	if len(lines) < 3 {
 		t.Fatalf("msiinfo export %s: no header:\n%s", table, out)

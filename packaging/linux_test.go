@@ -193,7 +193,12 @@ func TestDebDependsCoversEveryLinkedLibrary(t *testing.T) {
 func TestLinuxTarball(t *testing.T) {
 	dir, _ := buildLinux(t)
 	needCommands(t, "tar", "xz")
+	toml := filepath.Join(repoRoot(t), "FyneApp.toml")
+	before := sum(t, toml)
 	makeTarget(t, "linux-tarball", "DIST="+dir)
+	if sum(t, toml) != before {
+		t.Error("make linux-tarball changed FyneApp.toml (fyne package counts Build up in the file it reads)")
+	}
 	tarball := filepath.Join(dir, "callguard-"+testPkgVersion+"-linux-amd64.tar.xz")
 	id := fyneAppValue(t, "ID")
 	var names []string

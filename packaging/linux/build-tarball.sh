@@ -17,9 +17,16 @@ out=$(abs "$out")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# fyne package counts Build up in the FyneApp.toml it reads, so it reads a
+# copy, in a source folder of its own (it wants a .go file there; it builds
+# nothing, as it is given the executable).
+mkdir -p "$work/src/assets/icons"
+cp "$root/FyneApp.toml" "$work/src/"
+cp "$root/assets/icons/callguard.png" "$work/src/assets/icons/"
+printf 'package main\n\nfunc main() {}\n' >"$work/src/main.go"
 # fyne names the executable after the file it is given.
 cp "$bin" "$work/callguard"
-(cd "$work" && "$fyne" package -os linux --src "$root" --executable "$work/callguard" \
+(cd "$work" && "$fyne" package -os linux --src "$work/src" --executable "$work/callguard" \
   --name callguard --app-version "$version" >&2)
 mv "$work/callguard.tar.xz" "$out"
 echo "build-tarball: $out ($(du -h "$out" | cut -f1))" >&2

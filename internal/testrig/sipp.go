@@ -1,0 +1,418 @@
+package testrig
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// SIPp is a running SIPp process (Debian package sip-tester), killed when
+// the test ends.
+type SIPp struct {
+	name    string
+	port    int
+	dir     string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	exitErr error
+}
+
+// Port is the local UDP port SIPp uses.
+func (s *SIPp) Port() int { return s.port }
+
+// Contact is SIPp's host:port, as registered for a phone.
+func (s *SIPp) Contact() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// Wait waits until SIPp exits and fails the test unless every call of its
+// scenario succeeded.
+func (s *SIPp) Wait(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(timeout):
+		s.Kill()
+		t.Fatalf("sipp %s: still running after %v\n%s", s.name, timeout, s.Errors())
+	}
+	if s.exitErr != nil {
+		t.Fatalf("sipp %s: %v\n%s", s.name, s.exitErr, s.Errors())
+	}
+}
+
+// Kill stops SIPp at once (SIGKILL) and waits for it.
+func (s *SIPp) Kill() {
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.done
+}
+
+// Errors returns SIPp's error log.
+func (s *SIPp) Errors() string {
+	data, _ := os.ReadFile(filepath.Join(s.dir, "errors.log"))
+	return string(data)
+}
+
+// Sent returns when SIPp sent the first request of method (e.g. "INVITE"),
+// from its message trace, with SIPp's microsecond timestamps.
+func (s *SIPp) Sent(method string) (time.Time, error) {
+	f, err := os.Open(filepath.Join(s.dir, "messages.log"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	var stamp string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "-----") {
+			stamp = strings.TrimSpace(strings.TrimLeft(line, "- "))
+			continue
+		}
+		if strings.HasPrefix(line, method+" ") && strings.HasSuffix(line, "SIP/2.0") && stamp != "" {
+			return time.ParseInLocation("2006-01-02 15:04:05.000000", stamp, time.Local)
+		}
+		if strings.Contains(line, "message received") {
+			stamp = "" // the next request line is not ours
+		}
+	}
+	return time.Time{}, fmt.Errorf("sipp %s sent no %s", s.name, method)
+}
+
+// startSIPp runs sipp against the PBX's UDP address with the scenario
+// rendered from scenario and data; extra arguments follow.
+func startSIPp(t testing.TB, pbx *PBX, name, scenario string, data any, args ...string) *SIPp {
+	t.Helper()
+	NeedCommand(t, "sipp")
+	dir, err := os.MkdirTemp(pbx.dir, "sipp-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := template.Must(template.New(name).Parse(scenario))
+	f, err := os.Create(filepath.Join(dir, "scenario.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tmpl.Execute(f, data); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s := &SIPp{name: name, dir: dir, port: FreePort(t, "udp"), done: make(chan struct{})}
+	argv := append([]string{pbx.Addr("udp"), "-sf", filepath.Join(dir, "scenario.xml"),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(s.port), "-nostdin",
+		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
+	s.cmd = exec.Command("sipp", argv...)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start sipp: %v", err)
+	}
+	go func() {
+		err := s.cmd.Wait()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			err = fmt.Errorf("exit status %d (%s)", exit.ExitCode(), sippStatus(exit.ExitCode()))
+		}
+		s.exitErr = err
+		close(s.done)
+	}()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+func sippStatus(code int) string {
+	switch code {
+	case 1:
+		return "at least one call failed"
+	case 97:
+		return "exit on internal command"
+	case 99:
+		return "no call processed"
+	}
+	return "fatal error"
+}
+
+// Register registers ext at the PBX with contact (host:port) as its phone,
+// using SIPp, and waits for the 200.
+func (p *PBX) Register(t testing.TB, ext, contact string) {
+	t.Helper()
+	s := startSIPp(t, p, "register-"+ext, registerScenario,
+		map[string]string{"Ext": ext, "Contact": contact}, "-m", "1", "-timeout", "10s", "-timeout_error")
+	s.Wait(t, 15*time.Second)
+}
+
+// PhoneOptions say how a SIPp phone answers.
+type PhoneOptions struct {
+	// RingFor is how long each call rings before the phone answers. A
+	// caller that cancels sooner leaves the call missed. Default 300 ms.
+	RingFor time.Duration
+	// Never makes the phone ring until the caller gives up.
+	Never bool
+}
+
+// SIPpPhone starts a SIPp UAS as the phone of extension ext and registers
+// it: every call to ext rings (180) for opts.RingFor, is answered (200) and
+// lasts until the caller hangs up. It serves any number of calls at once.
+func SIPpPhone(t testing.TB, pbx *PBX, ext string, opts PhoneOptions) *SIPp {
+	t.Helper()
+	ring := opts.RingFor
+	if ring <= 0 {
+		ring = 300 * time.Millisecond
+	}
+	if opts.Never {
+		ring = time.Hour
+	}
+	s := startSIPp(t, pbx, "phone-"+ext, phoneScenario,
+		map[string]any{"Ext": ext, "RingMS": ring.Milliseconds()}, "-s", ext)
+	pbx.Register(t, ext, s.Contact())
+	return s
+}
+
+// SIPpCall places one call from extension from to extension to through the
+// PBX with SIPp; once answered the caller holds for holdFor and hangs up.
+// Wait for it with Wait.
+func SIPpCall(t testing.TB, pbx *PBX, from, to string, holdFor time.Duration) *SIPp {
+	t.Helper()
+	return startSIPp(t, pbx, "call-"+from+"-"+to, callScenario,
+		map[string]any{"From": from, "HoldMS": holdFor.Milliseconds()},
+		"-s", to, "-m", "1", "-timeout", "60s", "-timeout_error")
+}
+
+// SIPpCallCancel places one call from extension from to extension to and
+// gives up (CANCEL) after it has rung for ringFor.
+func SIPpCallCancel(t testing.TB, pbx *PBX, from, to string, ringFor time.Duration) *SIPp {
+	t.Helper()
+	return startSIPp(t, pbx, "cancel-"+from+"-"+to, cancelScenario,
+		map[string]any{"From": from, "RingMS": ringFor.Milliseconds()},
+		"-s", to, "-m", "1", "-timeout", "60s", "-timeout_error")
+}
+
+const registerScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="register">
+  <send retrans="500">
+    <![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{{.Ext}}@[remote_ip]>;tag=[pid]reg[call_number]
+      To: <sip:{{.Ext}}@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 1 REGISTER
+      Contact: <sip:{{.Ext}}@{{.Contact}}>
+      Expires: 3600
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+`
+
+// phoneScenario rings, then answers unless the caller cancels first.
+const phoneScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="phone">
+  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      [last_Record-Route:]
+      Contact: <sip:[service]@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="CANCEL" timeout="{{.RingMS}}" ontimeout="answer"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      CSeq: [$cseq] INVITE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" next="end"/>
+  <label id="answer"/>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      [last_Record-Route:]
+      Contact: <sip:[service]@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [local_ip]
+      t=0 0
+      m=audio 40000 RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="end"/>
+</scenario>
+`
+
+const callInvite = `
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
+      From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
+      To: <sip:[service]@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{{.From}}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [local_ip]
+      t=0 0
+      m=audio 40000 RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+`
+
+// callScenario calls, holds after the answer, and hangs up, following the
+// PBX's Record-Route for the ACK and BYE.
+const callScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="call">
+  <send retrans="500">
+    <![CDATA[` + callInvite + `
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="{{.HoldMS}}"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+</scenario>
+`
+
+// cancelScenario calls and cancels after ringing for a while.
+const cancelScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="cancel">
+  <send retrans="500">
+    <![CDATA[` + callInvite + `
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <pause milliseconds="{{.RingMS}}"/>
+  <send retrans="500">
+    <![CDATA[
+      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
+      From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
+      To: <sip:[service]@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
+      From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`

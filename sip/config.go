@@ -1,0 +1,131 @@
+package sip
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Errors New reports for a configuration it cannot use; wrapped with the detail.
+var (
+	ErrNoAddress = errors.New("sip: no phone system address")
+	ErrConfig    = errors.New("sip: bad configuration")
+)
+
+// Errors that end a subscription. The reason in app.LinkLost says which, and
+// how; callers of Run never see them (Run retries), tests and logs do.
+var (
+	ErrTerminated = errors.New("subscription terminated by the phone system")
+	ErrNoAnswer   = errors.New("no answer from the phone system")
+	ErrRejected   = errors.New("subscription rejected")
+	ErrAuth       = errors.New("authentication failed")
+	ErrTransport  = errors.New("connection to the phone system lost")
+)
+
+// Default timings. They are options so that tests can shorten them.
+const (
+	DefaultExpires        = 10 * time.Minute
+	DefaultKeepAlive      = 15 * time.Second
+	DefaultRequestTimeout = 4 * time.Second
+	DefaultBackoffMin     = 500 * time.Millisecond
+	DefaultBackoffMax     = 30 * time.Second
+)
+
+// Config says which phone system to ask and about which extension. It
+// mirrors the phone_system settings (app/config.PhoneSystem) plus the
+// password, which comes from the OS keyring and is never logged.
+type Config struct {
+	Address   string        // registrar/proxy host:port; the port defaults to 5060 (5061 for TLS)
+	Transport string        // "udp", "tcp" or "tls"; default "udp"
+	Extension string        // user part of the address of record to watch, e.g. "1001"
+	Domain    string        // AOR domain; default: the host of Address
+	AuthUser  string        // digest user; default: Extension
+	Password  string        // digest password; empty: never answer a challenge
+	CAFile    string        // PEM CA to pin for TLS; empty: the system roots
+	Expires   time.Duration // subscription lifetime asked for; default 10 min
+	LocalAddr string        // optional host:port to bind; default: an ephemeral port on the interface that routes to Address
+}
+
+// String describes the configuration for logs, without the password.
+func (c Config) String() string {
+	return fmt.Sprintf("sip:%s@%s via %s/%s", c.Extension, c.Domain, c.Address, c.Transport)
+}
+
+// normalize fills defaults and checks the configuration.
+func (c Config) normalize() (Config, error) {
+	c.Address = strings.TrimSpace(c.Address)
+	if c.Address == "" {
+		return c, ErrNoAddress
+	}
+	c.Transport = strings.ToLower(strings.TrimSpace(c.Transport))
+	switch c.Transport {
+	case "":
+		c.Transport = "udp"
+	case "udp", "tcp", "tls":
+	default:
+		return c, fmt.Errorf("%w: transport %q (want udp, tcp or tls)", ErrConfig, c.Transport)
+	}
+	host, port, err := net.SplitHostPort(c.Address)
+	if err != nil {
+		// No port given: the transport's default.
+		host, port = strings.Trim(c.Address, "[]"), "5060"
+		if c.Transport == "tls" {
+			port = "5061"
+		}
+	}
+	if host == "" {
+		return c, fmt.Errorf("%w: address %q has no host", ErrConfig, c.Address)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return c, fmt.Errorf("%w: address %q has a bad port", ErrConfig, c.Address)
+	}
+	c.Address = net.JoinHostPort(host, port)
+	c.Extension = strings.TrimSpace(c.Extension)
+	if c.Extension == "" {
+		return c, fmt.Errorf("%w: no extension", ErrConfig)
+	}
+	if c.Domain == "" {
+		c.Domain = host
+	}
+	if c.AuthUser == "" {
+		c.AuthUser = c.Extension
+	}
+	if c.Expires <= 0 {
+		c.Expires = DefaultExpires
+	}
+	if c.Expires < time.Second {
+		c.Expires = time.Second
+	}
+	if c.LocalAddr != "" {
+		if _, _, err := net.SplitHostPort(c.LocalAddr); err != nil {
+			return c, fmt.Errorf("%w: local address %q: %v", ErrConfig, c.LocalAddr, err)
+		}
+	}
+	return c, nil
+}
+
+// tlsConfig is the client TLS configuration: the pinned CA if one is given,
+// else the system roots; the server name is the host of Address.
+func (c Config) tlsConfig() (*tls.Config, error) {
+	host, _, _ := net.SplitHostPort(c.Address)
+	conf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if c.CAFile == "" {
+		return conf, nil
+	}
+	pem, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: CA file: %v", ErrConfig, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: CA file %s holds no PEM certificate", ErrConfig, c.CAFile)
+	}
+	conf.RootCAs = pool
+	return conf, nil
+}

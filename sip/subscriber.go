@@ -1,0 +1,248 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/callguard/callguard/app"
+)
+
+// ErrRunning is returned by a second call of Run on the same Subscriber.
+var ErrRunning = errors.New("sip: subscriber already running")
+
+// Subscriber watches one extension's calls through the dialog event package
+// and turns what the phone system says into app.CallEvent values.
+type Subscriber struct {
+	cfg     Config
+	tlsConf *tls.Config
+	log     *slog.Logger
+	now     func() time.Time
+	jitter  func() float64 // in [0,1)
+
+	keepAlive      time.Duration
+	keepAliveWait  time.Duration
+	requestTimeout time.Duration
+	backoffMin     time.Duration
+	backoffMax     time.Duration
+
+	out     chan app.CallEvent
+	pending []app.CallEvent // events the consumer has not taken yet, in order
+	track   *tracker
+	running atomic.Bool
+}
+
+// Option configures a Subscriber.
+type Option func(*Subscriber)
+
+// WithLogger sets the logger (default: slog.Default()). The password is
+// never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Subscriber) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithClock sets the clock that stamps events (default: time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(s *Subscriber) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithKeepAlive sets how often the phone system is asked whether it is still
+// there (an OPTIONS request), and how long an answer may take before the
+// link counts as lost. It bounds how long a dead phone system goes unnoticed
+// on UDP (TCP and TLS also notice a closed connection at once). It keeps NAT
+// bindings and idle TCP connections open too. Default: every 15 s, 4 s.
+func WithKeepAlive(every, wait time.Duration) Option {
+	return func(s *Subscriber) {
+		if every > 0 {
+			s.keepAlive = every
+		}
+		if wait > 0 {
+			s.keepAliveWait = wait
+		}
+	}
+}
+
+// WithRequestTimeout bounds each SUBSCRIBE transaction and the wait for the
+// first NOTIFY (default 4 s).
+func WithRequestTimeout(d time.Duration) Option {
+	return func(s *Subscriber) {
+		if d > 0 {
+			s.requestTimeout = d
+		}
+	}
+}
+
+// WithBackoff sets the delay before the first re-subscription after a loss
+// and the cap it doubles up to (default 0.5 s to 30 s). Each delay is
+// shortened by up to a fifth at random, so that many desktops do not
+// return to a restarted phone system at the same instant.
+func WithBackoff(first, max time.Duration) Option {
+	return func(s *Subscriber) {
+		if first > 0 {
+			s.backoffMin = first
+		}
+		if max >= s.backoffMin {
+			s.backoffMax = max
+		}
+	}
+}
+
+// New returns a Subscriber for cfg. It checks the configuration and reads
+// the CA file; it does not talk to the phone system until Run.
+func New(cfg Config, opts ...Option) (*Subscriber, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscriber{
+		cfg:            cfg,
+		log:            slog.Default(),
+		now:            time.Now,
+		jitter:         rand.Float64,
+		keepAlive:      DefaultKeepAlive,
+		keepAliveWait:  DefaultRequestTimeout,
+		requestTimeout: DefaultRequestTimeout,
+		backoffMin:     DefaultBackoffMin,
+		backoffMax:     DefaultBackoffMax,
+		out:            make(chan app.CallEvent, 64),
+		track:          newTracker(),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.backoffMax < s.backoffMin {
+		s.backoffMax = s.backoffMin
+	}
+	if cfg.Transport == "tls" {
+		if s.tlsConf, err = cfg.tlsConfig(); err != nil {
+			return nil, err
+		}
+	}
+	s.log = s.log.With("aor", "sip:"+cfg.Extension+"@"+cfg.Domain)
+	return s, nil
+}
+
+// Events delivers the call and link events in order. The channel is
+// buffered and the subscriber never blocks on it: events wait in an
+// unbounded queue while the consumer is slow. It is closed when Run returns.
+func (s *Subscriber) Events() <-chan app.CallEvent { return s.out }
+
+// Run subscribes and keeps the subscription alive until ctx is done. When
+// the phone system cannot be heard (also at start) it emits app.LinkLost at
+// once and re-subscribes with capped exponential backoff; once a
+// subscription's first full state has been applied it emits app.LinkUp,
+// after the events that bring the core's view in line with it. Run returns
+// nil after every goroutine it started has stopped, and closes Events.
+func (s *Subscriber) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer close(s.out)
+	s.log.Info("phone system link starting", "address", s.cfg.Address, "transport", s.cfg.Transport)
+	delay := s.backoffMin
+	lostReported := false
+	for {
+		up, err := s.session(ctx)
+		if ctx.Err() != nil {
+			s.log.Info("phone system link stopped")
+			return nil
+		}
+		if up {
+			delay = s.backoffMin
+			lostReported = false
+		}
+		if !lostReported {
+			s.emit(app.CallEvent{Kind: app.LinkLost, At: s.now(), Reason: lossReason(err)})
+			lostReported = true
+		}
+		wait := delay - time.Duration(s.jitter()*float64(delay)/5)
+		s.log.Warn("phone system link lost; subscribing again", "error", err, "in", wait)
+		if !s.sleep(ctx, wait) {
+			s.log.Info("phone system link stopped")
+			return nil
+		}
+		if !up {
+			delay = min(delay*2, s.backoffMax)
+		}
+	}
+}
+
+// sleep waits d while delivering queued events; false if ctx ended first.
+func (s *Subscriber) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case s.outbox() <- s.head():
+			s.pop()
+		}
+	}
+}
+
+// emit queues ev for the consumer. It never blocks.
+func (s *Subscriber) emit(ev app.CallEvent) {
+	s.log.Debug("call event", "kind", ev.Kind.String(), "dialog", ev.DialogID, "reason", ev.Reason)
+	if len(s.pending) == 0 {
+		select {
+		case s.out <- ev:
+			return
+		default:
+		}
+	}
+	s.pending = append(s.pending, ev)
+	if n := len(s.pending); n%1000 == 0 {
+		s.log.Warn("call events are not being taken", "queued", n)
+	}
+}
+
+// outbox is the channel to offer the head of the queue on, or nil (never
+// ready) when the queue is empty. Used in every select of the event loop.
+func (s *Subscriber) outbox() chan<- app.CallEvent {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	return s.out
+}
+
+func (s *Subscriber) head() app.CallEvent {
+	if len(s.pending) == 0 {
+		return app.CallEvent{}
+	}
+	return s.pending[0]
+}
+
+func (s *Subscriber) pop() {
+	s.pending[0] = app.CallEvent{}
+	s.pending = s.pending[1:]
+	if len(s.pending) == 0 {
+		s.pending = nil
+	}
+}
+
+// lossReason is the LinkLost reason for officers and logs.
+func lossReason(err error) string {
+	switch {
+	case err == nil:
+		return "lost contact with the phone system"
+	case errors.Is(err, ErrAuth):
+		return "the phone system refused the password: " + err.Error()
+	}
+	return fmt.Sprint(err)
+}

@@ -1,0 +1,201 @@
+package sip
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callguard/callguard/app"
+)
+
+var testTime = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// describeEvent is the watcher's description without dialog labels.
+func describeEvent(ev app.CallEvent) string {
+	switch ev.Kind {
+	case app.LinkLost, app.LinkUp:
+		return ev.Kind.String()
+	}
+	s := fmt.Sprintf("%s %s %s %s", ev.Kind, ev.DialogID, ev.Direction, ev.Remote.Number)
+	if ev.Reason != "" {
+		s += " " + ev.Reason
+	}
+	return s
+}
+
+func describeAll(evs []app.CallEvent) []string {
+	out := []string{}
+	for _, ev := range evs {
+		out = append(out, describeEvent(ev))
+	}
+	return out
+}
+
+// Replaying the NOTIFY bodies Kamailio sent during one subscription
+// (captured in testdata/kamailio) gives exactly one event per transition.
+func TestTrackerReplaysKamailioSession(t *testing.T) {
+	files, _ := filepath.Glob("testdata/kamailio/*.xml")
+	tr := newTracker()
+	var got []string
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		info, err := ParseDialogInfo(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		r := tr.apply(info, testTime)
+		if r.stale || r.gap {
+			t.Errorf("%s: stale %v gap %v", f, r.stale, r.gap)
+		}
+		for _, ev := range r.events {
+			got = append(got, filepath.Base(f)[:2]+" "+describeEvent(ev))
+		}
+	}
+	want := []string{
+		"02 ringing padi-6b03860f-34a6-1 inbound 3000",
+		"03 answered padi-6b03860f-34a6-1 inbound 3000",
+		"04 ended padi-6b03860f-34a6-1 inbound 3000",
+		"05 ringing padi-6b03860f-34a6-2 inbound 3000",
+		"06 ended padi-6b03860f-34a6-2 inbound 3000 missed",
+		"07 ringing padi-6b03860f-34a6-3 inbound 3000",
+		"08 answered padi-6b03860f-34a6-3 inbound 3000",
+		"09 ringing padi-6b03860f-34a7-1 inbound 3001",
+		"10 answered padi-6b03860f-34a7-1 inbound 3001",
+		"11 ended padi-6b03860f-34a7-1 inbound 3001",
+		"12 ended padi-6b03860f-34a6-3 inbound 3000",
+		"13 ringing padi-6b03860f-34a6-4 outbound 2000",
+		"15 answered padi-6b03860f-34a6-4 outbound 2000",
+		"16 ended padi-6b03860f-34a6-4 outbound 2000",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(tr.dialogs) != 0 {
+		t.Errorf("%d dialogs still tracked after all ended", len(tr.dialogs))
+	}
+}
+
+// doc builds a dialog-info document: "id:state[:direction[:event]]" per dialog.
+func doc(version uint64, full bool, dialogs ...string) *DialogInfo {
+	info := &DialogInfo{Version: version, Full: full}
+	for _, d := range dialogs {
+		f := strings.Split(d, ":")
+		dlg := Dialog{ID: f[0], CallID: "call-" + f[0], State: f[1], Direction: "recipient",
+			Remote: Participant{Identity: "sip:07700900" + f[0] + "@pbx"}, Local: Participant{Identity: "sip:1001@pbx"}}
+		if len(f) > 2 {
+			dlg.Direction = f[2]
+		}
+		if len(f) > 3 {
+			dlg.Event = f[3]
+		}
+		info.Dialogs = append(info.Dialogs, dlg)
+	}
+	return info
+}
+
+func TestTracker(t *testing.T) {
+	type step struct {
+		info *DialogInfo
+		want []string
+		gap  bool
+	}
+	newSub := step{} // marks a new subscription
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"early, confirmed, terminated: one event each", []step{
+			{info: doc(1, true, "1:trying"), want: []string{"ringing 1 inbound 077009001"}},
+			{info: doc(2, true, "1:early"), want: []string{}},
+			{info: doc(3, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(4, true, "1:terminated::remote-bye"), want: []string{"ended 1 inbound 077009001 remote-bye"}},
+		}},
+		{"a stale version is ignored", []step{
+			{info: doc(5, true, "1:early"), want: []string{"ringing 1 inbound 077009001"}},
+			{info: doc(7, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(6, true, "1:early"), want: []string{}},
+			{info: doc(7, true), want: []string{}},
+		}},
+		{"a dialog first seen terminated was never reported", []step{
+			{info: doc(1, true, "1:terminated"), want: []string{}},
+		}},
+		{"first seen confirmed is answered only", []step{
+			{info: doc(1, true, "1:confirmed:initiator"), want: []string{"answered 1 outbound 077009001"}},
+		}},
+		{"unanswered endings", []step{
+			{info: doc(1, true, "1:early", "2:early:initiator", "3:early"), want: []string{
+				"ringing 1 inbound 077009001", "ringing 2 outbound 077009002", "ringing 3 inbound 077009003"}},
+			{info: doc(2, true, "1:terminated", "2:terminated:initiator", "3:terminated::cancelled"), want: []string{
+				"ended 1 inbound 077009001 missed", "ended 2 outbound 077009002 unanswered", "ended 3 inbound 077009003 cancelled"}},
+		}},
+		{"confirmed back to early is not news", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true, "1:early"), want: []string{}},
+		}},
+		{"partial updates only the dialogs it carries", []step{
+			{info: doc(1, true, "1:confirmed", "2:early"), want: []string{"answered 1 inbound 077009001", "ringing 2 inbound 077009002"}},
+			{info: doc(2, false, "2:confirmed"), want: []string{"answered 2 inbound 077009002"}},
+			{info: doc(3, false, "1:terminated"), want: []string{"ended 1 inbound 077009001"}},
+		}},
+		{"a partial after a gap is applied and asks for the full state", []step{
+			{info: doc(1, true, "1:early"), want: []string{"ringing 1 inbound 077009001"}},
+			{info: doc(3, false, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}, gap: true},
+		}},
+		{"a full state without a reported dialog ends it", []step{
+			{info: doc(1, true, "1:confirmed", "2:early"), want: []string{"answered 1 inbound 077009001", "ringing 2 inbound 077009002"}},
+			{info: doc(2, true, "2:early"), want: []string{"ended 1 inbound 077009001 gone"}},
+		}},
+		{"after a new subscription the full state is reconciled", []step{
+			{info: doc(8, true, "1:confirmed", "2:early", "3:early"), want: []string{
+				"answered 1 inbound 077009001", "ringing 2 inbound 077009002", "ringing 3 inbound 077009003"}},
+			newSub,
+			{info: doc(1, true, "3:confirmed", "4:early"), want: []string{
+				"ended 1 inbound 077009001 gone", "ended 2 inbound 077009002 gone",
+				"answered 3 inbound 077009003", "ringing 4 inbound 077009004"}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker()
+			for i, st := range tc.steps {
+				if st.info == nil {
+					tr.newSubscription()
+					continue
+				}
+				r := tr.apply(st.info, testTime)
+				if got := describeAll(r.events); !reflect.DeepEqual(got, st.want) {
+					t.Errorf("step %d: got %q, want %q", i, got, st.want)
+				}
+				if r.gap != st.gap {
+					t.Errorf("step %d: gap %v, want %v", i, r.gap, st.gap)
+				}
+			}
+		})
+	}
+}
+
+// An answered event keeps what the ringing one knew when the phone system
+// sends less (Kamailio drops the tags and may drop the call-id).
+func TestTrackerKeepsFacts(t *testing.T) {
+	tr := newTracker()
+	early := doc(1, true, "1:early")
+	tr.apply(early, testTime)
+	confirmed := doc(2, true, "1:confirmed")
+	confirmed.Dialogs[0].CallID = ""
+	confirmed.Dialogs[0].Direction = ""
+	confirmed.Dialogs[0].Remote = Participant{}
+	r := tr.apply(confirmed, testTime.Add(time.Second))
+	if len(r.events) != 1 {
+		t.Fatalf("events %v", describeAll(r.events))
+	}
+	ev := r.events[0]
+	if ev.CallID != "call-1" || ev.Direction != app.DirectionInbound || ev.Remote.Number != "077009001" || !ev.At.Equal(testTime.Add(time.Second)) {
+		t.Errorf("answered event lost facts: %+v", ev)
+	}
+	if ev.Local.Number != "1001" || ev.Remote.URI != "sip:077009001@pbx" {
+		t.Errorf("parties: %+v %+v", ev.Local, ev.Remote)
+	}
+}

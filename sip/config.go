@@ -18,23 +18,32 @@ var (
 	ErrConfig    = errors.New("sip: bad configuration")
 )
 
-// Errors that end a subscription. The reason in app.LinkLost says which, and
-// how; callers of Run never see them (Run retries), tests and logs do.
+// Errors that end a subscription. Run never returns them (it retries); the
+// reason of app.LinkLost says which in words for officers, and the log has
+// the detail.
 var (
-	ErrTerminated = errors.New("subscription terminated by the phone system")
+	ErrTerminated = errors.New("the phone system ended the subscription")
 	ErrNoAnswer   = errors.New("no answer from the phone system")
-	ErrRejected   = errors.New("subscription rejected")
-	ErrAuth       = errors.New("authentication failed")
-	ErrTransport  = errors.New("connection to the phone system lost")
+	ErrRejected   = errors.New("the phone system refused the subscription")
+	ErrAuth       = errors.New("the phone system refused the SIP password")
+	ErrNoPassword = errors.New("the phone system asks for a SIP password and none is set")
+	ErrTransport  = errors.New("the connection to the phone system broke")
 )
 
 // Default timings. They are options so that tests can shorten them.
 const (
 	DefaultExpires        = 10 * time.Minute
-	DefaultKeepAlive      = 15 * time.Second
+	DefaultKeepAlive      = 10 * time.Second
+	DefaultKeepAliveWait  = 3 * time.Second
 	DefaultRequestTimeout = 4 * time.Second
 	DefaultBackoffMin     = 500 * time.Millisecond
 	DefaultBackoffMax     = 30 * time.Second
+	// MaxRefreshInterval caps the time between refreshes whatever lifetime
+	// the phone system grants. A refresh is what reveals a phone system that
+	// restarted (and forgot the subscription) faster than the keepalive
+	// noticed: it answers 481. So at worst such a restart goes unnoticed
+	// this long.
+	MaxRefreshInterval = time.Minute
 )
 
 // Config says which phone system to ask and about which extension. It

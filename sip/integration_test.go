@@ -233,14 +233,20 @@ func TestDigestAuth(t *testing.T) {
 		w.expect(t, 5*time.Second, "ringing A inbound 3000", "answered A inbound 3000", "ended A inbound 3000")
 		call.Wait(t, 10*time.Second)
 	})
-	for name, pw := range map[string]string{"wrong password": "not-" + password, "no password": ""} {
+	for name, tc := range map[string]struct {
+		password string
+		want     error
+	}{
+		"wrong password": {"not-" + password, ErrAuth},
+		"no password":    {"", ErrNoPassword},
+	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := cfgFor(pbx, "udp")
-			cfg.Password = pw
+			cfg.Password = tc.password
 			w := watch(t, cfg, fastOptions()...)
 			lost := w.expect(t, 5*time.Second, "link-lost")[0]
-			if !strings.Contains(lost.Reason, ErrAuth.Error()) {
-				t.Errorf("LinkLost reason %q does not say the authentication failed", lost.Reason)
+			if lost.Reason != tc.want.Error() {
+				t.Errorf("LinkLost reason %q, want %q", lost.Reason, tc.want)
 			}
 			w.quiet(t, time.Second)
 		})

@@ -92,6 +92,12 @@ func (s *Subscriber) session(ctx context.Context) (up bool, err error) {
 	return l.up, err
 }
 
+// refreshIn is when to refresh a subscription granted for granted: half
+// way, and at least every MaxRefreshInterval.
+func refreshIn(granted time.Duration) time.Duration {
+	return min(granted/2, MaxRefreshInterval)
+}
+
 // outcome is the result of a refresh or keepalive request.
 type outcome struct {
 	refresh bool // else a keepalive probe
@@ -120,7 +126,7 @@ type loop struct {
 
 func (l *loop) run(ctx context.Context, granted time.Duration) error {
 	s, ss := l.s, l.ss
-	l.refresh = time.NewTimer(granted / 2)
+	l.refresh = time.NewTimer(refreshIn(granted))
 	defer l.refresh.Stop()
 	l.recovery = time.NewTimer(time.Hour)
 	l.recovery.Stop()
@@ -230,7 +236,7 @@ func (l *loop) finished(r outcome) error {
 	if r.err != nil {
 		return fmt.Errorf("refresh: %w", r.err)
 	}
-	l.refresh.Reset(r.granted / 2)
+	l.refresh.Reset(refreshIn(r.granted))
 	if l.refreshAgain {
 		l.refreshAgain = false
 		l.startRefresh()
@@ -498,13 +504,13 @@ func (ss *session) subscribe(ctx context.Context, expires time.Duration) (time.D
 					continue
 				}
 			}
-			return 0, fmt.Errorf("%w: 423 without a usable Min-Expires", ErrRejected)
+			return 0, fmt.Errorf("%w (423 without a usable Min-Expires)", ErrRejected)
 		case res.StatusCode == 481:
-			return 0, fmt.Errorf("%w: the phone system no longer knows the subscription (481)", ErrTerminated)
+			return 0, fmt.Errorf("%w (481: it no longer knows it)", ErrTerminated)
 		case res.StatusCode == 401 || res.StatusCode == 407:
 			return 0, fmt.Errorf("%w: %d %s", ErrAuth, res.StatusCode, res.Reason)
 		case !res.IsSuccess():
-			return 0, fmt.Errorf("%w: %d %s", ErrRejected, res.StatusCode, res.Reason)
+			return 0, fmt.Errorf("%w (%d %s)", ErrRejected, res.StatusCode, res.Reason)
 		}
 		granted := time.Duration(secs) * time.Second
 		if h := res.GetHeader("Expires"); h != nil {
@@ -513,7 +519,7 @@ func (ss *session) subscribe(ctx context.Context, expires time.Duration) (time.D
 			}
 		}
 		if granted <= 0 {
-			return 0, fmt.Errorf("%w: granted an expiry of 0", ErrTerminated)
+			return 0, fmt.Errorf("%w (it granted an expiry of 0)", ErrTerminated)
 		}
 		ss.established(req, res)
 		return granted, nil
@@ -592,7 +598,7 @@ func (ss *session) do(ctx context.Context, req *sipmsg.Request) (*sipmsg.Respons
 		return res, nil
 	}
 	if ss.cfg.Password == "" {
-		return nil, fmt.Errorf("%w: challenged (%d) and no password is set", ErrAuth, res.StatusCode)
+		return nil, fmt.Errorf("%w (%d)", ErrNoPassword, res.StatusCode)
 	}
 	res, err = ss.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ss.cfg.AuthUser, Password: ss.cfg.Password})
 	if err != nil {

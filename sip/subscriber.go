@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,7 +63,7 @@ func WithClock(now func() time.Time) Option {
 // there (an OPTIONS request), and how long an answer may take before the
 // link counts as lost. It bounds how long a dead phone system goes unnoticed
 // on UDP (TCP and TLS also notice a closed connection at once). It keeps NAT
-// bindings and idle TCP connections open too. Default: every 15 s, 4 s.
+// bindings and idle TCP connections open too. Default: every 10 s, 3 s.
 func WithKeepAlive(every, wait time.Duration) Option {
 	return func(s *Subscriber) {
 		if every > 0 {
@@ -113,7 +113,7 @@ func New(cfg Config, opts ...Option) (*Subscriber, error) {
 		now:            time.Now,
 		jitter:         rand.Float64,
 		keepAlive:      DefaultKeepAlive,
-		keepAliveWait:  DefaultRequestTimeout,
+		keepAliveWait:  DefaultKeepAliveWait,
 		requestTimeout: DefaultRequestTimeout,
 		backoffMin:     DefaultBackoffMin,
 		backoffMax:     DefaultBackoffMax,
@@ -236,13 +236,21 @@ func (s *Subscriber) pop() {
 	}
 }
 
-// lossReason is the LinkLost reason for officers and logs.
+// lossReason is the LinkLost reason, for officers: what went wrong in
+// words, with the phone system's own reason or status where it gave one.
+// The log has the full error.
 func lossReason(err error) string {
-	switch {
-	case err == nil:
-		return "lost contact with the phone system"
-	case errors.Is(err, ErrAuth):
-		return "the phone system refused the password: " + err.Error()
+	for _, known := range []error{ErrTerminated, ErrRejected} {
+		if errors.Is(err, known) {
+			// "…: the phone system ended the subscription (noresource)"
+			msg := err.Error()
+			return msg[strings.Index(msg, known.Error()):]
+		}
 	}
-	return fmt.Sprint(err)
+	for _, known := range []error{ErrAuth, ErrNoPassword, ErrNoAnswer, ErrTransport} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	return "lost contact with the phone system"
 }

@@ -120,6 +120,12 @@ func (t *tracker) applyEmpty(now time.Time) result {
 func (t *tracker) step(d Dialog, out []app.CallEvent, now time.Time) []app.CallEvent {
 	next := phaseOf(d.State)
 	cur, known := t.dialogs[d.ID]
+	if known && d.CallID != "" && cur.ev.CallID != "" && d.CallID != cur.ev.CallID {
+		// The id now names another call (some phone systems, Asterisk among
+		// them, use one id per extension): the old call is over.
+		out = append(out, t.end(d.ID, ReasonGone, now))
+		cur, known = nil, false
+	}
 	switch {
 	case next == phaseNone:
 		return out

@@ -97,6 +97,13 @@ func doc(version uint64, full bool, dialogs ...string) *DialogInfo {
 	return info
 }
 
+func withCallID(info *DialogInfo, callID string) *DialogInfo {
+	for i := range info.Dialogs {
+		info.Dialogs[i].CallID = callID
+	}
+	return info
+}
+
 func TestTracker(t *testing.T) {
 	type step struct {
 		info *DialogInfo
@@ -144,6 +151,10 @@ func TestTracker(t *testing.T) {
 		{"a partial after a gap is applied and asks for the full state", []step{
 			{info: doc(1, true, "1:early"), want: []string{"ringing 1 inbound 077009001"}},
 			{info: doc(3, false, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}, gap: true},
+		}},
+		{"an id reused for another call ends the old one", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: withCallID(doc(2, true, "1:early"), "other"), want: []string{"ended 1 inbound 077009001 gone", "ringing 1 inbound 077009001"}},
 		}},
 		{"a full state without a reported dialog ends it", []step{
 			{info: doc(1, true, "1:confirmed", "2:early"), want: []string{"answered 1 inbound 077009001", "ringing 2 inbound 077009002"}},

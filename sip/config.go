@@ -38,6 +38,12 @@ const (
 	DefaultRequestTimeout = 4 * time.Second
 	DefaultBackoffMin     = 500 * time.Millisecond
 	DefaultBackoffMax     = 30 * time.Second
+	// AuthRetryMin and AuthRetryMax bound the backoff after the phone
+	// system refused the password: much slower than after other losses, so
+	// that brute-force protection (fail2ban and the like) does not lock out
+	// the officer's PC, softphone included, while the password is wrong.
+	AuthRetryMin = 2 * time.Minute
+	AuthRetryMax = 15 * time.Minute
 	// MaxRefreshInterval caps the time between refreshes whatever lifetime
 	// the phone system grants. A refresh is what reveals a phone system that
 	// restarted (and forgot the subscription) faster than the keepalive

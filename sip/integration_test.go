@@ -1,7 +1,11 @@
 package sip
 
 import (
+	"bytes"
+	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +26,8 @@ func TestInboundAnswered(t *testing.T) {
 			w := watch(t, cfgFor(pbx, transport), fastOptions()...)
 			w.expect(t, 5*time.Second, "link-up")
 
-			call := testrig.SIPpCall(t, pbx, "3000", officer, 500*time.Millisecond)
+			relay := newInviteRelay(t, pbx.Addr("udp"))
+			call := testrig.SIPpCallWith(t, pbx, "3000", officer, testrig.CallOptions{HoldFor: 500 * time.Millisecond, Via: relay.addr()})
 			evs := w.expect(t, 5*time.Second, "ringing A inbound 3000")
 			ringTaken := w.lastTaken()
 			w.expect(t, 5*time.Second,
@@ -30,12 +35,9 @@ func TestInboundAnswered(t *testing.T) {
 				"ended A inbound 3000")
 			call.Wait(t, 10*time.Second)
 			ring := evs[0]
-			if sent, err := call.Sent("INVITE"); err != nil {
-				t.Errorf("INVITE time: %v", err)
-			} else {
-				t.Logf("%s: SIPp's INVITE → NOTIFY received (event At): %v; → Ringing event taken from the channel: %v",
-					transport, ring.At.Sub(sent).Round(10*time.Microsecond), ringTaken.Sub(sent).Round(10*time.Microsecond))
-			}
+			sent := relay.lastInvite()
+			t.Logf("%s: INVITE → NOTIFY received (the event's At) %v, → Ringing event taken from Events %v",
+				transport, ring.At.Sub(sent).Round(10*time.Microsecond), ringTaken.Sub(sent).Round(10*time.Microsecond))
 			if ring.Local.Number != officer || ring.CallID == "" || ring.Remote.URI == "" {
 				t.Errorf("ringing event lacks facts: %+v", ring)
 			}
@@ -268,4 +270,79 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	call := testrig.SIPpCall(t, pbx, "3000", officer, 300*time.Millisecond)
 	w.expect(t, 5*time.Second, "ringing A inbound 3000", "answered A inbound 3000", "ended A inbound 3000")
 	call.Wait(t, 10*time.Second)
+}
+
+// The wall time from the caller's INVITE leaving to the Ringing event being
+// taken from Events, over several calls (UDP). A relay between SIPp and
+// Kamailio notes when each INVITE passes, more precisely than SIPp's trace.
+func TestInviteToRingingLatency(t *testing.T) {
+	pbx := testrig.Kamailio(t, testrig.KamailioOptions{})
+	testrig.SIPpPhone(t, pbx, officer, testrig.PhoneOptions{RingFor: 100 * time.Millisecond})
+	relay := newInviteRelay(t, pbx.Addr("udp"))
+	w := watch(t, cfgFor(pbx, "udp"), fastOptions()...)
+	w.expect(t, 5*time.Second, "link-up")
+	var lat []time.Duration
+	for i := range 5 {
+		call := testrig.SIPpCallWith(t, pbx, "3000", officer, testrig.CallOptions{HoldFor: 100 * time.Millisecond, Via: relay.addr()})
+		label := string(rune('A' + i))
+		w.expect(t, 5*time.Second, "ringing "+label+" inbound 3000")
+		taken := w.lastTaken()
+		w.expect(t, 5*time.Second, "answered "+label+" inbound 3000", "ended "+label+" inbound 3000")
+		call.Wait(t, 10*time.Second)
+		lat = append(lat, taken.Sub(relay.lastInvite()))
+	}
+	slices.Sort(lat)
+	t.Logf("INVITE → Ringing event over %d calls: min %v, median %v, max %v",
+		len(lat), lat[0].Round(10*time.Microsecond), lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	if lat[0] <= 0 || lat[len(lat)/2] > 500*time.Millisecond {
+		t.Errorf("INVITE → Ringing %v: not within a fraction of a second", lat)
+	}
+}
+
+// inviteRelay forwards UDP datagrams to a PBX and notes when the last
+// INVITE passed. Answers go straight back (they follow the Via).
+type inviteRelay struct {
+	conn net.PacketConn
+	mu   sync.Mutex
+	at   time.Time
+	done chan struct{}
+}
+
+func newInviteRelay(t *testing.T, to string) *inviteRelay {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := net.ResolveUDPAddr("udp", to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &inviteRelay{conn: pc, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if bytes.HasPrefix(buf[:n], []byte("INVITE ")) {
+				r.mu.Lock()
+				r.at = time.Now()
+				r.mu.Unlock()
+			}
+			pc.WriteTo(buf[:n], dst)
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-r.done })
+	return r
+}
+
+func (r *inviteRelay) addr() string { return r.conn.LocalAddr().String() }
+
+func (r *inviteRelay) lastInvite() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.at
 }

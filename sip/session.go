@@ -389,11 +389,37 @@ func (ss *session) listening(local string) bool {
 // close stops the stack and waits for the goroutines the session started.
 func (ss *session) close() {
 	close(ss.done)
+	ss.closeConn()
 	ss.ua.Close()
 	if ss.pconn != nil {
 		ss.pconn.Close()
 	}
 	ss.serving.Wait()
+}
+
+// closeConn closes the TCP/TLS connection and waits briefly until the stack
+// has let go of it. Closing the stack with the connection still open makes
+// sipgo's reader log a spurious "TCP ref went negative" warning.
+func (ss *session) closeConn() {
+	if ss.localKey == "" {
+		return
+	}
+	c, err := ss.ua.TransportLayer().GetConnection(ss.network, ss.localKey)
+	if err != nil {
+		return
+	}
+	tc, ok := c.(*sipmsg.TCPConnection)
+	c.TryClose() // GetConnection took a reference
+	if !ok {
+		return
+	}
+	tc.Conn.Close()
+	for range 100 {
+		if !ss.connAlive() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // routeTo returns the local IP address that routes to address.

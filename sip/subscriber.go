@@ -153,6 +153,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	defer close(s.out)
 	s.log.Info("phone system link starting", "address", s.cfg.Address, "transport", s.cfg.Transport)
 	delay := s.backoffMin
+	authDelay := AuthRetryMin
 	lostReported := false
 	for {
 		up, err := s.session(ctx)
@@ -161,22 +162,25 @@ func (s *Subscriber) Run(ctx context.Context) error {
 			return nil
 		}
 		if up {
-			delay = s.backoffMin
+			delay, authDelay = s.backoffMin, AuthRetryMin
 			lostReported = false
 		}
 		if !lostReported {
 			s.emit(app.CallEvent{Kind: app.LinkLost, At: s.now(), Reason: lossReason(err)})
 			lostReported = true
 		}
-		wait := delay - time.Duration(s.jitter()*float64(delay)/5)
+		next := &delay
+		limit := s.backoffMax
+		if errors.Is(err, ErrAuth) || errors.Is(err, ErrNoPassword) {
+			next, limit = &authDelay, AuthRetryMax
+		}
+		wait := *next - time.Duration(s.jitter()*float64(*next)/5)
 		s.log.Warn("phone system link lost; subscribing again", "error", err, "in", wait)
 		if !s.sleep(ctx, wait) {
 			s.log.Info("phone system link stopped")
 			return nil
 		}
-		if !up {
-			delay = min(delay*2, s.backoffMax)
-		}
+		*next = min(*next*2, limit)
 	}
 }
 

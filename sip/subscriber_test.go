@@ -317,3 +317,27 @@ func TestLossReason(t *testing.T) {
 		}
 	}
 }
+
+// A refused password is not retried at the pace of other losses: brute-force
+// protection on the phone system would lock the officer's PC out.
+func TestRefusedPasswordBacksOffSlowly(t *testing.T) {
+	f := newFakePBX(t)
+	f.setAnswer(func(req *sipmsg.Request) (int, []sipmsg.Header) {
+		return 401, []sipmsg.Header{sipmsg.NewHeader("WWW-Authenticate", `Digest realm="127.0.0.1", nonce="abc", qop="auth"`)}
+	})
+	cfg := f.config()
+	cfg.Password = "wrong"
+	w := watch(t, cfg, fastOptions()...) // 200 ms backoff for other losses
+	f.waitSubscribe(t, 3*time.Second)
+	if req := f.waitSubscribe(t, 3*time.Second); req.GetHeader("Authorization") == nil {
+		t.Fatalf("the challenge was not answered")
+	}
+	if lost := w.expect(t, 3*time.Second, "link-lost")[0]; lost.Reason != ErrAuth.Error() {
+		t.Errorf("reason %q", lost.Reason)
+	}
+	select {
+	case req := <-f.subs:
+		t.Errorf("SUBSCRIBE again within 1.5 s of a refused password: %s", req.StartLine())
+	case <-time.After(1500 * time.Millisecond):
+	}
+}

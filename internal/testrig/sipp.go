@@ -1,7 +1,6 @@
 package testrig
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"text/template"
@@ -60,36 +58,9 @@ func (s *SIPp) Errors() string {
 	return string(data)
 }
 
-// Sent returns when SIPp sent the first request of method (e.g. "INVITE"),
-// from its message trace, with SIPp's microsecond timestamps.
-func (s *SIPp) Sent(method string) (time.Time, error) {
-	f, err := os.Open(filepath.Join(s.dir, "messages.log"))
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer f.Close()
-	var stamp string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "-----") {
-			stamp = strings.TrimSpace(strings.TrimLeft(line, "- "))
-			continue
-		}
-		if strings.HasPrefix(line, method+" ") && strings.HasSuffix(line, "SIP/2.0") && stamp != "" {
-			return time.ParseInLocation("2006-01-02 15:04:05.000000", stamp, time.Local)
-		}
-		if strings.Contains(line, "message received") {
-			stamp = "" // the next request line is not ours
-		}
-	}
-	return time.Time{}, fmt.Errorf("sipp %s sent no %s", s.name, method)
-}
-
-// startSIPp runs sipp against the PBX's UDP address with the scenario
-// rendered from scenario and data; extra arguments follow.
-func startSIPp(t testing.TB, pbx *PBX, name, scenario string, data any, args ...string) *SIPp {
+// startSIPp runs sipp against the PBX's UDP address (or via, if not empty)
+// with the scenario rendered from scenario and data; extra arguments follow.
+func startSIPp(t testing.TB, pbx *PBX, via, name, scenario string, data any, args ...string) *SIPp {
 	t.Helper()
 	NeedCommand(t, "sipp")
 	dir, err := os.MkdirTemp(pbx.dir, "sipp-"+name+"-")
@@ -106,7 +77,10 @@ func startSIPp(t testing.TB, pbx *PBX, name, scenario string, data any, args ...
 	}
 	f.Close()
 	s := &SIPp{name: name, dir: dir, port: FreePort(t, "udp"), done: make(chan struct{})}
-	argv := append([]string{pbx.Addr("udp"), "-sf", filepath.Join(dir, "scenario.xml"),
+	if via == "" {
+		via = pbx.Addr("udp")
+	}
+	argv := append([]string{via, "-sf", filepath.Join(dir, "scenario.xml"),
 		"-i", "127.0.0.1", "-p", strconv.Itoa(s.port), "-nostdin",
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
@@ -144,7 +118,7 @@ func sippStatus(code int) string {
 // using SIPp, and waits for the 200.
 func (p *PBX) Register(t testing.TB, ext, contact string) {
 	t.Helper()
-	s := startSIPp(t, p, "register-"+ext, registerScenario,
+	s := startSIPp(t, p, "", "register-"+ext, registerScenario,
 		map[string]string{"Ext": ext, "Contact": contact}, "-m", "1", "-timeout", "10s", "-timeout_error")
 	s.Wait(t, 15*time.Second)
 }
@@ -170,7 +144,7 @@ func SIPpPhone(t testing.TB, pbx *PBX, ext string, opts PhoneOptions) *SIPp {
 	if opts.Never {
 		ring = time.Hour
 	}
-	s := startSIPp(t, pbx, "phone-"+ext, phoneScenario,
+	s := startSIPp(t, pbx, "", "phone-"+ext, phoneScenario,
 		map[string]any{"Ext": ext, "RingMS": ring.Milliseconds()}, "-s", ext)
 	pbx.Register(t, ext, s.Contact())
 	return s
@@ -181,17 +155,36 @@ func SIPpPhone(t testing.TB, pbx *PBX, ext string, opts PhoneOptions) *SIPp {
 // Wait for it with Wait.
 func SIPpCall(t testing.TB, pbx *PBX, from, to string, holdFor time.Duration) *SIPp {
 	t.Helper()
-	return startSIPp(t, pbx, "call-"+from+"-"+to, callScenario,
-		map[string]any{"From": from, "HoldMS": holdFor.Milliseconds()},
-		"-s", to, "-m", "1", "-timeout", "60s", "-timeout_error")
+	return SIPpCallWith(t, pbx, from, to, CallOptions{HoldFor: holdFor})
 }
 
 // SIPpCallCancel places one call from extension from to extension to and
 // gives up (CANCEL) after it has rung for ringFor.
 func SIPpCallCancel(t testing.TB, pbx *PBX, from, to string, ringFor time.Duration) *SIPp {
 	t.Helper()
-	return startSIPp(t, pbx, "cancel-"+from+"-"+to, cancelScenario,
-		map[string]any{"From": from, "RingMS": ringFor.Milliseconds()},
+	return SIPpCallWith(t, pbx, from, to, CallOptions{CancelAfter: ringFor})
+}
+
+// CallOptions shape a SIPp call.
+type CallOptions struct {
+	HoldFor     time.Duration // once answered, hang up after this long
+	CancelAfter time.Duration // if > 0: give up (CANCEL) after ringing this long
+	// Via is a host:port to send the caller's requests to instead of the
+	// PBX's UDP address, e.g. a relay that notes when the INVITE left.
+	// Responses come back directly.
+	Via string
+}
+
+// SIPpCallWith places one call from extension from to extension to through
+// the PBX with SIPp, as opts say.
+func SIPpCallWith(t testing.TB, pbx *PBX, from, to string, opts CallOptions) *SIPp {
+	t.Helper()
+	name, scenario := "call-"+from+"-"+to, callScenario
+	if opts.CancelAfter > 0 {
+		name, scenario = "cancel-"+from+"-"+to, cancelScenario
+	}
+	return startSIPp(t, pbx, opts.Via, name, scenario,
+		map[string]any{"From": from, "PBX": pbx.Addr("udp"), "HoldMS": opts.HoldFor.Milliseconds(), "RingMS": opts.CancelAfter.Milliseconds()},
 		"-s", to, "-m", "1", "-timeout", "60s", "-timeout_error")
 }
 
@@ -309,7 +302,7 @@ const phoneScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 `
 
 const callInvite = `
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      INVITE sip:[service]@{{.PBX}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
       From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
       To: <sip:[service]@[remote_ip]>
@@ -388,7 +381,7 @@ const cancelScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <pause milliseconds="{{.RingMS}}"/>
   <send retrans="500">
     <![CDATA[
-      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      CANCEL sip:[service]@{{.PBX}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
       From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
       To: <sip:[service]@[remote_ip]>
@@ -403,7 +396,7 @@ const cancelScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="487"/>
   <send>
     <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      ACK sip:[service]@{{.PBX}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
       From: "Caller {{.From}}" <sip:{{.From}}@[remote_ip]>;tag=[pid]caller[call_number]
       [last_To:]

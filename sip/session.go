@@ -41,10 +41,8 @@ type session struct {
 
 	ua     *sipgo.UserAgent
 	client *sipgo.Client
-	server *sipgo.Server
 	pconn  net.PacketConn // UDP only: where NOTIFYs arrive
 
-	localIP  string
 	localKey string // host:port of the connection to the phone system (TCP, TLS)
 	aor      sipmsg.Uri
 	contact  *sipmsg.ContactHeader
@@ -316,7 +314,6 @@ func (s *Subscriber) openSession() (*session, error) {
 		}
 		host = ip
 	}
-	ss.localIP = host
 
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("callguard"),
@@ -337,7 +334,6 @@ func (s *Subscriber) openSession() (*session, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sip stack: %w", err)
 	}
-	ss.server = srv
 	srv.OnNotify(ss.onNotify)
 
 	local := net.JoinHostPort(host, port)
@@ -362,7 +358,8 @@ func (s *Subscriber) openSession() (*session, error) {
 			return nil, fmt.Errorf("%w: UDP socket %s not ready", ErrTransport, local)
 		}
 		clientOpts = append(clientOpts, sipgo.WithClientAddr(local), sipgo.WithClientConnectionAddr(local))
-	} else if port != "0" {
+	} else if cfg.LocalAddr != "" {
+		// TCP and TLS connect from the address asked for (any port if 0).
 		clientOpts = append(clientOpts, sipgo.WithClientConnectionAddr(local))
 	}
 	client, err := sipgo.NewClient(ua, clientOpts...)

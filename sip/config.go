@@ -5,11 +5,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callguard/callguard/app/config"
 )
 
 // Errors New reports for a configuration it cannot use; wrapped with the detail.
@@ -61,15 +64,24 @@ type Config struct {
 	Extension string        // user part of the address of record to watch, e.g. "1001"
 	Domain    string        // AOR domain; default: the host of Address
 	AuthUser  string        // digest user; default: Extension
-	Password  string        // digest password; empty: never answer a challenge
+	Password  string        `json:"-"` // digest password; empty: never answer a challenge
 	CAFile    string        // PEM CA to pin for TLS; empty: the system roots
 	Expires   time.Duration // subscription lifetime asked for; default 10 min
 	LocalAddr string        // optional host:port to bind; default: an ephemeral port on the interface that routes to Address
 }
 
-// String describes the configuration for logs, without the password.
+// String describes the configuration, without the password.
 func (c Config) String() string {
 	return fmt.Sprintf("sip:%s@%s via %s/%s", c.Extension, c.Domain, c.Address, c.Transport)
+}
+
+// LogValue keeps the password out of logs however the Config is logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("address", c.Address), slog.String("transport", c.Transport),
+		slog.String("extension", c.Extension), slog.String("domain", c.Domain),
+		slog.String("auth_user", c.AuthUser), slog.Bool("password_set", c.Password != ""),
+		slog.String("ca_file", c.CAFile), slog.Duration("expires", c.Expires))
 }
 
 // normalize fills defaults and checks the configuration.
@@ -143,4 +155,19 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	}
 	conf.RootCAs = pool
 	return conf, nil
+}
+
+// FromSettings is the Config for the officer's phone_system settings and
+// the SIP password from the keyring.
+func FromSettings(p config.PhoneSystem, password string) Config {
+	return Config{
+		Address:   p.Address,
+		Transport: p.Transport,
+		Extension: p.Extension,
+		Domain:    p.Domain,
+		AuthUser:  p.AuthUser,
+		Password:  password,
+		CAFile:    p.CAFile,
+		Expires:   time.Duration(p.Expires) * time.Second,
+	}
 }

@@ -1,9 +1,12 @@
 package sip
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -11,6 +14,8 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/callguard/callguard/app/config"
 )
 
 func inDialog(req *sipmsg.Request) bool {
@@ -247,8 +252,15 @@ func TestConfig(t *testing.T) {
 	if c.Address != "pbx.example.org:5061" || c.Domain != "pbx.example.org" || c.AuthUser != "1001" || c.Expires != DefaultExpires || c.Transport != "tls" {
 		t.Errorf("defaults: %+v", c)
 	}
-	if s := (Config{Address: "a", Extension: "1", Password: "hunter2"}).String(); strings.Contains(s, "hunter2") {
-		t.Errorf("String shows the password: %s", s)
+	secret := Config{Address: "a", Extension: "1", Password: "hunter2"}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", secret)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", secret)
+	js, _ := json.Marshal(secret)
+	for _, s := range []string{secret.String(), fmt.Sprintf("%v %+v", secret, secret), logged.String(), string(js)} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("the password shows: %s", s)
+		}
 	}
 }
 
@@ -339,5 +351,15 @@ func TestRefusedPasswordBacksOffSlowly(t *testing.T) {
 	case req := <-f.subs:
 		t.Errorf("SUBSCRIBE again within 1.5 s of a refused password: %s", req.StartLine())
 	case <-time.After(1500 * time.Millisecond):
+	}
+}
+
+func TestFromSettings(t *testing.T) {
+	got := FromSettings(config.PhoneSystem{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
+		AuthUser: "u1001", CAFile: "/ca.pem", Expires: 300}, "pw")
+	want := Config{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
+		AuthUser: "u1001", Password: "pw", CAFile: "/ca.pem", Expires: 5 * time.Minute}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

@@ -363,3 +363,34 @@ func TestFromSettings(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
+
+// Digest challenges by a proxy (407) are answered too, on refreshes as well
+// as on the first SUBSCRIBE.
+func TestProxyChallengeOnEverySubscribe(t *testing.T) {
+	f := newFakePBX(t)
+	f.setAnswer(func(req *sipmsg.Request) (int, []sipmsg.Header) {
+		if req.GetHeader("Proxy-Authorization") == nil {
+			return 407, []sipmsg.Header{sipmsg.NewHeader("Proxy-Authenticate", `Digest realm="127.0.0.1", nonce="n`+req.CSeq().Value()+`", algorithm=MD5`)}
+		}
+		return 200, nil
+	})
+	cfg := f.config()
+	cfg.Password = "pw-407"
+	cfg.Expires = 2 * time.Second
+	w := watch(t, cfg, fastOptions()...)
+	for i, want := range []bool{false, true} {
+		if req := f.waitSubscribe(t, 3*time.Second); (req.GetHeader("Proxy-Authorization") != nil) != want {
+			t.Fatalf("SUBSCRIBE %d: credentials %v, want %v", i, !want, want)
+		}
+	}
+	f.notify(t, "active", dialogDoc(1, true))
+	w.expect(t, 3*time.Second, "link-up")
+	// The refresh a second later is challenged again and answered.
+	for i, want := range []bool{false, true} {
+		req := f.waitSubscribe(t, 3*time.Second)
+		if !inDialog(req) || (req.GetHeader("Proxy-Authorization") != nil) != want {
+			t.Fatalf("refresh %d: in dialog %v, credentials %v", i, inDialog(req), !want)
+		}
+	}
+	w.quiet(t, 500*time.Millisecond)
+}

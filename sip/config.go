@@ -33,7 +33,8 @@ var (
 	ErrTransport  = errors.New("the connection to the phone system broke")
 )
 
-// Default timings. They are options so that tests can shorten them.
+// Timings. The defaults can be changed with options (tests shorten them);
+// the retry after a refused password and the refresh cap cannot.
 const (
 	DefaultExpires        = 10 * time.Minute
 	DefaultKeepAlive      = 10 * time.Second

@@ -41,7 +41,7 @@ func crashChild() int {
 	fmt.Println("recording")
 	last := int64(0)
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if n := rec.cipher.syncs.Load(); n != last {
+		if n := rec.aw.Syncs(); n != last {
 			last = n
 			fmt.Println("synced", n)
 		}

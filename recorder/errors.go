@@ -1,6 +1,10 @@
 package recorder
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/callguard/callguard/recorder/artefact"
+)
 
 // Errors a recording can fail with. They are wrapped with detail (which
 // device, which file); callers test them with errors.Is and show the detail
@@ -23,5 +27,5 @@ var (
 	// ErrClosed: the Recorder was closed.
 	ErrClosed = errors.New("recorder: closed")
 	// ErrVerify: a recording does not match its manifest.
-	ErrVerify = errors.New("recorder: verification failed")
+	ErrVerify = artefact.ErrVerify
 )

@@ -3,87 +3,26 @@ package recorder
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/callguard/callguard/app/config"
+	"github.com/callguard/callguard/recorder/artefact"
 )
 
 // ManifestVersion is the version of the manifest format written by this package.
-const ManifestVersion = 1
+const ManifestVersion = artefact.ManifestVersion
 
 // Manifest is <call-id>.json, the plain-text record that travels with the
-// encrypted audio (DESIGN "Recording artefacts"). It is written when the
-// recording starts, rewritten at every pause boundary while the call goes on
-// (Complete false), and finalised at Stop.
-type Manifest struct {
-	Version   int    `json:"version"`
-	Recorder  string `json:"recorder"` // recorder version that wrote it
-	CallID    string `json:"call_id"`
-	Agent     string `json:"agent"`
-	Direction string `json:"direction"`
-	Remote    struct {
-		Number string `json:"number"`
-		Name   string `json:"name,omitempty"`
-	} `json:"remote"`
-	CallStarted   time.Time  `json:"call_started"`    // when the call began (from the core)
-	Started       time.Time  `json:"started"`         // when the recording's first frame was due
-	Ended         *time.Time `json:"ended,omitempty"` // the call's end, set at Stop
-	AudioFile     string     `json:"audio_file"`      // "<call-id>.wav.age", beside the manifest
-	Recipients    []string   `json:"recipients"`      // the age public keys it is encrypted to
-	SampleRate    int        `json:"sample_rate"`     // 16000
-	Channels      int        `json:"channels"`        // 2
-	ChannelMap    []string   `json:"channel_map"`     // ["officer", "caller"]
-	Officer       string     `json:"officer_device"`  // input device of the left channel
-	Caller        string     `json:"caller_device"`   // input device of the right channel, "" if none
-	CallerPresent bool       `json:"caller_channel"`  // false: the right channel is silence
-	CallerNote    string     `json:"caller_note,omitempty"`
-	Pauses        []Pause    `json:"pauses"`
-	Notice        string     `json:"notice"` // app.NoticeOutcome name, "pending" until Stop
-	Frames        int64      `json:"frames"` // stereo sample frames in the data chunk
-	DurationMS    int64      `json:"duration_ms"`
-	DataBytes     int64      `json:"data_bytes"` // size of the WAV data chunk = frames * 4
-	// SHA256Plaintext is the SHA-256 of the plaintext inside the age file:
-	// the 44-byte WAV header exactly as streamed (sizes 0xFFFFFFFF) followed by
-	// the data bytes. A decrypted WAV differs from it only in the two size
-	// fields (bytes 4-7 and 40-43), which Decrypt finalises.
-	SHA256Plaintext string `json:"sha256_plaintext,omitempty"`
-	// SHA256Encrypted is the SHA-256 of the whole <call-id>.wav.age file.
-	SHA256Encrypted string `json:"sha256_encrypted,omitempty"`
-	EncryptedBytes  int64  `json:"encrypted_bytes,omitempty"`
-	// Complete is true once Stop finalised both files; a manifest left with
-	// false belongs to a recording that crashed or failed (see Failure).
-	Complete bool   `json:"complete"`
-	Failure  string `json:"failure,omitempty"` // why the recording stopped by itself
-	// Overflows counts capture buffers the device dropped (input overflow).
-	Overflows int64 `json:"input_overflows,omitempty"`
-}
+// encrypted audio (DESIGN "Recording artefacts"); see artefact.Manifest.
+type Manifest = artefact.Manifest
 
-// Pause is one paused interval, in milliseconds from the recording's first
-// frame. Every sample in [StartMS, EndMS) is digital silence. EndMS is nil
-// while the pause is open; a pause still open at Stop ends at the end of the
-// recording, and one left open by a crash extends to the end of the audio.
-type Pause struct {
-	StartMS int64  `json:"start_ms"`
-	EndMS   *int64 `json:"end_ms"`
-	Reason  string `json:"reason"`
-}
+// Pause is one paused interval of a recording; see artefact.Pause.
+type Pause = artefact.Pause
 
 // ReadManifest reads a manifest file.
-func ReadManifest(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("read manifest %s: %w", path, err)
-	}
-	return &m, nil
-}
+func ReadManifest(path string) (*Manifest, error) { return artefact.ReadManifest(path) }
 
-// write stores the manifest atomically (temp file, fsync, rename).
-func (m *Manifest) write(path string) error {
+// writeManifest stores the manifest atomically (temp file, fsync, rename).
+func writeManifest(m *Manifest, path string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)

@@ -1,12 +1,8 @@
 package recorder
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -16,15 +12,12 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/recorder/artefact"
 )
 
 // queueBuffers is how far the writer may fall behind the capture before the
 // recording fails loudly: 256 buffers of 20 ms.
 const queueBuffers = 256
-
-// ageChunk is the size of one encrypted age STREAM chunk on disk: 64 KiB of
-// plaintext plus a 16-byte tag. Each is fsynced as it is written.
-const ageChunk = 64<<10 + 16
 
 // gateState is what Pause and Resume publish to the capture path. The
 // capture path loads it before and after reading each buffer; every command
@@ -80,9 +73,7 @@ type Recording struct {
 	// Writer side: owned by the writer goroutine until done is closed.
 	audioPath, manifestPath string
 	file                    *os.File
-	cipher                  *hashingFile
-	plain                   io.WriteCloser // age stream
-	plainHash               hash.Hash
+	aw                      *artefact.Writer // the age stream into file; fsyncs each chunk
 	man                     *Manifest
 	frames                  int64
 	boundaries              []boundary   // every transition written, for tests
@@ -250,17 +241,16 @@ func (r *Recording) writeAudio(p []byte) error {
 	if (r.frames+BufferFrames)*bytesPerFrame > maxDataBytes {
 		return fmt.Errorf("%w: the WAV format holds at most %v", ErrTooLong, time.Duration(maxDataBytes/bytesPerSecond)*time.Second)
 	}
-	if _, err := r.plain.Write(p); err != nil {
+	if _, err := r.aw.Write(p); err != nil {
 		return writeError(r.audioPath, err)
 	}
-	r.plainHash.Write(p)
 	r.frames += BufferFrames
 	r.written.Store(r.frames)
 	return nil
 }
 
 func (r *Recording) writeManifest() error {
-	if err := r.man.write(r.manifestPath); err != nil {
+	if err := writeManifest(r.man, r.manifestPath); err != nil {
 		return writeError(r.manifestPath, err)
 	}
 	return nil
@@ -295,10 +285,7 @@ func (r *Recording) finish(werr error) {
 	// us: then the file keeps every complete chunk and Decrypt recovers them.
 	var closeErr error
 	if werr == nil || !errors.Is(werr, ErrDiskFull) {
-		closeErr = r.plain.Close()
-		if closeErr == nil {
-			closeErr = r.file.Sync()
-		}
+		closeErr = r.aw.Close() // the last chunk, then fsync
 	}
 	if err := r.file.Close(); err != nil && closeErr == nil {
 		closeErr = err
@@ -310,9 +297,8 @@ func (r *Recording) finish(werr error) {
 		}
 	}
 	if closeErr == nil && (werr == nil || !errors.Is(werr, ErrDiskFull)) {
-		m.SHA256Plaintext = hex.EncodeToString(r.plainHash.Sum(nil))
-		m.SHA256Encrypted = hex.EncodeToString(r.cipher.hash.Sum(nil))
-		m.EncryptedBytes = r.cipher.n
+		sums := r.aw.Sums()
+		m.SHA256Plaintext, m.SHA256Encrypted, m.EncryptedBytes = sums.PlaintextSHA256, sums.EncryptedSHA256, sums.EncryptedBytes
 		m.Complete = true
 	}
 	if cause != nil {
@@ -341,36 +327,6 @@ func (r *Recording) finish(werr error) {
 	}
 }
 
-// hashingFile writes the encrypted stream to disk, hashes it, and fsyncs each
-// complete age chunk, so a crash or power loss keeps every chunk but the one
-// being filled.
-type hashingFile struct {
-	f     *os.File
-	hash  hash.Hash
-	n     int64
-	syncs atomic.Int64
-}
-
-func newHashingFile(f *os.File) *hashingFile {
-	return &hashingFile{f: f, hash: sha256.New()}
-}
-
-func (h *hashingFile) Write(p []byte) (int, error) {
-	n, err := h.f.Write(p)
-	h.hash.Write(p[:n])
-	h.n += int64(n)
-	if err != nil {
-		return n, err
-	}
-	if len(p) >= ageChunk {
-		if err := h.f.Sync(); err != nil {
-			return n, err
-		}
-		h.syncs.Add(1)
-	}
-	return n, nil
-}
-
 // writeError wraps a write error with ErrDiskFull or ErrWrite.
 func writeError(path string, err error) error {
 	if isDiskFull(err) {
@@ -388,7 +344,6 @@ func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipi
 		free:         make(chan *[bufferBytes]byte, queueBuffers),
 		audioPath:    rec.audioPath(call.ID),
 		manifestPath: rec.manifestPath(call.ID),
-		plainHash:    sha256.New(),
 		done:         make(chan struct{}),
 	}
 	for range queueBuffers {
@@ -425,15 +380,10 @@ func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipi
 			os.Remove(r.audioPath)
 		}
 	}()
-	r.file, r.cipher = f, newHashingFile(f)
-	r.plain, err = age.Encrypt(r.cipher, recipients...)
-	if err != nil {
+	r.file = f
+	if r.aw, err = artefact.NewWriter(f, recipients...); err != nil {
 		return nil, writeError(r.audioPath, err)
 	}
-	if _, err := r.plain.Write(wavHeader(-1)); err != nil {
-		return nil, writeError(r.audioPath, err)
-	}
-	r.plainHash.Write(wavHeader(-1))
 	if err := f.Sync(); err != nil {
 		return nil, writeError(r.audioPath, err)
 	}

@@ -1,0 +1,210 @@
+package artefact
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ManifestVersion is the version of the manifest format.
+const ManifestVersion = 1
+
+// Manifest is <call-id>.json, the plain-text record that travels with the
+// encrypted audio (DESIGN "Recording artefacts"). The recorder writes it
+// when the recording starts, rewrites it at every pause boundary while the
+// call goes on (Complete false), and finalises it at Stop. The server adds
+// to Redactions when it silences an interval.
+type Manifest struct {
+	Version   int    `json:"version"`
+	Recorder  string `json:"recorder"` // recorder version that wrote it
+	CallID    string `json:"call_id"`
+	Agent     string `json:"agent"`
+	Direction string `json:"direction"`
+	Remote    struct {
+		Number string `json:"number"`
+		Name   string `json:"name,omitempty"`
+	} `json:"remote"`
+	CallStarted   time.Time  `json:"call_started"`    // when the call began (from the core)
+	Started       time.Time  `json:"started"`         // when the recording's first frame was due
+	Ended         *time.Time `json:"ended,omitempty"` // the call's end, set at Stop
+	AudioFile     string     `json:"audio_file"`      // "<call-id>.wav.age", beside the manifest
+	Recipients    []string   `json:"recipients"`      // the age public keys it is encrypted to
+	SampleRate    int        `json:"sample_rate"`     // 16000
+	Channels      int        `json:"channels"`        // 2
+	ChannelMap    []string   `json:"channel_map"`     // ["officer", "caller"]
+	Officer       string     `json:"officer_device"`  // input device of the left channel
+	Caller        string     `json:"caller_device"`   // input device of the right channel, "" if none
+	CallerPresent bool       `json:"caller_channel"`  // false: the right channel is silence
+	CallerNote    string     `json:"caller_note,omitempty"`
+	Pauses        []Pause    `json:"pauses"`
+	Notice        string     `json:"notice"` // app.NoticeOutcome name, "pending" until Stop
+	Frames        int64      `json:"frames"` // stereo sample frames in the data chunk
+	DurationMS    int64      `json:"duration_ms"`
+	DataBytes     int64      `json:"data_bytes"` // size of the WAV data chunk = frames * 4
+	// SHA256Plaintext is the SHA-256 of the plaintext inside the age file:
+	// the 44-byte WAV header exactly as streamed (sizes 0xFFFFFFFF) followed by
+	// the data bytes. A decrypted WAV differs from it only in the two size
+	// fields (bytes 4-7 and 40-43), which Decrypt finalises.
+	SHA256Plaintext string `json:"sha256_plaintext,omitempty"`
+	// SHA256Encrypted is the SHA-256 of the whole <call-id>.wav.age file.
+	SHA256Encrypted string `json:"sha256_encrypted,omitempty"`
+	EncryptedBytes  int64  `json:"encrypted_bytes,omitempty"`
+	// Complete is true once Stop finalised both files; a manifest left with
+	// false belongs to a recording that crashed or failed (see Failure).
+	Complete bool   `json:"complete"`
+	Failure  string `json:"failure,omitempty"` // why the recording stopped by itself
+	// Overflows counts capture buffers the device dropped (input overflow).
+	Overflows int64 `json:"input_overflows,omitempty"`
+	// Redactions are the intervals silenced after the recording was made,
+	// oldest first; the hashes above describe the file as it is now.
+	Redactions []Redaction `json:"redactions,omitempty"`
+}
+
+// Pause is one paused interval, in milliseconds from the recording's first
+// frame. Every sample in [StartMS, EndMS) is digital silence. EndMS is nil
+// while the pause is open; a pause still open at Stop ends at the end of the
+// recording, and one left open by a crash extends to the end of the audio.
+type Pause struct {
+	StartMS int64  `json:"start_ms"`
+	EndMS   *int64 `json:"end_ms"`
+	Reason  string `json:"reason"`
+}
+
+// Redaction is one interval silenced after recording, in milliseconds from
+// the recording's first frame: every sample in [FromMS, ToMS) is digital
+// silence. The Before hashes are those of the file it was made from, so the
+// chain of versions can be followed.
+type Redaction struct {
+	FromMS int64     `json:"from_ms"`
+	ToMS   int64     `json:"to_ms"`
+	Reason string    `json:"reason"` // flag reason id, e.g. "card"
+	By     string    `json:"by"`     // "auto" or the dpo's username
+	At     time.Time `json:"at"`
+	Ref    string    `json:"ref,omitempty"` // the review item it carried out
+	// SHA256PlaintextBefore and SHA256EncryptedBefore describe the file
+	// before this redaction.
+	SHA256PlaintextBefore string `json:"sha256_plaintext_before"`
+	SHA256EncryptedBefore string `json:"sha256_encrypted_before"`
+}
+
+// ParseManifest decodes a manifest.
+func ParseManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return &m, nil
+}
+
+// ReadManifest reads a manifest file.
+func ReadManifest(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// WriteManifest stores the manifest atomically (temporary file, fsync,
+// rename, fsync of the directory), readable only by its owner.
+func WriteManifest(path string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// RecordRedaction returns the manifest JSON raw with r appended to its
+// redactions and its hashes and sizes replaced by res's. Fields this
+// version does not know are kept as they are.
+func RecordRedaction(raw []byte, r Redaction, res RedactResult) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if fields == nil {
+		return nil, errors.New("manifest: not a JSON object")
+	}
+	var list []Redaction
+	if b, ok := fields["redactions"]; ok {
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, fmt.Errorf("manifest redactions: %w", err)
+		}
+	}
+	list = append(list, r)
+	set := func(k string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		fields[k] = b
+		return nil
+	}
+	for k, v := range map[string]any{
+		"redactions":       list,
+		"sha256_plaintext": res.PlaintextSHA256,
+		"sha256_encrypted": res.EncryptedSHA256,
+		"encrypted_bytes":  res.EncryptedBytes,
+		"frames":           res.DataBytes / BytesPerFrame,
+		"data_bytes":       res.DataBytes / BytesPerFrame * BytesPerFrame,
+		"duration_ms":      FramesToMS(res.DataBytes / BytesPerFrame),
+	} {
+		if err := set(k, v); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", k, err)
+		}
+	}
+	out, err := json.MarshalIndent(fields, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the
+// same directory: fsync, rename, and an fsync of the directory where the
+// OS allows one. Mode 0600.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	SyncDir(dir) // best effort: Windows cannot sync a directory
+	return nil
+}
+
+// SyncDir fsyncs a directory so a rename in it survives a power cut.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}

@@ -2,8 +2,9 @@ package server
 
 import "time"
 
-// Audit actions written by the server. Issue 9 adds play, download, delete,
-// redact, hold and release.
+// Audit actions written by the server. Playing and downloading a
+// recording are different actions: a play decrypts on the server and
+// streams audio, a download hands out the encrypted file.
 const (
 	AuditLogin        = "login"
 	AuditLoginFailed  = "login.failed"
@@ -11,9 +12,34 @@ const (
 	AuditTokenDenied  = "token.denied"
 	AuditUserAdd      = "user.add"
 	AuditUserDisable  = "user.disable"
+	AuditUserEnable   = "user.enable"
+	AuditRoleChange   = "user.role"
 	AuditDeviceRevoke = "device.revoke"
 	AuditCallsSearch  = "calls.search"
 	AuditCallRead     = "call.read"
+
+	AuditPlay            = "recording.play"
+	AuditDownload        = "recording.download"
+	AuditRecordingDelete = "recording.delete"
+	AuditRedact          = "recording.redact"
+	AuditRedactPending   = "recording.redact-pending"
+	AuditReviewList      = "review.list"
+	AuditReviewDecide    = "review.decide"
+	AuditReviewApprove   = "review.approve"
+	AuditReviewReject    = "review.reject"
+	AuditHoldPlace       = "hold.place"
+	AuditHoldLiftRequest = "hold.lift-request"
+	AuditHoldLift        = "hold.lift"
+	AuditHoldsList       = "hold.list"
+	AuditRetentionDelete = "retention.delete"
+	AuditRetentionReport = "retention.report"
+	AuditErasureRequest  = "erasure.request"
+	AuditErasureApprove  = "erasure.approve"
+	AuditErasureDone     = "erasure.done"
+	AuditErasureReject   = "erasure.reject"
+	AuditSearch          = "audit.search"
+	AuditExport          = "audit.export"
+	AuditCheckpointed    = "audit.checkpoint"
 )
 
 // AuditRecord is one row of the append-only audit log. Hash is the sha256 of

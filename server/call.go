@@ -24,22 +24,29 @@ type Call struct {
 	Ended     *time.Time `json:"ended,omitempty"`
 	Recorded  bool       `json:"recorded"`
 	// State and StateReason are the last recording state the desktop reported.
-	State       string  `json:"state"`
-	StateReason string  `json:"state_reason,omitempty"`
-	Notice      string  `json:"notice"`
-	Declined    bool    `json:"declined"`
-	Excluded    bool    `json:"excluded"`
-	Failed      bool    `json:"failed"`
-	Pauses      []Pause `json:"pauses"`
-	PausedMS    int64   `json:"paused_ms"`
-	Flags       []Flag  `json:"flags"`
-	// Recording is "none", "uploading" or "stored".
+	State       string `json:"state"`
+	StateReason string `json:"state_reason,omitempty"`
+	Notice      string `json:"notice"`
+	Declined    bool   `json:"declined"`
+	// DeclinedAt is when the caller objected (or the call went to declined).
+	DeclinedAt *time.Time `json:"declined_at,omitempty"`
+	Excluded   bool       `json:"excluded"`
+	Failed     bool       `json:"failed"`
+	Pauses     []Pause    `json:"pauses"`
+	PausedMS   int64      `json:"paused_ms"`
+	Flags      []Flag     `json:"flags"`
+	// Recording is "none", "uploading", "stored" or "deleted".
 	Recording string `json:"recording"`
 	// RetentionRule is the id of the policy rule that set DeleteAfter.
 	RetentionRule string     `json:"retention_rule"`
 	DeleteAfter   *time.Time `json:"delete_after,omitempty"`
-	Events        int        `json:"events"`
-	Updated       time.Time  `json:"updated"`
+	// Held is true while a hold keeps the call, whatever its DeleteAfter.
+	Held bool `json:"held"`
+	// Erased is when retention or an erasure deleted the call's recording
+	// and personal data; what is left is a stub beside its tombstone.
+	Erased  *time.Time `json:"erased,omitempty"`
+	Events  int        `json:"events"`
+	Updated time.Time  `json:"updated"`
 }
 
 // Pause is one stretch of a call during which recording was paused.
@@ -57,6 +64,10 @@ type Flag struct {
 	FromMS  *int64    `json:"from_ms,omitempty"`
 	ToMS    *int64    `json:"to_ms,omitempty"`
 	At      time.Time `json:"at"`
+	// Review is the flag's state in the dpos' review queue and Outcome what
+	// came of it (pending, deleted, redacted, kept); set by the store.
+	Review  string `json:"review,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Recording statuses of a call.
@@ -64,6 +75,7 @@ const (
 	RecordingNone      = "none"
 	RecordingUploading = "uploading"
 	RecordingStored    = "stored"
+	RecordingDeleted   = "deleted"
 )
 
 // FoldCall builds a call from all of its events. Events are applied in seq
@@ -143,7 +155,7 @@ func FoldCall(callID string, events []Event) Call {
 			c.State, c.StateReason = e.State, e.Reason
 			switch e.State {
 			case "declined":
-				c.Declined = true
+				c.declined(e.Time)
 			case "excluded":
 				c.Excluded = true
 			case "failed":
@@ -154,7 +166,7 @@ func FoldCall(callID string, events []Event) Call {
 		case EventNotice:
 			c.Notice = e.Outcome
 			if e.Outcome == "objected" {
-				c.Declined = true
+				c.declined(e.Time)
 			}
 		case EventFlag:
 			c.Flags = append(c.Flags, Flag{EventID: e.ID, Reason: e.Reason, Note: e.Note, FromMS: e.FromMS, ToMS: e.ToMS, At: e.Time})
@@ -174,6 +186,14 @@ func FoldCall(callID string, events []Event) Call {
 	return c
 }
 
+func (c *Call) declined(at time.Time) {
+	c.Declined = true
+	if c.DeclinedAt == nil || at.Before(*c.DeclinedAt) {
+		t := at
+		c.DeclinedAt = &t
+	}
+}
+
 // FlagReasons lists the distinct reasons the call was flagged for.
 func (c *Call) FlagReasons() []string {
 	var out []string
@@ -187,20 +207,12 @@ func (c *Call) FlagReasons() []string {
 	return out
 }
 
-// ApplyRetention sets RetentionRule and DeleteAfter from the policy: the
-// period of the first matching rule, counted from the call's start.
-func (c *Call) ApplyRetention(p *policy.Policy) {
-	if p == nil {
-		return
-	}
-	period, rule := p.RetentionFor(policy.CallFacts{
-		Direction:   c.Direction,
-		Local:       c.Local.Number,
-		FlagReasons: c.FlagReasons(),
-		Declined:    c.Declined,
-	})
-	at := period.After(c.Started).UTC()
-	c.RetentionRule, c.DeleteAfter = rule, &at
+// Retention returns the rule and the delete_after date the policy gives a
+// call that started at started with facts f: the period of the first
+// matching rule, counted from the call's start.
+func Retention(p *policy.Policy, started time.Time, f policy.CallFacts) (rule string, deleteAfter time.Time) {
+	period, rule := p.RetentionFor(f)
+	return rule, period.After(started).UTC()
 }
 
 // CallFilter selects calls for a search. Empty fields match everything.

@@ -13,4 +13,8 @@ var (
 	ErrTokenRevoked = errors.New("device token revoked")
 	ErrDisabled     = errors.New("account disabled")
 	ErrExists       = errors.New("already exists")
+	// ErrGone: the thing was deleted (by retention, review or erasure).
+	ErrGone = errors.New("deleted")
+	// ErrNoKey: the server has no organisation identity to decrypt with.
+	ErrNoKey = errors.New("the server has no organisation key (start it with --identity)")
 )

@@ -93,7 +93,10 @@ type Retention struct {
 }
 
 // RetentionRule keeps calls that match it for its own period. The first
-// matching rule wins; calls matching none keep Default.
+// matching rule wins; calls matching none keep Default. A rule on a flag
+// reason or on declined calls holds while the call awaits a dpo's review:
+// once the dpo decides (keep, redact), the call returns to the rule its
+// other facts give. Holds, not rules, keep calls longer.
 type RetentionRule struct {
 	ID     string `json:"id"`
 	Match  Match  `json:"match"`
@@ -110,8 +113,15 @@ type Match struct {
 
 // Review configures the data-protection officers' deletion review.
 type Review struct {
-	// TwoPersonDeletion requires a second dpo to approve every deletion.
+	// TwoPersonDeletion requires a second dpo to approve every deletion a
+	// dpo decides (a whole recording, an interval, a subject's erasure).
+	// Retention expiry and the immediate redaction of card details are not
+	// decisions and need no approval.
 	TwoPersonDeletion bool `json:"two_person_deletion"`
+	// TwoPersonHoldLift requires a second dpo to lift a hold: one asks, a
+	// different one lifts. The default policy sets it; an organisation with
+	// a single dpo turns it off.
+	TwoPersonHoldLift bool `json:"two_person_hold_lift"`
 }
 
 // Period is a retention period in calendar months plus days.
@@ -301,7 +311,12 @@ func (p *Policy) Validate() error {
 	if p.Retention.Default.IsZero() {
 		bad("retention.default: a period is needed (months and/or days)")
 	}
+	seen = map[string]bool{"default": true}
 	for i, r := range p.Retention.Rules {
+		if !idPattern.MatchString(r.ID) || seen[r.ID] {
+			bad("retention.rules[%d]: id %q must be unique, not \"default\", lower-case letters, digits and '-'", i, r.ID)
+		}
+		seen[r.ID] = true
 		if r.Period.IsZero() || r.Period.Months < 0 || r.Period.Days < 0 {
 			bad("retention.rules[%d] (%s): period must be positive", i, r.ID)
 		}
@@ -407,10 +422,13 @@ func normaliseNumber(s string) string {
 
 // CallFacts are the facts about a call that retention rules look at.
 type CallFacts struct {
-	Direction   string
-	Local       string
+	Direction string
+	Local     string
+	// FlagReasons are the reasons of the officers' flags still awaiting a
+	// dpo's review.
 	FlagReasons []string
-	Declined    bool
+	// Declined is true while a declined call awaits a dpo's review.
+	Declined bool
 }
 
 // RetentionFor returns the period for a call and the id of the rule that set

@@ -38,6 +38,29 @@ func TestDefaultPolicyIsValid(t *testing.T) {
 	if !p.Record.OutboundWaitsForNotice {
 		t.Error("outbound calls must wait for the notice by default")
 	}
+	// Flagged and declined calls wait a week at most for a dpo's review.
+	for _, c := range []policy.CallFacts{{Declined: true}, {FlagReasons: []string{"health"}}, {FlagReasons: []string{"therapist"}}, {FlagReasons: []string{"other"}}} {
+		if period, rule := p.RetentionFor(c); period != (policy.Period{Days: 7}) || rule == "default" {
+			t.Errorf("%+v: %v (%s), want 7 days", c, period, rule)
+		}
+	}
+	if !p.Review.TwoPersonHoldLift {
+		t.Error("lifting a hold must need two dpos by default")
+	}
+}
+
+func TestRetentionRuleIDsAreUnique(t *testing.T) {
+	p, _ := policy.Parse(assets.DefaultPolicy())
+	for _, ids := range [][]string{{"a", "a"}, {"default"}, {"Bad"}} {
+		q := *p
+		q.Retention.Rules = nil
+		for _, id := range ids {
+			q.Retention.Rules = append(q.Retention.Rules, policy.RetentionRule{ID: id, Period: policy.Period{Days: 1}})
+		}
+		if err := q.Validate(); err == nil || !strings.Contains(err.Error(), "retention.rules") {
+			t.Errorf("rule ids %v accepted: %v", ids, err)
+		}
+	}
 }
 
 // The example policies follow the five documents in shared/policies; each
@@ -49,6 +72,25 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		return int(period.After(start).Sub(start).Hours() / 24)
 	}
 	in := policy.CallFacts{Direction: "inbound"}
+	flagged := func(reason string) policy.CallFacts {
+		return policy.CallFacts{Direction: "inbound", FlagReasons: []string{reason}}
+	}
+	declined := policy.CallFacts{Direction: "inbound", Declined: true}
+	// Rules only ever shorten retention: a document's period is a maximum,
+	// and only a hold (a complaint, an investigation) keeps a call longer.
+	neverLonger := func(t *testing.T, p *policy.Policy) {
+		t.Helper()
+		max := p.Retention.Default.After(start)
+		for _, r := range p.Retention.Rules {
+			if r.Period.After(start).After(max) {
+				t.Errorf("rule %s keeps calls %v, longer than the default %v", r.ID, r.Period, p.Retention.Default)
+			}
+		}
+		// Two dpos lift a hold (docs/data-protection.md, "Holds").
+		if !p.Review.TwoPersonHoldLift {
+			t.Error("a single dpo can lift a hold")
+		}
+	}
 
 	t.Run("membership body LIA", func(t *testing.T) {
 		p := load(t, "bacp-membership")
@@ -72,6 +114,24 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if p.NeverRecordRule("8001", "07700900001") == nil {
 			t.Error("the therapist line must never be recorded")
 		}
+		// "Special category data will be deleted if recorded accidentally" and
+		// "Any calls relating to the 'find a therapist service' should not be
+		// recorded": a call flagged for either goes within a week unless a dpo
+		// decides otherwise first.
+		for _, reason := range []string{"health", "therapist"} {
+			if d := days(p, flagged(reason)); d != 7 {
+				t.Errorf("a call flagged %s is kept %d days, want 7", reason, d)
+			}
+		}
+		// "Opt-out is not an option once call data has been recorded. However,
+		// alternative contact methods can be used": an objection does not
+		// shorten retention; the dpo still reviews the call.
+		if d := days(p, declined); d != 40 {
+			t.Errorf("declined call kept %d days, want 40", d)
+		}
+		// "unless there is another legal reason to retain the information (such as
+		// a formal complaint or legal proceedings)": that is a hold, not a rule.
+		neverLonger(t, p)
 	})
 	t.Run("council privacy notice", func(t *testing.T) {
 		p := load(t, "council-contact-centre")
@@ -83,6 +143,14 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if p.PauseReason("payment") == nil {
 			t.Error("no payment pause")
 		}
+		// "Once this period of retention has expired, recordings will be deleted
+		// and no longer retrievable": no category keeps a call longer.
+		for _, c := range []policy.CallFacts{declined, flagged("other"), {Direction: "outbound"}} {
+			if period, rule := p.RetentionFor(c); period != (policy.Period{Months: 18}) {
+				t.Errorf("%+v: %v by rule %s, want 18 months", c, period, rule)
+			}
+		}
+		neverLonger(t, p)
 	})
 	t.Run("housing and care provider", func(t *testing.T) {
 		p := load(t, "housing-inbound-only")
@@ -99,6 +167,14 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if p.PauseReason("caller-request") == nil {
 			t.Error("no caller-request pause")
 		}
+		// ... and what was recorded before the request is not kept longer than
+		// a week, unless the dpo reviews it and decides to keep it.
+		if d := days(p, declined); d != 7 {
+			t.Errorf("declined call kept %d days, want 7", d)
+		}
+		// "A recording may be held for longer if it forms part of evidence in an
+		// ongoing investigation": a hold.
+		neverLonger(t, p)
 	})
 	t.Run("county council DPIA", func(t *testing.T) {
 		p := load(t, "county-council-dpia")
@@ -110,6 +186,23 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if p.Script("inbound", "en-GB") == nil || p.Script("outbound", "en-GB") == nil || !p.Record.OutboundWaitsForNotice {
 			t.Error("a notice is needed before every call, in both directions")
 		}
+		// 32 "object to how we are using your information stop us using your
+		// information in certain ways": a declined call goes within a week.
+		if d := days(p, declined); d != 7 {
+			t.Errorf("declined call kept %d days, want 7", d)
+		}
+		// Special category data: "Physical or mental health" of "vulnerable
+		// clients": a call flagged for health goes within 30 days.
+		if d := days(p, flagged("health")); d != 30 {
+			t.Errorf("health-flagged call kept %d days, want 30", d)
+		}
+		// Sensitive data at large scale: two dpos agree on every deletion.
+		if !p.Review.TwoPersonDeletion {
+			t.Error("deletions need a second dpo")
+		}
+		// 26 "We will keep a record of what happens to the data at the end of the
+		// retention period": tombstones (server/protect), checked in its tests.
+		neverLonger(t, p)
 	})
 	t.Run("housing association policy", func(t *testing.T) {
 		p := load(t, "housing-association")
@@ -127,6 +220,15 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if p.PauseReason("payment") != nil {
 			t.Error("payment pause offered although payments are diverted")
 		}
+		// 1.3 "Calls may be retained for a longer period of time, in some
+		// circumstances, if staff have downloaded the calls within those 90
+		// days": a hold with a reason, not a longer rule.
+		for _, c := range []policy.CallFacts{declined, flagged("other"), {Direction: "outbound"}} {
+			if d := days(p, c); d != 90 {
+				t.Errorf("%+v kept %d days, want 90", c, d)
+			}
+		}
+		neverLonger(t, p)
 	})
 	if got := assets.ExamplePolicies(); len(got) != 5 {
 		t.Errorf("%d example policies, want 5: %v", len(got), got)

@@ -201,19 +201,166 @@ func (s *Store) Finish(id, sha256Hex string, manifest []byte) (int64, error) {
 	return fi.Size(), nil
 }
 
-// Delete removes a call's recording, manifest and any partial upload.
-// Deleting what is not there is not an error.
-func (s *Store) Delete(id string) error {
+// Delete removes a call's recording, manifest, any partial upload and any
+// staged replacement, and reports whether there was a recording or an
+// upload to remove. Deleting what is not there is not an error.
+func (s *Store) Delete(id string) (existed bool, err error) {
+	if err := check(id); err != nil {
+		return false, err
+	}
+	defer s.lock(id)()
+	for i, p := range []string{s.AudioPath(id), s.partial(id), s.ManifestPath(id), s.stagedPath(id)} {
+		err := os.Remove(p)
+		switch {
+		case err == nil && i < 2:
+			existed = true
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return existed, fmt.Errorf("delete recording %s: %w", id, err)
+		}
+	}
+	if err := syncDir(filepath.Dir(s.AudioPath(id))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return existed, fmt.Errorf("delete recording %s: %w", id, err)
+	}
+	return existed, nil
+}
+
+// Open opens a stored recording's encrypted audio.
+func (s *Store) Open(id string) (*os.File, error) {
+	if err := check(id); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.AudioPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("recording %s: %w", id, server.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// PartialSHA256 hashes what an unfinished upload has sent so far.
+func (s *Store) PartialSHA256(id string) (sum string, size int64, ok bool, err error) {
+	if err := check(id); err != nil {
+		return "", 0, false, err
+	}
+	defer s.lock(id)()
+	fi, err := os.Stat(s.partial(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", 0, false, nil
+	}
+	if err != nil {
+		return "", 0, false, err
+	}
+	sum, err = fileSHA256(s.partial(id))
+	return sum, fi.Size(), err == nil, err
+}
+
+func (s *Store) stagedPath(id string) string { return s.AudioPath(id) + ".new" }
+
+// Stage writes a replacement of a stored recording (a redacted version)
+// beside it with produce, fsyncs it, and returns its size and sha256. The
+// recording itself is unchanged until Commit.
+func (s *Store) Stage(id string, produce func(w io.Writer) error) (int64, string, error) {
+	if err := check(id); err != nil {
+		return 0, "", err
+	}
+	defer s.lock(id)()
+	if _, err := os.Stat(s.AudioPath(id)); err != nil {
+		return 0, "", fmt.Errorf("recording %s: %w", id, server.ErrNotFound)
+	}
+	f, err := os.OpenFile(s.stagedPath(id), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, "", fmt.Errorf("stage recording %s: %w", id, err)
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, h)}
+	err = produce(cw)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(s.stagedPath(id))
+		return 0, "", fmt.Errorf("stage recording %s: %w", id, err)
+	}
+	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Staged returns the sha256 of a staged replacement, if there is one.
+func (s *Store) Staged(id string) (string, bool, error) {
+	if err := check(id); err != nil {
+		return "", false, err
+	}
+	defer s.lock(id)()
+	sum, err := fileSHA256(s.stagedPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	return sum, err == nil, err
+}
+
+// StagedIDs lists the calls with a staged replacement (left by a crash
+// between Stage and Commit or Discard).
+func (s *Store) StagedIDs() ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(s.dir, "recordings", "*", "*.wav.age.new"))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(matches))
+	for _, m := range matches {
+		ids = append(ids, strings.TrimSuffix(filepath.Base(m), ".wav.age.new"))
+	}
+	return ids, nil
+}
+
+// Commit makes the staged replacement the recording, with its manifest:
+// the manifest is written atomically, then the audio renamed over the old
+// one. A recording deleted meanwhile stays deleted: the staged file goes.
+func (s *Store) Commit(id string, manifest []byte) error {
 	if err := check(id); err != nil {
 		return err
 	}
 	defer s.lock(id)()
-	for _, p := range []string{s.AudioPath(id), s.ManifestPath(id), s.partial(id)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("delete recording %s: %w", id, err)
-		}
+	if _, err := os.Stat(s.AudioPath(id)); err != nil {
+		os.Remove(s.stagedPath(id))
+		return fmt.Errorf("recording %s was deleted meanwhile: %w", id, server.ErrGone)
+	}
+	if err := writeFileAtomic(s.ManifestPath(id), manifest); err != nil {
+		return fmt.Errorf("commit recording %s: manifest: %w", id, err)
+	}
+	if err := os.Rename(s.stagedPath(id), s.AudioPath(id)); err != nil {
+		return fmt.Errorf("commit recording %s: %w", id, err)
+	}
+	if err := syncDir(filepath.Dir(s.AudioPath(id))); err != nil {
+		return fmt.Errorf("commit recording %s: %w", id, err)
 	}
 	return nil
+}
+
+// Discard removes a staged replacement.
+func (s *Store) Discard(id string) error {
+	if err := check(id); err != nil {
+		return err
+	}
+	defer s.lock(id)()
+	if err := os.Remove(s.stagedPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("discard staged recording %s: %w", id, err)
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func fileSHA256(path string) (string, error) {

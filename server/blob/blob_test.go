@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -56,11 +57,44 @@ func TestResumableUpload(t *testing.T) {
 	if _, err := s.Append("c1", int64(len(data)), strings.NewReader("x")); !errors.Is(err, server.ErrConflict) {
 		t.Fatalf("append to a stored recording: %v", err)
 	}
-	if err := s.Delete("c1"); err != nil {
+	// A staged replacement leaves the recording alone until it is committed.
+	size, stagedSum, err := s.Stage("c1", func(w io.Writer) error { _, err := w.Write([]byte("redacted")); return err })
+	if err != nil || size != 8 {
+		t.Fatalf("Stage = %d, %v", size, err)
+	}
+	if staged, ok, err := s.Staged("c1"); err != nil || !ok || staged != stagedSum {
+		t.Fatalf("Staged = %q %v %v", staged, ok, err)
+	}
+	if ids, err := s.StagedIDs(); err != nil || len(ids) != 1 || ids[0] != "c1" {
+		t.Fatalf("StagedIDs = %v, %v", ids, err)
+	}
+	if got, _ := os.ReadFile(s.AudioPath("c1")); !bytes.Equal(got, data) {
+		t.Fatal("staging changed the recording")
+	}
+	if err := s.Commit("c1", []byte(`{"call_id":"c1","redactions":[]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete("c1"); err != nil {
-		t.Fatalf("second delete: %v", err)
+	if got, _ := os.ReadFile(s.AudioPath("c1")); string(got) != "redacted" {
+		t.Fatalf("after commit: %q", got)
+	}
+	if _, ok, _ := s.Staged("c1"); ok {
+		t.Fatal("the staged file is still there after commit")
+	}
+	if existed, err := s.Delete("c1"); err != nil || !existed {
+		t.Fatalf("Delete = %v, %v", existed, err)
+	}
+	if existed, err := s.Delete("c1"); err != nil || existed {
+		t.Fatalf("second delete: %v, %v", existed, err)
+	}
+	// Committing after a deletion does not bring the recording back.
+	if _, _, err := s.Stage("c1", func(io.Writer) error { return nil }); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("Stage of a deleted recording: %v", err)
+	}
+	if err := s.Commit("c1", nil); !errors.Is(err, server.ErrGone) {
+		t.Fatalf("Commit of a deleted recording: %v", err)
+	}
+	if _, err := os.Stat(s.AudioPath("c1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a commit brought a deleted recording back")
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/server"
@@ -19,6 +21,7 @@ import (
 	"github.com/callguard/callguard/server/blob"
 	"github.com/callguard/callguard/server/httpapi"
 	"github.com/callguard/callguard/server/live"
+	"github.com/callguard/callguard/server/protect"
 	"github.com/callguard/callguard/server/store"
 )
 
@@ -43,17 +46,31 @@ type Options struct {
 	OfflineAfter time.Duration
 	// BcryptCost for passwords (0: bcrypt's default; tests use 4).
 	BcryptCost int
+
+	// Identities is the organisation's age key, for playing and redacting
+	// recordings; without it those answer 503 and card-detail redactions
+	// wait (downloading the encrypted file still works).
+	Identities []age.Identity
+	// AuditKeyFile is the ed25519 key that signs audit checkpoints
+	// (default: DataDir/audit-ed25519.pem, created on first start).
+	AuditKeyFile string
+	// CheckpointEvery signs a checkpoint every this many audit records
+	// (default 1000).
+	CheckpointEvery int
+	// RetentionEvery is how often the retention job runs (default 1 h).
+	RetentionEvery time.Duration
 }
 
 // Server is a running central server.
 type Server struct {
-	o      Options
-	store  *store.Store
-	blobs  *blob.Store
-	board  *live.Board
-	api    *httpapi.API
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	o       Options
+	store   *store.Store
+	blobs   *blob.Store
+	board   *live.Board
+	protect *protect.Service
+	api     *httpapi.API
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	mu    sync.Mutex
 	https []*http.Server
@@ -98,6 +115,21 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if o.AuditKeyFile == "" {
+		o.AuditKeyFile = filepath.Join(o.DataDir, auth.SigningKeyFile)
+	}
+	key, created, err := auth.LoadOrCreateSigningKey(o.AuditKeyFile)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if created {
+		o.Logger.Info("created the audit signing key; back it up with the data directory", "path", o.AuditKeyFile, "public_key", auth.PublicKeyHex(key))
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 1000
+	}
+	st.SetAuditKey(key, o.CheckpointEvery)
 	lo := live.Options{
 		Policy: o.Policy, Clock: o.Clock, Logger: o.Logger, OfflineAfter: o.OfflineAfter,
 		Save: presence{st}, Instance: auth.NewID(),
@@ -106,9 +138,11 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		lo.Bus = bus
 	}
 	board := live.New(lo)
-	s := &Server{o: o, store: st, blobs: blobs, board: board}
+	prot := protect.New(protect.Options{Store: st, Blobs: blobs, Policy: o.Policy, Identities: o.Identities,
+		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery})
+	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot}
 	s.api = httpapi.New(httpapi.Options{
-		Store: st, Blobs: blobs, Board: board, Logger: o.Logger, Clock: o.Clock,
+		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
 		BcryptCost: o.BcryptCost, Version: o.Version,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -117,6 +151,11 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	go func() {
 		defer s.wg.Done()
 		board.Run(runCtx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		prot.Run(runCtx)
 	}()
 	return s, nil
 }
@@ -133,6 +172,12 @@ func (s *Server) Handler() http.Handler { return s.api }
 
 // Store returns the database, for the command line and tests.
 func (s *Server) Store() *store.Store { return s.store }
+
+// Protect returns the data-protection service.
+func (s *Server) Protect() *protect.Service { return s.protect }
+
+// Blobs returns the recordings' store.
+func (s *Server) Blobs() *blob.Store { return s.blobs }
 
 // Board returns the live board.
 func (s *Server) Board() *live.Board { return s.board }

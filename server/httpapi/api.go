@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/blob"
@@ -39,6 +42,33 @@ type Store interface {
 	Recording(ctx context.Context, callID string) (store.Recording, error)
 	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
 	Audit(ctx context.Context, r server.AuditRecord) error
+	SetRole(ctx context.Context, username string, role server.Role) (server.Role, error)
+
+	ReviewQueue(ctx context.Context, f store.ReviewFilter) ([]server.ReviewItem, error)
+	ReviewItem(ctx context.Context, id string) (server.ReviewItem, error)
+	MyFlags(ctx context.Context, agent string, since time.Time, limit int) ([]server.FlagOutcome, error)
+	PlaceHold(ctx context.Context, h server.Hold, by string) (server.Hold, error)
+	Holds(ctx context.Context, all bool) ([]server.Hold, error)
+	Hold(ctx context.Context, id int64) (server.Hold, error)
+	RetentionReport(ctx context.Context, now, until time.Time, limit int) (server.RetentionReport, error)
+	Tombstone(ctx context.Context, callID string) (server.Tombstone, error)
+	Tombstones(ctx context.Context, from, to time.Time, limit int) ([]server.Tombstone, error)
+	Erasures(ctx context.Context, state string) ([]server.Erasure, error)
+	SearchAudit(ctx context.Context, f server.AuditFilter) ([]server.AuditRecord, error)
+	Checkpoint(ctx context.Context) (server.AuditCheckpoint, error)
+}
+
+// Protect is what the API needs of the data-protection service
+// (protect.Service): decisions, playing, erasure and lifting holds.
+type Protect interface {
+	HasKey() bool
+	Kick()
+	Decide(ctx context.Context, p server.Principal, id string, d server.Decision) (server.ReviewItem, error)
+	Approve(ctx context.Context, p server.Principal, id string, approve bool) (server.ReviewItem, error)
+	Play(ctx context.Context, callID string, w io.Writer, before func()) (artefact.DecryptReport, error)
+	RequestErasure(ctx context.Context, p server.Principal, number, reference string) (server.Erasure, error)
+	ApproveErasure(ctx context.Context, p server.Principal, id int64, approve bool) (server.Erasure, error)
+	LiftHold(ctx context.Context, p server.Principal, id int64, reason string) (server.Hold, bool, error)
 }
 
 // Blobs is what the API needs of the recording files (blob.Store).
@@ -46,6 +76,7 @@ type Blobs interface {
 	Size(id string) (int64, bool, error)
 	Append(id string, offset int64, r io.Reader) (int64, error)
 	Finish(id, sha256Hex string, manifest []byte) (int64, error)
+	Open(id string) (*os.File, error)
 }
 
 // Board is what the API needs of the live board (live.Board).
@@ -65,9 +96,12 @@ const (
 
 // Options configure the API.
 type Options struct {
-	Store  Store
-	Blobs  Blobs
-	Board  Board
+	Store   Store
+	Blobs   Blobs
+	Board   Board
+	Protect Protect
+	// Policy tells the review and hold routes whether two dpos are needed.
+	Policy *policy.Policy
 	Logger *slog.Logger
 	Clock  func() time.Time
 	// BcryptCost for passwords set through the API (0: bcrypt's default).
@@ -126,6 +160,30 @@ func New(o Options) *API {
 	a.route("POST /api/v1/users/{username}/disable", []server.Role{server.RoleAdmin}, 0, a.disableUser)
 	a.route("GET /api/v1/devices", []server.Role{server.RoleAdmin}, 0, a.listDevices)
 	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
+	a.route("POST /api/v1/users/{username}/role", []server.Role{server.RoleAdmin}, MaxSmallBody, a.setRole)
+
+	// Data protection (docs/data-protection.md).
+	dpo := []server.Role{server.RoleDPO}
+	listeners := []server.Role{server.RoleSupervisor, server.RoleDPO}
+	a.route("GET /api/v1/flags/mine", callers, 0, a.myFlags)
+	a.route("GET /api/v1/recordings/{id}/play", listeners, 0, a.play)
+	a.route("GET /api/v1/recordings/{id}/audio", listeners, 0, a.download)
+	a.route("GET /api/v1/review", dpo, 0, a.reviewQueue)
+	a.route("GET /api/v1/review/{id}", dpo, 0, a.reviewItem)
+	a.route("POST /api/v1/review/{id}/decide", dpo, MaxSmallBody, a.decide)
+	a.route("POST /api/v1/review/{id}/approve", dpo, MaxSmallBody, a.approve)
+	a.route("GET /api/v1/holds", dpo, 0, a.listHolds)
+	a.route("POST /api/v1/holds", dpo, MaxSmallBody, a.placeHold)
+	a.route("GET /api/v1/holds/{id}", dpo, 0, a.getHold)
+	a.route("POST /api/v1/holds/{id}/lift", dpo, MaxSmallBody, a.liftHold)
+	a.route("GET /api/v1/retention/report", dpo, 0, a.retentionReport)
+	a.route("GET /api/v1/tombstones", dpo, 0, a.listTombstones)
+	a.route("GET /api/v1/tombstones/{id}", dpo, 0, a.getTombstone)
+	a.route("GET /api/v1/erasures", dpo, 0, a.listErasures)
+	a.route("POST /api/v1/erasures", dpo, MaxSmallBody, a.requestErasure)
+	a.route("POST /api/v1/erasures/{id}/approve", dpo, MaxSmallBody, a.approveErasure)
+	a.route("GET /api/v1/audit", listeners, 0, a.searchAudit)
+	a.route("POST /api/v1/audit/checkpoint", dpo, 0, a.checkpoint)
 	return a
 }
 
@@ -281,6 +339,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, blob.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, server.ErrGone):
+		writeError(w, http.StatusGone, err.Error())
+	case errors.Is(err, server.ErrNoKey):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		writeError(w, 499, "request cancelled")
 	default:

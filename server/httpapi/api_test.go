@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
@@ -45,13 +47,16 @@ type env struct {
 	clk *clock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the organisation's identity on the server.
+func newEnvWith(t *testing.T, ids []age.Identity) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dir := t.TempDir()
 	srv, err := central.Open(context.Background(), central.Options{
 		DB: filepath.Join(dir, "cg.db"), DataDir: filepath.Join(dir, "data"), Clock: clk.Now, BcryptCost: 4,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Embedded: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Embedded: true, Identities: ids,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +147,28 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{"GET", "/api/v1/recordings/none1", "", []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}},
 		{"PUT", "/api/v1/recordings/noneROLE/manifest", `{"call_id":"noneROLE","complete":true,"sha256_encrypted":"` + strings.Repeat("0", 64) + `"}`, []server.Role{server.RoleAgent, server.RoleSupervisor}},
 		{"POST", "/api/v1/users", `{"username":"newROLE","role":"agent","password":"password-5678"}`, []server.Role{server.RoleAdmin}},
+		{"POST", "/api/v1/users/u-agent/role", `{"role":"agent"}`, []server.Role{server.RoleAdmin}},
+		// Data protection: dpos review, hold and erase; supervisors and dpos
+		// listen and read the audit; agents and admins do none of it.
+		{"GET", "/api/v1/flags/mine", "", []server.Role{server.RoleAgent, server.RoleSupervisor}},
+		{"GET", "/api/v1/recordings/none1/play", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
+		{"GET", "/api/v1/recordings/none1/audio", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
+		{"GET", "/api/v1/review", "", []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/review/nope", "", []server.Role{server.RoleDPO}},
+		{"POST", "/api/v1/review/nope/decide", `{"action":"keep","note":"x"}`, []server.Role{server.RoleDPO}},
+		{"POST", "/api/v1/review/nope/approve", `{"approve":true}`, []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/holds", "", []server.Role{server.RoleDPO}},
+		{"POST", "/api/v1/holds", `{"agent":"u-agent","reason":"complaint","owner":"ROLE"}`, []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/holds/1", "", []server.Role{server.RoleDPO}},
+		{"POST", "/api/v1/holds/99/lift", `{"reason":"done"}`, []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/retention/report", "", []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/tombstones", "", []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/tombstones/nope", "", []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/erasures", "", []server.Role{server.RoleDPO}},
+		{"POST", "/api/v1/erasures", `{"number":"+44 1632 960999"}`, []server.Role{server.RoleDPO}},
+		{"POST", "/api/v1/erasures/99/approve", `{"approve":true}`, []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/audit", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
+		{"POST", "/api/v1/audit/checkpoint", "", []server.Role{server.RoleDPO}},
 	}
 	for _, rt := range routes {
 		for _, role := range server.Roles {
@@ -176,7 +203,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 			denied++
 		}
 	}
-	if denied < 10 {
+	if denied < 40 {
 		t.Errorf("%d denials audited", denied)
 	}
 }

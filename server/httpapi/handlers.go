@@ -108,6 +108,9 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal)
 		return
 	}
 	a.o.Board.Events(r.Context(), p.Username, p.DeviceID, evs)
+	if res.Redactions > 0 && a.o.Protect != nil {
+		a.o.Protect.Kick() // card details: redact at once
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -180,7 +183,9 @@ func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Princ
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditCallsSearch, "calls", map[string]any{"number": f.Number, "agent": f.Agent,
+	// The audit never holds a whole phone number, so erasing a number never
+	// has to rewrite it.
+	a.audit(r, p, server.AuditCallsSearch, "calls", map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
 		"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)})
 	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
 }
@@ -205,11 +210,15 @@ func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 // upload replies.
 type RecordingStatus struct {
 	CallID string `json:"call_id"`
-	// Status is "none" (nothing uploaded), "uploading" or "stored".
+	// Status is "none" (nothing uploaded), "uploading", "stored" or
+	// "deleted" (by retention or review: the desktop deletes its copy).
 	Status string `json:"status"`
 	// Size is the bytes safely stored: the offset the next chunk starts at.
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256,omitempty"`
+	// UploadedSHA256 is the file as uploaded; SHA256 differs from it once
+	// an interval was redacted.
+	UploadedSHA256 string `json:"uploaded_sha256,omitempty"`
 }
 
 func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
@@ -219,7 +228,7 @@ func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
 		return st, err
 	}
 	if err == nil {
-		st.Status, st.SHA256 = rec.Status, rec.SHA256
+		st.Status, st.SHA256, st.UploadedSHA256 = rec.Status, rec.SHA256, rec.UploadedSHA256
 	}
 	size, _, err := a.o.Blobs.Size(id)
 	if err != nil {
@@ -343,8 +352,14 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 		writeError(w, http.StatusBadRequest, "sha256 must be 64 hex digits (manifest sha256_encrypted or Upload-SHA256 header)")
 		return
 	}
-	if _, err := a.o.Store.ClaimRecording(r.Context(), p, id); err != nil {
+	rec, err := a.o.Store.ClaimRecording(r.Context(), p, id)
+	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if rec.Status == "stored" && strings.EqualFold(rec.UploadedSHA256, sum) {
+		// A resend of a recording stored before (and maybe redacted since).
+		writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: rec.Size, SHA256: rec.SHA256, UploadedSHA256: rec.UploadedSHA256})
 		return
 	}
 	size, err := a.o.Blobs.Finish(id, sum, body)
@@ -356,7 +371,10 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: size, SHA256: sum})
+	if a.o.Protect != nil {
+		a.o.Protect.Kick() // a card-detail redaction may have waited for it
+	}
+	writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: size, SHA256: sum, UploadedSHA256: sum})
 }
 
 func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {

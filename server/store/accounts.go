@@ -219,3 +219,28 @@ func (s *Store) TouchDevice(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// SetRole changes an account's role and returns the role it had.
+func (s *Store) SetRole(ctx context.Context, username string, role server.Role) (server.Role, error) {
+	if !role.In(server.Roles...) {
+		return server.RoleUnknown, fmt.Errorf("role %q: %w", role, server.ErrInvalid)
+	}
+	var old server.Role
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var r string
+		err := s.queryRow(ctx, tx, `SELECT role FROM users WHERE username = ?`, username).Scan(&r)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %q: %w", username, server.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		old = server.Role(r)
+		_, err = s.exec(ctx, tx, `UPDATE users SET role = ? WHERE username = ?`, string(role), username)
+		return err
+	})
+	if err != nil {
+		return server.RoleUnknown, fmt.Errorf("set role of %q: %w", username, err)
+	}
+	return old, nil
+}

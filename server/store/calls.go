@@ -13,7 +13,17 @@ import (
 
 const callCols = `c.id, c.device_id, c.agent, c.direction, c.local_number, c.local_name, c.remote_number, c.remote_name, c.sip_call_id,
 	c.started_at, c.answered_at, c.ended_at, c.recorded, c.state, c.state_reason, c.notice, c.declined, c.is_excluded, c.failed,
-	c.pauses, c.paused_ms, c.retention_rule, c.delete_after, c.event_count, c.updated_at, COALESCE(r.status, '')`
+	c.pauses, c.paused_ms, c.retention_rule, c.delete_after, c.event_count, c.updated_at, COALESCE(r.status, ''),
+	c.declined_at, c.personal_deleted_at, ` + heldExpr
+
+// heldExpr is true when an active hold covers the call c: on the call
+// itself, on its remote number or on its agent, within the hold's dates.
+// Three EXISTS rather than one OR, so each uses its own index.
+const heldExpr = `(EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.call_id = c.id)
+	OR EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.number = c.remote_key AND c.remote_key <> ''
+		AND (h.from_at IS NULL OR c.started_at >= h.from_at) AND (h.to_at IS NULL OR c.started_at < h.to_at))
+	OR EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.agent = c.agent
+		AND (h.from_at IS NULL OR c.started_at >= h.from_at) AND (h.to_at IS NULL OR c.started_at < h.to_at)))`
 
 const callFrom = ` FROM calls c LEFT JOIN recordings r ON r.call_id = c.id`
 
@@ -22,16 +32,18 @@ func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
 		c                            server.Call
 		started, updated             int64
 		answered, ended, deleteAfter sql.NullInt64
+		declinedAt, erased           sql.NullInt64
 		pauses, recording            string
 	)
 	err := sc.Scan(&c.ID, &c.Device, &c.Agent, &c.Direction, &c.Local.Number, &c.Local.Name, &c.Remote.Number, &c.Remote.Name, &c.SIPCallID,
 		&started, &answered, &ended, &c.Recorded, &c.State, &c.StateReason, &c.Notice, &c.Declined, &c.Excluded, &c.Failed,
-		&pauses, &c.PausedMS, &c.RetentionRule, &deleteAfter, &c.Events, &updated, &recording)
+		&pauses, &c.PausedMS, &c.RetentionRule, &deleteAfter, &c.Events, &updated, &recording, &declinedAt, &erased, &c.Held)
 	if err != nil {
 		return server.Call{}, err
 	}
 	c.Started, c.Updated = fromMS(started), fromMS(updated)
 	c.Answered, c.Ended, c.DeleteAfter = fromNullMS(answered), fromNullMS(ended), fromNullMS(deleteAfter)
+	c.DeclinedAt, c.Erased = fromNullMS(declinedAt), fromNullMS(erased)
 	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
 		return server.Call{}, fmt.Errorf("call %s: pauses: %w", c.ID, err)
 	}
@@ -40,6 +52,8 @@ func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
 		c.Recording = server.RecordingUploading
 	case "stored":
 		c.Recording = server.RecordingStored
+	case "deleted":
+		c.Recording = server.RecordingDeleted
 	default:
 		c.Recording = server.RecordingNone
 	}
@@ -131,19 +145,21 @@ func (s *Store) loadFlags(ctx context.Context, calls []server.Call) error {
 		args[i] = c.ID
 		calls[i].Flags = []server.Flag{}
 	}
-	rows, err := s.query(ctx, s.db, `SELECT call_id, event_id, reason, note, from_ms, to_ms, at FROM call_flags WHERE call_id IN (`+strings.Join(ph, ",")+`) ORDER BY at, event_id`, args...)
+	rows, err := s.query(ctx, s.db, `SELECT call_id, event_id, reason, note, from_ms, to_ms, at, review_state, outcome FROM call_flags
+		WHERE kind = 'flag' AND call_id IN (`+strings.Join(ph, ",")+`) ORDER BY at, event_id`, args...)
 	if err != nil {
 		return fmt.Errorf("load flags: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			callID   string
-			f        server.Flag
-			from, to sql.NullInt64
-			at       int64
+			callID         string
+			f              server.Flag
+			from, to       sql.NullInt64
+			at             int64
+			state, outcome string
 		)
-		if err := rows.Scan(&callID, &f.EventID, &f.Reason, &f.Note, &from, &to, &at); err != nil {
+		if err := rows.Scan(&callID, &f.EventID, &f.Reason, &f.Note, &from, &to, &at, &state, &outcome); err != nil {
 			return fmt.Errorf("load flags: %w", err)
 		}
 		if from.Valid {
@@ -153,6 +169,7 @@ func (s *Store) loadFlags(ctx context.Context, calls []server.Call) error {
 			f.ToMS = &to.Int64
 		}
 		f.At = fromMS(at)
+		f.Review, f.Outcome = state, officerOutcome(state, outcome)
 		if i, ok := idx[callID]; ok {
 			calls[i].Flags = append(calls[i].Flags, f)
 		}

@@ -25,6 +25,9 @@ type IngestResult struct {
 	Gaps int `json:"gaps"`
 	// Calls are the calls the batch changed.
 	Calls []string `json:"-"`
+	// Redactions counts new flags whose interval is to be redacted at once
+	// (card details): the server's worker takes them up.
+	Redactions int `json:"-"`
 }
 
 // insertChunk is how many events one INSERT carries (9 parameters each).
@@ -125,9 +128,11 @@ func (s *Store) Ingest(ctx context.Context, p server.Principal, events []server.
 		}
 		sort.Strings(res.Calls)
 		for _, id := range res.Calls {
-			if err := s.refold(ctx, tx, p, id); err != nil {
+			n, err := s.refold(ctx, tx, p, id)
+			if err != nil {
 				return fmt.Errorf("call %s: %w", id, err)
 			}
+			res.Redactions += n
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE devices SET last_seen = ?, seq_gaps = seq_gaps + ?, acked_seq = CASE WHEN acked_seq < ? THEN ? ELSE acked_seq END WHERE id = ?`,
 			now, res.Gaps, int64(res.AckedSeq), int64(res.AckedSeq), p.DeviceID); err != nil {
@@ -141,9 +146,10 @@ func (s *Store) Ingest(ctx context.Context, p server.Principal, events []server.
 	return res, nil
 }
 
-// refold rebuilds one call from all its events of p's account and writes
-// the calls row and its flags.
-func (s *Store) refold(ctx context.Context, tx *sql.Tx, p server.Principal, callID string) error {
+// refold rebuilds one call from all its events of p's account, writes the
+// calls row, its flags and declined item, and applies retention. It
+// returns how many new flags wait for an immediate redaction.
+func (s *Store) refold(ctx context.Context, tx *sql.Tx, p server.Principal, callID string) (int, error) {
 	var (
 		owner  string
 		erased sql.NullInt64
@@ -151,78 +157,154 @@ func (s *Store) refold(ctx context.Context, tx *sql.Tx, p server.Principal, call
 	err := s.queryRow(ctx, tx, `SELECT agent, personal_deleted_at FROM calls WHERE id = ?`, callID).Scan(&owner, &erased)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		// A recording that came without its call was deleted with a
+		// tombstone: its late events must not make a call of it again.
+		var n int
+		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM tombstones WHERE call_id = ?`, callID).Scan(&n); err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			return 0, s.blankEvents(ctx, tx, callID)
+		}
 	case err != nil:
-		return err
+		return 0, err
 	case owner != p.Username:
 		s.log.Warn("events for another agent's call ignored", "call", callID, "device", p.DeviceID)
-		return nil
+		return 0, nil
 	case erased.Valid:
 		// Retention erased this call's personal data: a late event must not
-		// bring it back.
-		return nil
+		// bring it back, not even in the events table.
+		return 0, s.blankEvents(ctx, tx, callID)
 	}
 	rows, err := s.query(ctx, tx, `SELECT body, device_id FROM events WHERE call_id = ? AND agent = ? ORDER BY seq`, callID, p.Username)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var evs []server.Event
 	for rows.Next() {
 		var body, device string
 		if err := rows.Scan(&body, &device); err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		var e server.Event
 		if err := json.Unmarshal([]byte(body), &e); err != nil {
 			rows.Close()
-			return fmt.Errorf("stored event: %w", err)
+			return 0, fmt.Errorf("stored event: %w", err)
 		}
 		e.Device = device
 		evs = append(evs, e)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	c := server.FoldCall(callID, evs)
 	c.Agent = p.Username
 	if c.Device == "" {
 		c.Device = p.DeviceID
 	}
-	c.ApplyRetention(s.pol)
 	pauses, err := json.Marshal(c.Pauses)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if c.Pauses == nil {
 		pauses = []byte("[]")
 	}
+	// Retention (flag_reasons, retention_rule, delete_after) is set by
+	// reapply below, from the review state of the call's items.
 	_, err = s.exec(ctx, tx, `INSERT INTO calls (id, device_id, agent, direction, local_number, local_name, remote_number, remote_name, sip_call_id,
 		started_at, answered_at, ended_at, recorded, state, state_reason, notice, declined, is_excluded, failed, pauses, paused_ms,
-		flag_reasons, flag_count, retention_rule, delete_after, event_count, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		flag_reasons, flag_count, retention_rule, delete_after, event_count, updated_at, remote_key, declined_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', NULL, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET device_id = excluded.device_id, direction = excluded.direction,
 		local_number = excluded.local_number, local_name = excluded.local_name, remote_number = excluded.remote_number,
 		remote_name = excluded.remote_name, sip_call_id = excluded.sip_call_id, started_at = excluded.started_at,
 		answered_at = excluded.answered_at, ended_at = excluded.ended_at, recorded = excluded.recorded, state = excluded.state,
 		state_reason = excluded.state_reason, notice = excluded.notice, declined = excluded.declined, is_excluded = excluded.is_excluded,
-		failed = excluded.failed, pauses = excluded.pauses, paused_ms = excluded.paused_ms, flag_reasons = excluded.flag_reasons,
-		flag_count = excluded.flag_count, retention_rule = excluded.retention_rule, delete_after = excluded.delete_after,
-		event_count = excluded.event_count, updated_at = excluded.updated_at`,
+		failed = excluded.failed, pauses = excluded.pauses, paused_ms = excluded.paused_ms,
+		event_count = excluded.event_count, updated_at = excluded.updated_at, remote_key = excluded.remote_key, declined_at = excluded.declined_at`,
 		c.ID, c.Device, c.Agent, c.Direction, c.Local.Number, c.Local.Name, c.Remote.Number, c.Remote.Name, c.SIPCallID,
 		ms(c.Started), msPtr(c.Answered), msPtr(c.Ended), c.Recorded, c.State, c.StateReason, c.Notice, c.Declined, c.Excluded,
-		c.Failed, string(pauses), c.PausedMS, strings.Join(c.FlagReasons(), ","), len(c.Flags), c.RetentionRule, msPtr(c.DeleteAfter),
-		c.Events, ms(s.now()))
+		c.Failed, string(pauses), c.PausedMS, c.Events, ms(s.now()), server.NumberKey(c.Remote.Number), msPtr(c.DeclinedAt))
 	if err != nil {
-		return fmt.Errorf("write call: %w", err)
+		return 0, fmt.Errorf("write call: %w", err)
 	}
+	now := ms(s.now())
+	redactions := 0
 	for _, f := range c.Flags {
-		if _, err := s.exec(ctx, tx, `INSERT INTO call_flags (event_id, call_id, agent, reason, note, from_ms, to_ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-			f.EventID, c.ID, c.Agent, f.Reason, f.Note, nullInt(f.FromMS), nullInt(f.ToMS), ms(f.At)); err != nil {
-			return fmt.Errorf("write flag: %w", err)
+		state, pending := server.ReviewOpen, ""
+		if s.redactNow(f) {
+			state, pending = server.ReviewRedactionPending, server.PendingNoRecording
+		}
+		res, err := s.exec(ctx, tx, `INSERT INTO call_flags (event_id, call_id, agent, reason, note, from_ms, to_ms, at, review_state, pending, kind, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'flag', ?) ON CONFLICT (event_id) DO NOTHING`,
+			f.EventID, c.ID, c.Agent, f.Reason, f.Note, nullInt(f.FromMS), nullInt(f.ToMS), ms(f.At), state, pending, now)
+		if err != nil {
+			return 0, fmt.Errorf("write flag: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 && state == server.ReviewRedactionPending {
+			redactions++
+		}
+	}
+	if c.Declined && c.Recorded {
+		note := "the caller objected to being recorded"
+		if c.Notice != "objected" {
+			note = "the call went to declined: nothing more was recorded"
+		}
+		at := c.Updated
+		if c.DeclinedAt != nil {
+			at = *c.DeclinedAt
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO call_flags (event_id, call_id, agent, reason, note, at, review_state, kind, updated_at)
+			VALUES (?, ?, ?, 'declined', ?, ?, 'open', 'declined', ?) ON CONFLICT (event_id) DO NOTHING`,
+			declinedItem(c.ID), c.ID, c.Agent, note, ms(at), now); err != nil {
+			return 0, fmt.Errorf("write declined item: %w", err)
+		}
+	}
+	if err := s.reapply(ctx, tx, c.ID); err != nil {
+		return 0, err
+	}
+	return redactions, nil
+}
+
+// declinedItem is the review item id of a declined call. Event ids have no
+// ':', so it never collides with a flag's.
+func declinedItem(callID string) string { return "declined:" + callID }
+
+// redactNow reports whether a flag's interval is redacted at once.
+func (s *Store) redactNow(f server.Flag) bool {
+	if s.pol == nil || f.FromMS == nil || f.ToMS == nil || *f.ToMS <= *f.FromMS {
+		return false
+	}
+	r := s.pol.FlagReason(f.Reason)
+	return r != nil && r.RedactNow
+}
+
+// blankEvents empties the stored bodies of a deleted call's events; their
+// ids stay, so a resend is still recognised.
+func (s *Store) blankEvents(ctx context.Context, q querier, callIDs ...string) error {
+	for start := 0; start < len(callIDs); start += inChunk {
+		part := callIDs[start:min(start+inChunk, len(callIDs))]
+		ph, args := inList(part)
+		if _, err := s.exec(ctx, q, `UPDATE events SET body = '{}' WHERE call_id IN (`+ph+`) AND body <> '{}'`, args...); err != nil {
+			return fmt.Errorf("blank events: %w", err)
 		}
 	}
 	return nil
+}
+
+// inChunk is how many ids one IN (…) list carries.
+const inChunk = 500
+
+// inList returns "?, ?, …" for ids and the ids as arguments.
+func inList[T any](ids []T) (string, []any) {
+	ph := strings.Repeat("?, ", len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(ph, ", "), args
 }
 
 func nullInt(v *int64) any {

@@ -13,14 +13,18 @@ import (
 // Recording is what the store knows of a call's encrypted recording; the
 // bytes are in the blob store.
 type Recording struct {
-	CallID   string
-	Device   string
-	Status   string // "uploading", "stored" or "deleted"
-	Size     int64
-	SHA256   string
-	Manifest []byte
-	Created  time.Time
-	Stored   *time.Time
+	CallID string
+	Device string
+	Status string // "uploading", "stored" or "deleted"
+	Size   int64
+	SHA256 string // of the encrypted file as it is now
+	// UploadedSHA256 is the file as the desktop sent it; SHA256 differs
+	// from it once an interval was redacted.
+	UploadedSHA256 string
+	Manifest       []byte
+	Created        time.Time
+	Stored         *time.Time
+	Deleted        *time.Time
 }
 
 // CheckRecording returns server.ErrForbidden when the call or its
@@ -73,6 +77,9 @@ func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, callID s
 	if owner != p.UserID {
 		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
 	}
+	if r.Status == "deleted" {
+		return r, fmt.Errorf("recording %s was deleted on the server: delete the local copy: %w", callID, server.ErrGone)
+	}
 	return r, nil
 }
 
@@ -84,34 +91,45 @@ func (s *Store) Recording(ctx context.Context, callID string) (Recording, error)
 
 func (s *Store) recording(ctx context.Context, callID string, owner *int64) (Recording, error) {
 	var (
-		r        Recording
-		manifest string
-		created  int64
-		stored   sql.NullInt64
+		r               Recording
+		manifest        string
+		created         int64
+		stored, deleted sql.NullInt64
 	)
-	err := s.queryRow(ctx, s.db, `SELECT r.call_id, r.device_id, r.status, r.size, r.sha256, r.manifest, r.created_at, r.stored_at, COALESCE(d.user_id, 0)
+	err := s.queryRow(ctx, s.db, `SELECT r.call_id, r.device_id, r.status, r.size, r.sha256, r.uploaded_sha256, r.manifest, r.created_at, r.stored_at,
+		r.deleted_at, COALESCE(d.user_id, 0)
 		FROM recordings r LEFT JOIN devices d ON d.id = r.device_id WHERE r.call_id = ?`, callID).
-		Scan(&r.CallID, &r.Device, &r.Status, &r.Size, &r.SHA256, &manifest, &created, &stored, owner)
+		Scan(&r.CallID, &r.Device, &r.Status, &r.Size, &r.SHA256, &r.UploadedSHA256, &manifest, &created, &stored, &deleted, owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Recording{}, fmt.Errorf("recording %s: %w", callID, server.ErrNotFound)
 	}
 	if err != nil {
 		return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
 	}
-	r.Manifest, r.Created, r.Stored = []byte(manifest), fromMS(created), fromNullMS(stored)
+	r.Manifest, r.Created, r.Stored, r.Deleted = []byte(manifest), fromMS(created), fromNullMS(stored), fromNullMS(deleted)
 	return r, nil
 }
 
 // StoreRecording marks a recording stored, with its verified size, sha256
 // of the encrypted file and manifest.
 func (s *Store) StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error {
-	res, err := s.exec(ctx, s.db, `UPDATE recordings SET status = 'stored', size = ?, sha256 = ?, manifest = ?, stored_at = ? WHERE call_id = ?`,
-		size, sha256, string(manifest), ms(s.now()), callID)
+	res, err := s.exec(ctx, s.db, `UPDATE recordings SET status = 'stored', size = ?, sha256 = ?, uploaded_sha256 = ?, manifest = ?, stored_at = ?
+		WHERE call_id = ? AND status = 'uploading'`,
+		size, sha256, sha256, string(manifest), ms(s.now()), callID)
 	if err != nil {
 		return fmt.Errorf("store recording %s: %w", callID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("recording %s: %w", callID, server.ErrNotFound)
+		r, err := s.Recording(ctx, callID)
+		switch {
+		case err != nil:
+			return err
+		case r.Status == "deleted":
+			return fmt.Errorf("recording %s was deleted on the server: %w", callID, server.ErrGone)
+		case r.Status == "stored" && r.UploadedSHA256 == sha256:
+			return nil // a resend
+		}
+		return fmt.Errorf("recording %s is %s with another sha256: %w", callID, r.Status, server.ErrConflict)
 	}
 	return nil
 }

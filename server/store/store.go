@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"embed"
 	"errors"
@@ -40,6 +41,9 @@ type Store struct {
 	pol     *policy.Policy
 	now     func() time.Time
 	log     *slog.Logger
+
+	auditKey        ed25519.PrivateKey
+	checkpointEvery int
 }
 
 // Option configures a Store.
@@ -50,6 +54,9 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 
 // WithLogger sets the logger (default slog.Default).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// Policy returns the store's policy (nil if none was set).
+func (s *Store) Policy() *policy.Policy { return s.pol }
 
 // WithPolicy sets the organisation policy whose retention rules set each
 // call's delete_after. Without one, calls get no delete_after.

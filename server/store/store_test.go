@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -248,8 +251,12 @@ func TestIngestIsIdempotentAndOrderFree(t *testing.T) {
 		if len(c.Flags) != 1 || c.Flags[0].Reason != "health" || *c.Flags[0].FromMS != 10_000 {
 			t.Fatalf("flags = %+v", c.Flags)
 		}
-		if c.RetentionRule != "default" || c.DeleteAfter == nil || !c.DeleteAfter.Equal(start.AddDate(0, 0, 90)) {
+		// Flagged for health and not yet reviewed: the default policy keeps it a week.
+		if c.RetentionRule != "health-flagged" || c.DeleteAfter == nil || !c.DeleteAfter.Equal(start.AddDate(0, 0, 7)) {
 			t.Fatalf("retention: %s %v", c.RetentionRule, c.DeleteAfter)
+		}
+		if c.Flags[0].Outcome != server.OutcomePending || c.Flags[0].Review != server.ReviewOpen || c.Held || c.Erased != nil {
+			t.Fatalf("flag %+v, held %v, erased %v", c.Flags[0], c.Held, c.Erased)
 		}
 		if c.Events != 9 || c.Recording != server.RecordingNone {
 			t.Fatalf("events %d recording %s", c.Events, c.Recording)
@@ -423,4 +430,110 @@ func TestAuditChain(t *testing.T) {
 			t.Fatal("audit row was deleted; the table must be append-only")
 		}
 	})
+}
+
+// dropAuditTriggers does what an attacker with database access would do
+// first.
+func dropAuditTriggers(t *testing.T, s *store.Store) {
+	t.Helper()
+	stmts := []string{`DROP TRIGGER audit_no_update`, `DROP TRIGGER audit_no_delete`, `DROP TRIGGER audit_checkpoints_no_update`, `DROP TRIGGER audit_checkpoints_no_delete`}
+	if s.Dialect() == store.PostgreSQL {
+		stmts = []string{`DROP TRIGGER audit_no_change ON audit`, `DROP TRIGGER audit_checkpoints_no_change ON audit_checkpoints`}
+	}
+	for _, q := range stmts {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAuditTamperIsFound changes the audit log directly in the database,
+// as someone with database access could, and checks that verification
+// names the record: a changed row breaks the chain there; a rewritten
+// chain disagrees with the next signed checkpoint; rows removed up to a
+// checkpoint are missed by it; a checkpoint signed with another key is
+// refused.
+func TestAuditTamperIsFound(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	pub := key.Public().(ed25519.PublicKey)
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+			s := open(t, d.url(t), clk)
+			s.SetAuditKey(key, 5)
+			for i := range 23 {
+				clk.Add(time.Second)
+				if err := s.Audit(ctx, server.AuditRecord{Actor: "ann", Action: server.AuditCallRead, Target: fmt.Sprint("call-", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v, err := s.VerifyAuditChain(ctx, []ed25519.PublicKey{pub})
+			if err != nil || v.Records != 23 || v.Checkpoints != 4 || v.LastCheckpoint != 20 || !v.Trusted {
+				t.Fatalf("clean chain: %+v %v", v, err)
+			}
+			dropAuditTriggers(t, s)
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if s.Dialect() == store.PostgreSQL {
+					for i := 1; strings.Contains(q, "?"); i++ {
+						q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+					}
+				}
+				if _, err := s.DB().ExecContext(ctx, q, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			expectBreak := func(what string, seq int64, words string) {
+				t.Helper()
+				v, err := s.VerifyAuditChain(ctx, []ed25519.PublicKey{pub})
+				if !errors.Is(err, store.ErrAuditBroken) || v.BrokenAt != seq || !strings.Contains(v.Problem, words) {
+					t.Fatalf("%s: broken at %d (%s), %v; want %d (%s)", what, v.BrokenAt, v.Problem, err, seq, words)
+				}
+			}
+
+			exec(`UPDATE audit SET actor = 'eve' WHERE seq = 7`)
+			expectBreak("one changed row", 7, "changed")
+			exec(`UPDATE audit SET actor = 'ann' WHERE seq = 7`)
+
+			// Rewrite the chain from record 7 on, hashes and all.
+			recs, _ := s.AuditLog(ctx, 0, 100)
+			saved := append([]server.AuditRecord(nil), recs...)
+			prev := recs[5].Hash
+			for _, r := range recs[6:] {
+				if r.Seq == 7 {
+					r.Target = "call-forged"
+				}
+				r.PrevHash = prev
+				r.Hash = store.AuditHash(prev, r)
+				exec(`UPDATE audit SET target = ?, prev_hash = ?, hash = ? WHERE seq = ?`, r.Target, r.PrevHash, r.Hash, r.Seq)
+				prev = r.Hash
+			}
+			expectBreak("rewritten chain", 10, "rewritten")
+			for _, r := range saved {
+				exec(`UPDATE audit SET target = ?, prev_hash = ?, hash = ? WHERE seq = ?`, r.Target, r.PrevHash, r.Hash, r.Seq)
+			}
+
+			// Records after the last checkpoint can go unnoticed (the SIEM export
+			// has them); up to a checkpoint they cannot.
+			exec(`DELETE FROM audit WHERE seq > 20`)
+			if v, err := s.VerifyAuditChain(ctx, []ed25519.PublicKey{pub}); err != nil || v.LastSeq != 20 {
+				t.Fatalf("tail after the last checkpoint removed: %+v %v", v, err)
+			}
+			exec(`DELETE FROM audit WHERE seq > 18`)
+			expectBreak("records up to a checkpoint removed", 20, "missing")
+
+			// A checkpoint the attacker signed with their own key.
+			_, other, _ := ed25519.GenerateKey(rand.Reader)
+			s.SetAuditKey(other, 5)
+			exec(`DELETE FROM audit_checkpoints WHERE seq = 20`)
+			if _, err := s.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+			expectBreak("checkpoint with a foreign key", 18, "not the server's")
+			if _, err := s.VerifyAuditChain(ctx, nil); err != nil {
+				t.Fatalf("without a trusted key the foreign checkpoint passes its own key: %v", err)
+			}
+		})
+	}
 }

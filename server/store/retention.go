@@ -1,0 +1,555 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/server"
+)
+
+// reapply sets a call's retention facts, rule and delete_after from the
+// policy. Flag reasons and a declined call count only while their review
+// items await a decision. Erased calls are left alone.
+func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
+	if s.pol == nil {
+		return nil
+	}
+	var (
+		direction, local string
+		declined         bool
+		started          int64
+		erased           sql.NullInt64
+	)
+	err := s.queryRow(ctx, q, `SELECT direction, local_number, declined, started_at, personal_deleted_at FROM calls WHERE id = ?`, callID).
+		Scan(&direction, &local, &declined, &started, &erased)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && erased.Valid) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("retention of %s: %w", callID, err)
+	}
+	rows, err := s.query(ctx, q, `SELECT kind, reason, review_state FROM call_flags WHERE call_id = ?`, callID)
+	if err != nil {
+		return fmt.Errorf("retention of %s: %w", callID, err)
+	}
+	facts := policy.CallFacts{Direction: direction, Local: local, Declined: declined}
+	flags, seen := 0, map[string]bool{}
+	for rows.Next() {
+		var kind, reason, state string
+		if err := rows.Scan(&kind, &reason, &state); err != nil {
+			rows.Close()
+			return err
+		}
+		resolved := state == server.ReviewDone || state == server.ReviewAutoRedacted
+		switch kind {
+		case server.ReviewKindDeclined:
+			if resolved {
+				facts.Declined = false
+			}
+		default:
+			flags++
+			if !resolved && !seen[reason] {
+				seen[reason] = true
+				facts.FlagReasons = append(facts.FlagReasons, reason)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rule, at := server.Retention(s.pol, fromMS(started), facts)
+	if _, err := s.exec(ctx, q, `UPDATE calls SET flag_reasons = ?, flag_count = ?, retention_rule = ?, delete_after = ? WHERE id = ?`,
+		strings.Join(facts.FlagReasons, ","), flags, rule, ms(at), callID); err != nil {
+		return fmt.Errorf("retention of %s: %w", callID, err)
+	}
+	return nil
+}
+
+// ReapplyRetention recomputes the retention of every call not yet erased
+// from the store's policy, for when the policy changed; it returns how
+// many calls it looked at.
+func (s *Store) ReapplyRetention(ctx context.Context) (int, error) {
+	after, n := "", 0
+	for {
+		var ids []string
+		rows, err := s.query(ctx, s.db, `SELECT id FROM calls WHERE personal_deleted_at IS NULL AND id > ? ORDER BY id LIMIT 500`, after)
+		if err != nil {
+			return n, fmt.Errorf("reapply retention: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return n, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if len(ids) == 0 {
+			return n, rows.Err()
+		}
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, id := range ids {
+				if err := s.reapply(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("reapply retention: %w", err)
+		}
+		n += len(ids)
+		after = ids[len(ids)-1]
+	}
+}
+
+// Candidate is a call chosen for deletion, with what its tombstone needs.
+type Candidate struct {
+	CallID    string
+	Started   time.Time
+	Ended     *time.Time
+	Rule      string
+	Recording string // "" (none), uploading, stored, deleted
+	Size      int64
+	SHA256    string // of the encrypted recording as stored
+	metadata  string // sha256 of the personal fields
+	orphan    bool   // a recording without a call
+}
+
+// PartialHasher hashes the part of an upload that reached the server:
+// sha256, size, and whether there is one.
+type PartialHasher func(callID string) (sum string, size int64, ok bool, err error)
+
+const candidateCols = `c.id, c.started_at, c.ended_at, c.retention_rule, COALESCE(r.status, ''), COALESCE(r.size, 0), COALESCE(r.sha256, ''),
+	c.remote_number, c.remote_name, c.local_name, c.sip_call_id`
+
+// ExpiryCandidates returns up to limit calls whose delete_after has come by
+// now, that no hold keeps, that are not erased and whose deletion has not
+// begun, soonest first; and recordings that came without a call and are
+// older than the default retention.
+func (s *Store) ExpiryCandidates(ctx context.Context, now time.Time, limit int) ([]Candidate, error) {
+	out, err := s.candidates(ctx, `WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ? AND NOT `+heldExpr+`
+		AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.call_id = c.id) ORDER BY c.delete_after, c.id LIMIT ?`, ms(now), limit)
+	if err != nil || len(out) >= limit || s.pol == nil {
+		return out, err
+	}
+	// Recordings whose events never came: kept as long as the default.
+	cutoff := now.AddDate(0, -s.pol.Retention.Default.Months, -s.pol.Retention.Default.Days)
+	rows, err := s.query(ctx, s.db, `SELECT r.call_id, r.created_at, r.status, r.size, r.sha256 FROM recordings r
+		WHERE r.status <> 'deleted' AND r.created_at <= ? AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = r.call_id)
+		AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.call_id = r.call_id)
+		AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.call_id = r.call_id)
+		ORDER BY r.created_at, r.call_id LIMIT ?`, ms(cutoff), limit-len(out))
+	if err != nil {
+		return nil, fmt.Errorf("expiry candidates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c       Candidate
+			created int64
+		)
+		if err := rows.Scan(&c.CallID, &created, &c.Recording, &c.Size, &c.SHA256); err != nil {
+			return nil, fmt.Errorf("expiry candidates: %w", err)
+		}
+		c.Started, c.Rule, c.orphan = fromMS(created), "default", true
+		c.metadata = metadataSum(map[string]any{})
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// NumberCandidates returns the calls with the remote number key that are
+// not erased, split into those free to erase and those holds keep.
+func (s *Store) NumberCandidates(ctx context.Context, key string) ([]Candidate, []server.HeldCall, error) {
+	if key == "" {
+		return nil, nil, fmt.Errorf("empty number: %w", server.ErrInvalid)
+	}
+	free, err := s.candidates(ctx, `WHERE c.remote_key = ? AND c.personal_deleted_at IS NULL AND NOT `+heldExpr+` ORDER BY c.started_at, c.id`, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := s.query(ctx, s.db, `SELECT c.id FROM calls c WHERE c.remote_key = ? AND c.personal_deleted_at IS NULL AND `+heldExpr+` ORDER BY c.started_at, c.id`, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("held calls: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	held := make([]server.HeldCall, 0, len(ids))
+	for _, id := range ids {
+		hs, err := s.HoldsOf(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		hc := server.HeldCall{CallID: id, Holds: []int64{}}
+		for _, h := range hs {
+			hc.Holds = append(hc.Holds, h.ID)
+		}
+		held = append(held, hc)
+	}
+	return free, held, nil
+}
+
+func (s *Store) candidates(ctx context.Context, where string, args ...any) ([]Candidate, error) {
+	rows, err := s.query(ctx, s.db, `SELECT `+candidateCols+` FROM calls c LEFT JOIN recordings r ON r.call_id = c.id `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("deletion candidates: %w", err)
+	}
+	var (
+		out    []Candidate
+		fields []map[string]any
+	)
+	for rows.Next() {
+		var (
+			c                              Candidate
+			started                        int64
+			ended                          sql.NullInt64
+			number, name, localName, sipID string
+		)
+		if err := rows.Scan(&c.CallID, &started, &ended, &c.Rule, &c.Recording, &c.Size, &c.SHA256, &number, &name, &localName, &sipID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("deletion candidates: %w", err)
+		}
+		c.Started, c.Ended = fromMS(started), fromNullMS(ended)
+		out = append(out, c)
+		fields = append(fields, map[string]any{"remote_number": number, "remote_name": name, "local_name": localName, "sip_call_id": sipID})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("deletion candidates: %w", err)
+	}
+	// The notes of the calls' flags are personal data too.
+	for start := 0; start < len(out); start += inChunk {
+		part := out[start:min(start+inChunk, len(out))]
+		idx := map[string]int{}
+		ids := make([]string, len(part))
+		for i, c := range part {
+			idx[c.CallID], ids[i] = start+i, c.CallID
+		}
+		ph, args := inList(ids)
+		rows, err := s.query(ctx, s.db, `SELECT call_id, note FROM call_flags WHERE call_id IN (`+ph+`) AND note <> '' ORDER BY call_id, at, event_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("deletion candidates: %w", err)
+		}
+		for rows.Next() {
+			var id, note string
+			if err := rows.Scan(&id, &note); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			f := fields[idx[id]]
+			notes, _ := f["notes"].([]string)
+			f["notes"] = append(notes, note)
+		}
+		rows.Close()
+	}
+	for i := range out {
+		out[i].metadata = metadataSum(fields[i])
+	}
+	return out, nil
+}
+
+func metadataSum(fields map[string]any) string {
+	b, _ := json.Marshal(fields) // map keys sort: the encoding is canonical
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// BeginDeletions writes a pending tombstone for each candidate that is
+// still free to delete (not erased, not held, no tombstone yet), in one
+// transaction, before anything is deleted. A partial upload is hashed with
+// partial so the tombstone says what went. It returns the candidates that
+// got a tombstone now.
+func (s *Store) BeginDeletions(ctx context.Context, cands []Candidate, cause, ref, actor string, partial PartialHasher) ([]string, error) {
+	for i := range cands {
+		c := &cands[i]
+		if c.Recording == "uploading" && partial != nil {
+			sum, size, ok, err := partial(c.CallID)
+			if err != nil {
+				return nil, fmt.Errorf("hash partial upload of %s: %w", c.CallID, err)
+			}
+			if ok {
+				c.SHA256, c.Size = sum, size
+			}
+		}
+		if c.Recording == "deleted" || c.Recording == "" {
+			c.SHA256, c.Size = "", 0
+		}
+	}
+	var begun []string
+	now := ms(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		begun = begun[:0]
+		for _, c := range cands {
+			guard := `SELECT 1 FROM calls c WHERE c.id = ? AND c.personal_deleted_at IS NULL AND NOT ` + heldExpr
+			if c.orphan {
+				guard = `SELECT 1 FROM recordings r WHERE r.call_id = ? AND r.status <> 'deleted' AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = r.call_id)`
+			}
+			var free bool
+			if err := s.queryRow(ctx, tx, `SELECT EXISTS (`+guard+`)`, c.CallID).Scan(&free); err != nil {
+				return fmt.Errorf("tombstone %s: %w", c.CallID, err)
+			}
+			if !free {
+				continue
+			}
+			res, err := s.exec(ctx, tx, `INSERT INTO tombstones (call_id, started_at, ended_at, rule, deleted_at, sha256_deleted, state, cause, ref, actor,
+				begun_at, recording_status, recording_bytes, sha256_metadata)
+				VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`,
+				c.CallID, ms(c.Started), msPtr(c.Ended), c.Rule, now, c.SHA256, cause, ref, actor, now, recordingStatus(c.Recording), c.Size, c.metadata)
+			if err != nil {
+				return fmt.Errorf("tombstone %s: %w", c.CallID, err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				begun = append(begun, c.CallID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin deletions: %w", err)
+	}
+	return begun, nil
+}
+
+func recordingStatus(s string) string {
+	if s == "" {
+		return server.RecordingNone
+	}
+	return s
+}
+
+// PendingDeletions returns up to limit deletions that were begun and not
+// finished, oldest first, optionally only those of one cause and ref.
+func (s *Store) PendingDeletions(ctx context.Context, cause, ref string, limit int) ([]string, error) {
+	q, args := `SELECT call_id FROM tombstones WHERE state = 'pending'`, []any{}
+	if cause != "" {
+		q += ` AND cause = ? AND ref = ?`
+		args = append(args, cause, ref)
+	}
+	rows, err := s.query(ctx, s.db, q+` ORDER BY begun_at, call_id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("pending deletions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// FinishDeletions completes begun deletions once their blobs are gone: in
+// one transaction it erases the calls' personal data (numbers, names,
+// notes, the events' bodies, the manifest), marks the recordings deleted,
+// closes their review items as deleted, marks the tombstones done and
+// writes one audit record per cause naming the calls. A call finished
+// before is skipped, so nothing is recorded as deleted twice. It returns
+// the calls finished now.
+func (s *Store) FinishDeletions(ctx context.Context, ids []string) ([]string, error) {
+	var done []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		done = done[:0]
+		now := ms(s.now())
+		byCause := map[[3]string][]string{}
+		var order [][3]string
+		for start := 0; start < len(ids); start += inChunk {
+			part := ids[start:min(start+inChunk, len(ids))]
+			ph, args := inList(part)
+			rows, err := s.query(ctx, tx, `UPDATE tombstones SET state = 'done', deleted_at = ? WHERE state = 'pending' AND call_id IN (`+ph+`)
+				RETURNING call_id, cause, ref, actor`, append([]any{now}, args...)...)
+			if err != nil {
+				return err
+			}
+			var finished []string
+			for rows.Next() {
+				var id, cause, ref, actor string
+				if err := rows.Scan(&id, &cause, &ref, &actor); err != nil {
+					rows.Close()
+					return err
+				}
+				k := [3]string{cause, ref, actor}
+				if _, ok := byCause[k]; !ok {
+					order = append(order, k)
+				}
+				byCause[k] = append(byCause[k], id)
+				finished = append(finished, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(finished) == 0 {
+				continue
+			}
+			done = append(done, finished...)
+			ph, args = inList(finished)
+			for _, q := range []string{
+				`UPDATE calls SET remote_number = '', remote_name = '', local_name = '', sip_call_id = '', remote_key = '', personal_deleted_at = ?
+					WHERE personal_deleted_at IS NULL AND id IN (` + ph + `)`,
+				`UPDATE recordings SET status = 'deleted', manifest = '', deleted_at = ? WHERE status <> 'deleted' AND call_id IN (` + ph + `)`,
+				`UPDATE call_flags SET note = '', decision_note = '', pending = '', updated_at = ?,
+					outcome = CASE WHEN review_state = 'done' THEN outcome ELSE 'deleted' END, review_state = 'done' WHERE call_id IN (` + ph + `)`,
+			} {
+				if _, err := s.exec(ctx, tx, q, append([]any{now}, args...)...); err != nil {
+					return err
+				}
+			}
+			if err := s.blankEvents(ctx, tx, finished...); err != nil {
+				return err
+			}
+		}
+		for _, k := range order {
+			calls := byCause[k]
+			action := server.AuditRetentionDelete
+			detail := map[string]any{"calls": calls, "count": len(calls)}
+			if k[0] == server.CauseErasure {
+				action = server.AuditErasureDone
+				detail["erasure"] = k[1]
+			}
+			b, _ := json.Marshal(detail)
+			target := "calls"
+			if len(calls) == 1 {
+				target = calls[0]
+			}
+			if err := s.auditTx(ctx, tx, server.AuditRecord{Actor: k[2], Action: action, Target: target, Detail: string(b)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finish deletions: %w", err)
+	}
+	return done, nil
+}
+
+// Tombstone returns the tombstone of a call.
+func (s *Store) Tombstone(ctx context.Context, callID string) (server.Tombstone, error) {
+	ts, err := s.tombstones(ctx, `WHERE call_id = ?`, callID)
+	if err != nil {
+		return server.Tombstone{}, err
+	}
+	if len(ts) == 0 {
+		return server.Tombstone{}, fmt.Errorf("tombstone of %s: %w", callID, server.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// ErasedBy returns the calls an erasure (its id as ref) finished deleting.
+func (s *Store) ErasedBy(ctx context.Context, ref string) ([]string, error) {
+	ts, err := s.tombstones(ctx, `WHERE cause = ? AND ref = ? AND state = 'done' ORDER BY started_at, call_id`, server.CauseErasure, ref)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.CallID
+	}
+	return ids, nil
+}
+
+// Tombstones returns the tombstones of deletions finished in [from, to)
+// (zero times: unbounded), oldest first, up to limit.
+func (s *Store) Tombstones(ctx context.Context, from, to time.Time, limit int) ([]server.Tombstone, error) {
+	where, args := `WHERE state = 'done'`, []any{}
+	if !from.IsZero() {
+		where += ` AND deleted_at >= ?`
+		args = append(args, ms(from))
+	}
+	if !to.IsZero() {
+		where += ` AND deleted_at < ?`
+		args = append(args, ms(to))
+	}
+	return s.tombstones(ctx, where+` ORDER BY deleted_at, call_id LIMIT ?`, append(args, limit)...)
+}
+
+func (s *Store) tombstones(ctx context.Context, where string, args ...any) ([]server.Tombstone, error) {
+	rows, err := s.query(ctx, s.db, `SELECT call_id, started_at, ended_at, rule, cause, ref, actor, state, COALESCE(begun_at, deleted_at), deleted_at,
+		recording_status, recording_bytes, sha256_deleted, sha256_metadata FROM tombstones `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	out := []server.Tombstone{}
+	for rows.Next() {
+		var (
+			t                       server.Tombstone
+			started, begun, deleted int64
+			ended                   sql.NullInt64
+		)
+		if err := rows.Scan(&t.CallID, &started, &ended, &t.Rule, &t.Cause, &t.Ref, &t.Actor, &t.State, &begun, &deleted,
+			&t.RecordingStatus, &t.RecordingBytes, &t.SHA256Recording, &t.SHA256Metadata); err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		t.Started, t.Ended, t.Begun, t.Deleted = fromMS(started), fromNullMS(ended), fromMS(begun), fromMS(deleted)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RetentionReport lists the holds due for review and the calls due for
+// deletion before until, with up to limit calls.
+func (s *Store) RetentionReport(ctx context.Context, now, until time.Time, limit int) (server.RetentionReport, error) {
+	rep := server.RetentionReport{Now: now.UTC(), Until: until.UTC(), Due: []server.DueCall{}}
+	var err error
+	if rep.HoldsDue, err = s.holds(ctx, `WHERE h.lifted_at IS NULL AND h.review_at IS NOT NULL AND h.review_at < ? ORDER BY h.review_at, h.id`, ms(until)); err != nil {
+		return rep, err
+	}
+	rows, err := s.query(ctx, s.db, `SELECT c.id, c.agent, c.started_at, c.delete_after, c.retention_rule, COALESCE(r.status, 'none')
+		FROM calls c LEFT JOIN recordings r ON r.call_id = c.id
+		WHERE c.personal_deleted_at IS NULL AND c.delete_after > ? AND c.delete_after < ? AND NOT `+heldExpr+`
+		ORDER BY c.delete_after, c.id LIMIT ?`, ms(now), ms(until), limit)
+	if err != nil {
+		return rep, fmt.Errorf("retention report: %w", err)
+	}
+	for rows.Next() {
+		var (
+			d            server.DueCall
+			started, due int64
+		)
+		if err := rows.Scan(&d.CallID, &d.Agent, &started, &due, &d.Rule, &d.Recording); err != nil {
+			rows.Close()
+			return rep, fmt.Errorf("retention report: %w", err)
+		}
+		d.Started, d.DeleteAfter = fromMS(started), fromMS(due)
+		rep.Due = append(rep.Due, d)
+	}
+	rows.Close()
+	for _, c := range []struct {
+		dst   *int
+		query string
+		args  []any
+	}{
+		{&rep.DueCount, `SELECT COUNT(*) FROM calls c WHERE c.personal_deleted_at IS NULL AND c.delete_after > ? AND c.delete_after < ? AND NOT ` + heldExpr, []any{ms(now), ms(until)}},
+		{&rep.Overdue, `SELECT COUNT(*) FROM calls c WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ? AND NOT ` + heldExpr, []any{ms(now)}},
+		{&rep.HeldPastDate, `SELECT COUNT(*) FROM calls c WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ? AND ` + heldExpr, []any{ms(now)}},
+		{&rep.Unfinished, `SELECT COUNT(*) FROM tombstones WHERE state = 'pending'`, nil},
+	} {
+		if err := s.queryRow(ctx, s.db, c.query, c.args...).Scan(c.dst); err != nil {
+			return rep, fmt.Errorf("retention report: %w", err)
+		}
+	}
+	return rep, nil
+}

@@ -354,8 +354,22 @@ func (e *httpError) Unwrap() error {
 		return ErrUnauthorized
 	case http.StatusForbidden:
 		return ErrForbidden
+	case http.StatusConflict:
+		return ErrConflict
+	case http.StatusGone:
+		return ErrGone
+	case http.StatusServiceUnavailable:
+		return ErrNoKey
 	}
 	return nil
+}
+
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return b, nil
 }
 
 // request builds an authenticated request.

@@ -32,6 +32,15 @@ type recordingStatus struct {
 	Status string `json:"status"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	// UploadedSHA256 is the file as uploaded; SHA256 changes when the
+	// server redacts an interval (card details).
+	UploadedSHA256 string `json:"uploaded_sha256"`
+}
+
+// serverHas reports whether the server stored the file with sum (as
+// uploaded, whether or not it redacted it since).
+func (st recordingStatus) serverHas(sum string) bool {
+	return st.Status == "stored" && (strings.EqualFold(st.SHA256, sum) || strings.EqualFold(st.UploadedSHA256, sum))
 }
 
 func (c *Client) uploadLoop(ctx context.Context) {
@@ -147,6 +156,17 @@ func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error
 	if err != nil {
 		return false, err
 	}
+	if st.Status == "deleted" {
+		// Retention, a dpo or an erasure deleted it on the server: the copy
+		// here must go too.
+		for _, p := range []string{audioPath, manPath} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+		}
+		c.o.Logger.Info("uplink: the server deleted this recording; local copy deleted", "call", id)
+		return true, nil
+	}
 	if errors.Is(audioErr, fs.ErrNotExist) {
 		// Deleted after an earlier confirmation but before the manifest: finish
 		// the job once the server says it has the recording.
@@ -172,7 +192,7 @@ func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error
 		if err := c.putManifest(ctx, id, raw, sum); err != nil {
 			return false, err
 		}
-	} else if !strings.EqualFold(st.SHA256, sum) {
+	} else if !st.serverHas(sum) {
 		return false, fmt.Errorf("the server stored a different file (sha256 %s, ours %s); keeping ours", st.SHA256, sum)
 	}
 	// The server has verified the bytes: now, and only now, the local copy goes.
@@ -254,7 +274,7 @@ func (c *Client) putManifest(ctx context.Context, id string, raw []byte, sum str
 	if err := c.finish(resp, err, &st); err != nil {
 		return err
 	}
-	if st.Status != "stored" || !strings.EqualFold(st.SHA256, sum) {
+	if !st.serverHas(sum) {
 		return fmt.Errorf("server did not confirm the recording (status %q, sha256 %q)", st.Status, st.SHA256)
 	}
 	return nil

@@ -6,6 +6,8 @@
 //	callguard-server user add --username ann --role supervisor   (password from stdin)
 //	callguard-server user list | user disable --username U
 //	callguard-server device list | device revoke --id ID
+//	callguard-server retention run | report | reapply | tombstones
+//	callguard-server audit verify | export --since T | checkpoint
 //	callguard-server migrate | version
 //
 // --db may also come from $CALLGUARD_DB, which keeps a PostgreSQL password
@@ -29,8 +31,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
@@ -47,8 +52,16 @@ Commands:
   user add       add an account (password read from stdin or prompted)
   user list      list accounts
   user disable   disable an account (its devices stop working)
+  user role      change an account's role
   device list    list enrolled devices
   device revoke  revoke a device's token
+  retention run  delete the calls past their retention date now (for cron)
+  retention report      holds due for review, calls due for deletion soon
+  retention reapply     recompute every call's delete_after after a policy change
+  retention tombstones  the deletion evidence, as JSON lines
+  audit verify   walk the audit chain and its signed checkpoints; report the first break
+  audit export   write audit records as JSON lines (for a SIEM)
+  audit checkpoint      sign a checkpoint of the audit chain now
   migrate        create or update the database schema
   version        print the version
 
@@ -99,6 +112,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userCmd(ctx, rest, stdin, stdout, stderr)
 	case "device":
 		return deviceCmd(ctx, rest, stdout, stderr)
+	case "retention":
+		return retentionCmd(ctx, rest, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
@@ -139,6 +156,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	polFile := fs.String("policy", "", "organisation policy JSON, laid over the default policy (retention, pause reminders)")
 	offline := fs.Duration("offline-after", 35*time.Second, "how long without a heartbeat marks an agent offline")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	identity := fs.String("identity", "", "the organisation's age identity file (AGE-SECRET-KEY-…), to play recordings and redact card details; without it play answers 503 and redactions wait")
+	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints (default: DATA/"+auth.SigningKeyFile+", created on first start)")
+	every := fs.Int("checkpoint-every", 1000, "sign an audit checkpoint every this many records")
+	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -162,9 +183,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var ids []age.Identity
+	if *identity != "" {
+		if ids, err = artefact.ParseIdentityFile(*identity); err != nil {
+			return err
+		}
+	} else {
+		logger.Warn("no --identity: recordings cannot be played and card details wait to be redacted")
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline})
+	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
+		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery})
 	if err != nil {
 		return err
 	}
@@ -248,7 +278,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, "usage: callguard-server user add|list|disable|enable [flags]\nRun \"callguard-server user add --help\" for a subcommand's flags.\n")
+		fmt.Fprint(stdout, "usage: callguard-server user add|list|disable|enable|role [flags]\nRun \"callguard-server user add --help\" for a subcommand's flags.\n")
 		return nil
 	case "add":
 		fs, db := dbFlags("user add", "add an account; the password is read from stdin (or prompted on a terminal), never from a flag", stderr)
@@ -304,6 +334,29 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Username, u.Role, u.Disabled, u.Created.Format(time.DateTime))
 		}
 		return tw.Flush()
+	case "role":
+		fs, db := dbFlags("user role", "change an account's role (audited)", stderr)
+		username := fs.String("username", "", "account name")
+		role := fs.String("role", "", "agent, supervisor, dpo or admin")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		r, err := server.ParseRole(*role)
+		if err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		old, err := st.SetRole(ctx, *username, r)
+		if err != nil {
+			return err
+		}
+		audit(ctx, st, server.AuditRoleChange, *username, fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r))
+		fmt.Fprintf(stdout, "%s: %s → %s\n", *username, old, r)
+		return nil
 	case "disable", "enable":
 		fs, db := dbFlags("user "+sub, sub+" an account", stderr)
 		username := fs.String("username", "", "account name")
@@ -318,13 +371,15 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err := st.SetUserDisabled(ctx, *username, sub == "disable"); err != nil {
 			return err
 		}
+		action := server.AuditUserEnable
 		if sub == "disable" {
-			audit(ctx, st, server.AuditUserDisable, *username, `{"via":"cli"}`)
+			action = server.AuditUserDisable
 		}
+		audit(ctx, st, action, *username, `{"via":"cli"}`)
 		fmt.Fprintf(stdout, "%sd %s\n", sub, *username)
 		return nil
 	}
-	return fmt.Errorf("user: unknown subcommand %q (add, list, disable, enable)", sub)
+	return fmt.Errorf("user: unknown subcommand %q (add, list, disable, enable, role)", sub)
 }
 
 func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -14,7 +14,9 @@ import (
 
 func TestHelpEverywhere(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
-		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"device", "--help"}, {"device", "list", "--help"}, {"device", "revoke", "--help"}} {
+		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "role", "--help"}, {"device", "--help"}, {"device", "list", "--help"}, {"device", "revoke", "--help"},
+		{"retention", "--help"}, {"retention", "run", "--help"}, {"retention", "report", "--help"}, {"retention", "reapply", "--help"}, {"retention", "tombstones", "--help"},
+		{"audit", "--help"}, {"audit", "verify", "--help"}, {"audit", "export", "--help"}, {"audit", "checkpoint", "--help"}} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
 		if err != nil && !errors.Is(err, flag.ErrHelp) {

@@ -409,6 +409,9 @@ func (s *Store) FinishDeletions(ctx context.Context, ids []string) ([]string, er
 				`UPDATE calls SET remote_number = '', remote_name = '', local_name = '', sip_call_id = '', remote_key = '', personal_deleted_at = ?
 					WHERE personal_deleted_at IS NULL AND id IN (` + ph + `)`,
 				`UPDATE recordings SET status = 'deleted', manifest = '', deleted_at = ? WHERE status <> 'deleted' AND call_id IN (` + ph + `)`,
+				// A recording that had not arrived yet is refused when it does.
+				`INSERT INTO recordings (call_id, device_id, status, created_at, deleted_at) SELECT c.id, c.device_id, 'deleted', c.started_at, ?
+					FROM calls c WHERE c.id IN (` + ph + `) ON CONFLICT (call_id) DO NOTHING`,
 				`UPDATE call_flags SET note = '', decision_note = '', pending = '', updated_at = ?,
 					outcome = CASE WHEN review_state = 'done' THEN outcome ELSE 'deleted' END, review_state = 'done' WHERE call_id IN (` + ph + `)`,
 			} {

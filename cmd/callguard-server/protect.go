@@ -1,0 +1,401 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/blob"
+	"github.com/callguard/callguard/server/protect"
+	"github.com/callguard/callguard/server/store"
+)
+
+// dataFlags are the flags of the commands that touch recordings or the
+// audit key: the data directory and the key file.
+type dataFlags struct {
+	db, data, auditKey, policy *string
+}
+
+func newDataFlags(fs *flag.FlagSet, db *string) dataFlags {
+	return dataFlags{
+		db:       db,
+		data:     fs.String("data", "", "the server's data directory (default: data/ beside a SQLite database; required with PostgreSQL)"),
+		auditKey: fs.String("audit-key", "", "the audit signing key (default: DATA/"+auth.SigningKeyFile+")"),
+		policy:   fs.String("policy", "", "organisation policy JSON, as given to serve"),
+	}
+}
+
+// dataDir is --data, or data/ beside a SQLite database.
+func (d dataFlags) dataDir() (string, error) {
+	if *d.data != "" {
+		return *d.data, nil
+	}
+	if strings.HasPrefix(*d.db, "postgres://") || strings.HasPrefix(*d.db, "postgresql://") {
+		return "", errors.New("--data is required with PostgreSQL")
+	}
+	return filepath.Join(filepath.Dir(strings.TrimPrefix(*d.db, "sqlite:")), "data"), nil
+}
+
+// key reads the audit signing key (nil if there is none; never created here).
+func (d dataFlags) key() (ed25519.PrivateKey, error) {
+	path := *d.auditKey
+	if path == "" {
+		dir, err := d.dataDir()
+		if err != nil {
+			return nil, nil
+		}
+		path = filepath.Join(dir, auth.SigningKeyFile)
+	}
+	k, err := auth.ReadSigningKey(path)
+	if errors.Is(err, fs.ErrNotExist) && *d.auditKey == "" {
+		return nil, nil
+	}
+	return k, err
+}
+
+// open opens the store with the policy and the audit key, and the blobs.
+func (d dataFlags) open(ctx context.Context) (*store.Store, *blob.Store, error) {
+	if *d.db == "" {
+		return nil, nil, errors.New("no database: pass --db or set CALLGUARD_DB")
+	}
+	pol, err := loadPolicy(*d.policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := d.dataDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := d.key()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, *d.db, store.WithPolicy(pol), store.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if key != nil {
+		st.SetAuditKey(key, 1000)
+	}
+	blobs, err := blob.Open(dir)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, blobs, nil
+}
+
+func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: callguard-server retention run|report|reapply|tombstones [flags]\nRun \"callguard-server retention run --help\" for a subcommand's flags.\n"
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("retention: no subcommand")
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "run":
+		fs, db := dbFlags("retention run", "delete the recordings and personal data of calls past their retention date that no hold keeps, leaving a tombstone each; safe to interrupt and to run again (cron)", stderr)
+		df := newDataFlags(fs, db)
+		batch := fs.Int("batch", 500, "calls per transaction")
+		asJSON := fs.Bool("json", false, "print the report as JSON")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, blobs, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		svc := protect.New(protect.Options{Store: st, Blobs: blobs, Batch: *batch, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+		rep, err := svc.Expire(ctx)
+		if err != nil {
+			return fmt.Errorf("retention run (the next run resumes it): %w", err)
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(rep)
+		}
+		fmt.Fprintf(stdout, "retention run at %s: deleted %d calls (%d recordings removed, %d had none left), %d of them resumed from an interrupted run; %d past their date kept by holds; took %v\n",
+			rep.Started.Format(time.RFC3339), rep.Deleted, rep.Blobs, rep.Missing, rep.Resumed, rep.HeldPast, rep.Took.Round(time.Millisecond))
+		return nil
+	case "report":
+		fs, db := dbFlags("retention report", "holds due for review and calls due for deletion in the next days", stderr)
+		df := newDataFlags(fs, db)
+		days := fs.Int("days", 7, "look this many days ahead")
+		limit := fs.Int("limit", 50, "list at most this many calls")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		now := time.Now()
+		rep, err := st.RetentionReport(ctx, now, now.AddDate(0, 0, *days), *limit)
+		if err != nil {
+			return err
+		}
+		audit(ctx, st, server.AuditRetentionReport, "retention", fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount))
+		printReport(stdout, rep)
+		return nil
+	case "reapply":
+		fs, db := dbFlags("retention reapply", "recompute every call's retention rule and delete_after from the policy (after changing it)", stderr)
+		df := newDataFlags(fs, db)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n, err := st.ReapplyRetention(ctx)
+		if err != nil {
+			return err
+		}
+		audit(ctx, st, "retention.reapply", "retention", fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n))
+		fmt.Fprintf(stdout, "retention recomputed for %d calls\n", n)
+		return nil
+	case "tombstones":
+		fs, db := dbFlags("retention tombstones", "write the deletion evidence (one tombstone per call) as JSON lines", stderr)
+		df := newDataFlags(fs, db)
+		since := fs.String("since", "", "deletions at or after (RFC 3339 or YYYY-MM-DD)")
+		until := fs.String("until", "", "deletions before")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		from, err := parseWhen("since", *since)
+		if err != nil {
+			return err
+		}
+		to, err := parseWhen("until", *until)
+		if err != nil {
+			return err
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		enc := json.NewEncoder(stdout)
+		for {
+			ts, err := st.Tombstones(ctx, from, to, 1000)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				if err := enc.Encode(t); err != nil {
+					return err
+				}
+			}
+			if len(ts) < 1000 {
+				return nil
+			}
+			from = ts[len(ts)-1].Deleted.Add(time.Millisecond)
+		}
+	}
+	return fmt.Errorf("retention: unknown subcommand %q (run, report, reapply, tombstones)", sub)
+}
+
+func printReport(w io.Writer, rep server.RetentionReport) {
+	day := func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
+	fmt.Fprintf(w, "Holds due for review before %s: %d\n", day(rep.Until), len(rep.HoldsDue))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, h := range rep.HoldsDue {
+		what := "call " + h.CallID
+		switch {
+		case h.Number != "":
+			what = "number " + server.MaskNumber(h.Number)
+		case h.Agent != "":
+			what = "agent " + h.Agent
+		}
+		fmt.Fprintf(tw, "  #%d\t%s\t%s\towner %s\treview %s\t%d calls\n", h.ID, what, h.Reason, h.Owner, day(*h.ReviewAt), h.Calls)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "Calls due for deletion before %s: %d", day(rep.Until), rep.DueCount)
+	if len(rep.Due) < rep.DueCount {
+		fmt.Fprintf(w, " (the first %d)", len(rep.Due))
+	}
+	fmt.Fprintln(w)
+	if len(rep.Due) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CALL\tAGENT\tSTARTED\tDELETE AFTER\tRULE\tRECORDING")
+		for _, d := range rep.Due {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", d.CallID, d.Agent, day(d.Started), day(d.DeleteAfter), d.Rule, d.Recording)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "Past their date: %d for the next run to delete, %d kept by holds; deletions begun and not finished: %d\n", rep.Overdue, rep.HeldPastDate, rep.Unfinished)
+}
+
+func parseWhen(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339 (2026-03-02T09:00:00Z) or a date (2026-03-02)", name, v)
+}
+
+func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: callguard-server audit verify|export|checkpoint [flags]\nRun \"callguard-server audit verify --help\" for a subcommand's flags.\n"
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("audit: no subcommand")
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "verify":
+		fs, db := dbFlags("audit verify", "walk the audit chain and check every signed checkpoint; report the first record that does not verify (exit status 1)", stderr)
+		df := newDataFlags(fs, db)
+		pubHex := fs.String("public-key", "", "the server's audit public key (64 hex digits), when its key file is elsewhere")
+		asJSON := fs.Bool("json", false, "print the result as JSON")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		var trusted []ed25519.PublicKey
+		if *pubHex != "" {
+			k, err := auth.ParsePublicKey(*pubHex)
+			if err != nil {
+				return err
+			}
+			trusted = append(trusted, k)
+		} else if key, err := df.key(); err != nil {
+			return err
+		} else if key != nil {
+			trusted = append(trusted, key.Public().(ed25519.PublicKey))
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		start := time.Now()
+		v, verr := st.VerifyAuditChain(ctx, trusted)
+		if verr != nil && !errors.Is(verr, store.ErrAuditBroken) {
+			return verr
+		}
+		if *asJSON {
+			json.NewEncoder(stdout).Encode(v)
+		} else if verr != nil {
+			fmt.Fprintf(stdout, "audit chain BROKEN at record %d: %s\n", v.BrokenAt, v.Problem)
+			fmt.Fprintf(stdout, "records 1–%d verified (%d checkpoints, the last at record %d)\n", v.BrokenAt-1, v.Checkpoints, v.LastCheckpoint)
+		} else {
+			fmt.Fprintf(stdout, "audit chain OK: %d records, %d signed checkpoints, the last at record %d; verified in %v\n",
+				v.Records, v.Checkpoints, v.LastCheckpoint, time.Since(start).Round(time.Millisecond))
+			if v.LastSeq > v.LastCheckpoint {
+				fmt.Fprintf(stdout, "%d records after the last checkpoint are protected by the chain only (run \"audit checkpoint\" to sign them)\n", v.LastSeq-v.LastCheckpoint)
+			}
+			if !v.Trusted && v.Checkpoints > 0 {
+				fmt.Fprintln(stdout, "WARNING: checkpoints were checked against the keys they name, not the server's: pass --data, --audit-key or --public-key")
+			} else if v.Trusted {
+				fmt.Fprintf(stdout, "checkpoints signed by the server's key %s\n", strings.Join(v.Keys, ", "))
+			}
+		}
+		if verr != nil {
+			return fmt.Errorf("audit chain broken at record %d", v.BrokenAt)
+		}
+		return nil
+	case "export":
+		fs, db := dbFlags("audit export", "write audit records as JSON lines for a SIEM (the export itself is audited)", stderr)
+		df := newDataFlags(fs, db)
+		since := fs.String("since", "", "records at or after (RFC 3339 or YYYY-MM-DD)")
+		after := fs.Int64("after-seq", 0, "records after this seq (to continue a previous export)")
+		out := fs.String("o", "-", `output file, "-" for standard output`)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		from, err := parseWhen("since", *since)
+		if err != nil {
+			return err
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		w := stdout
+		if *out != "-" {
+			f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		enc := json.NewEncoder(w)
+		n, last := 0, *after
+		for {
+			recs, err := st.SearchAudit(ctx, server.AuditFilter{AfterSeq: last, From: from, Limit: 1000})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+				last = r.Seq
+			}
+			n += len(recs)
+			if len(recs) < 1000 {
+				break
+			}
+		}
+		audit(ctx, st, server.AuditExport, "audit", fmt.Sprintf(`{"since":%q,"after_seq":%d,"records":%d,"last_seq":%d,"via":"cli"}`, *since, *after, n, last))
+		fmt.Fprintf(stderr, "exported %d records; continue later with --after-seq %d\n", n, last)
+		return nil
+	case "checkpoint":
+		fs, db := dbFlags("audit checkpoint", "sign a checkpoint of the audit chain as it stands now", stderr)
+		df := newDataFlags(fs, db)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		key, err := df.key()
+		if err != nil {
+			return err
+		}
+		if key == nil {
+			return errors.New("no audit signing key: pass --data or --audit-key (serve creates it on first start)")
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		cp, err := st.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		audit(ctx, st, server.AuditCheckpointed, "audit", fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq))
+		fmt.Fprintf(stdout, "checkpoint signed at record %d (hash %s…)\n", cp.Seq, cp.Hash[:16])
+		return nil
+	}
+	return fmt.Errorf("audit: unknown subcommand %q (verify, export, checkpoint)", sub)
+}

@@ -134,7 +134,7 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(rep)
 		}
-		fmt.Fprintf(stdout, "retention run at %s: deleted %d calls (%d recordings removed, %d had none left), %d of them resumed from an interrupted run; %d past their date kept by holds; took %v\n",
+		fmt.Fprintf(stdout, "retention run at %s: deleted %d call(s) (%d recording(s) removed, %d with none left to remove), %d of them resumed from an interrupted run; %d past their date kept by holds; took %v\n",
 			rep.Started.Format(time.RFC3339), rep.Deleted, rep.Blobs, rep.Missing, rep.Resumed, rep.HeldPast, rep.Took.Round(time.Millisecond))
 		return nil
 	case "report":
@@ -229,7 +229,7 @@ func printReport(w io.Writer, rep server.RetentionReport) {
 		case h.Agent != "":
 			what = "agent " + h.Agent
 		}
-		fmt.Fprintf(tw, "  #%d\t%s\t%s\towner %s\treview %s\t%d calls\n", h.ID, what, h.Reason, h.Owner, day(*h.ReviewAt), h.Calls)
+		fmt.Fprintf(tw, "  #%d\t%s\t%s\towner %s\treview %s\tcovers %d call(s)\n", h.ID, what, h.Reason, h.Owner, day(*h.ReviewAt), h.Calls)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "Calls due for deletion before %s: %d", day(rep.Until), rep.DueCount)
@@ -306,16 +306,18 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			json.NewEncoder(stdout).Encode(v)
 		} else if verr != nil {
 			fmt.Fprintf(stdout, "audit chain BROKEN at record %d: %s\n", v.BrokenAt, v.Problem)
-			fmt.Fprintf(stdout, "records 1–%d verified (%d checkpoints, the last at record %d)\n", v.BrokenAt-1, v.Checkpoints, v.LastCheckpoint)
+			fmt.Fprintf(stdout, "records 1–%d verified (%d checkpoint(s) before it)\n", v.BrokenAt-1, v.Checkpoints)
 		} else {
-			fmt.Fprintf(stdout, "audit chain OK: %d records, %d signed checkpoints, the last at record %d; verified in %v\n",
-				v.Records, v.Checkpoints, v.LastCheckpoint, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(stdout, "audit chain OK: %d record(s), %d signed checkpoint(s), the last at record %d; verified in %v\n",
+				v.Records, v.Checkpoints, v.LastCheckpoint, time.Since(start).Round(10*time.Microsecond))
 			if v.LastSeq > v.LastCheckpoint {
-				fmt.Fprintf(stdout, "%d records after the last checkpoint are protected by the chain only (run \"audit checkpoint\" to sign them)\n", v.LastSeq-v.LastCheckpoint)
+				fmt.Fprintf(stdout, "%d record(s) after the last checkpoint protected by the chain only (run \"audit checkpoint\" to sign them)\n", v.LastSeq-v.LastCheckpoint)
 			}
-			if !v.Trusted && v.Checkpoints > 0 {
+			switch {
+			case v.Checkpoints == 0:
+			case !v.Trusted:
 				fmt.Fprintln(stdout, "WARNING: checkpoints were checked against the keys they name, not the server's: pass --data, --audit-key or --public-key")
-			} else if v.Trusted {
+			default:
 				fmt.Fprintf(stdout, "checkpoints signed by the server's key %s\n", strings.Join(v.Keys, ", "))
 			}
 		}

@@ -79,10 +79,10 @@ func TestRetentionAndAuditFromTheCommandLine(t *testing.T) {
 		t.Fatalf("report: %v\n%s", err, out)
 	}
 	out, err := cli("retention", "run")
-	if err != nil || !strings.Contains(out, "deleted 1 calls (1 recordings removed") {
+	if err != nil || !strings.Contains(out, "deleted 1 call(s) (1 recording(s) removed") {
 		t.Fatalf("retention run: %v\n%s", err, out)
 	}
-	if out, err := cli("retention", "run"); err != nil || !strings.Contains(out, "deleted 0 calls") {
+	if out, err := cli("retention", "run"); err != nil || !strings.Contains(out, "deleted 0 call(s)") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 	out, err = cli("retention", "tombstones", "--since", "2020-01-01")

@@ -202,9 +202,20 @@ func (s *Store) Finish(id, sha256Hex string, manifest []byte) (int64, error) {
 }
 
 // Delete removes a call's recording, manifest, any partial upload and any
-// staged replacement, and reports whether there was a recording or an
-// upload to remove. Deleting what is not there is not an error.
+// staged replacement, durably (the directory is fsynced), and reports
+// whether there was a recording or an upload to remove. Deleting what is
+// not there is not an error.
 func (s *Store) Delete(id string) (existed bool, err error) {
+	existed, err = s.Remove(id)
+	if err != nil {
+		return existed, err
+	}
+	return existed, s.SyncDirs(id)
+}
+
+// Remove is Delete without the directory fsync, for deleting many
+// recordings: call SyncDirs with their ids before relying on it.
+func (s *Store) Remove(id string) (existed bool, err error) {
 	if err := check(id); err != nil {
 		return false, err
 	}
@@ -218,10 +229,28 @@ func (s *Store) Delete(id string) (existed bool, err error) {
 			return existed, fmt.Errorf("delete recording %s: %w", id, err)
 		}
 	}
-	if err := syncDir(filepath.Dir(s.AudioPath(id))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return existed, fmt.Errorf("delete recording %s: %w", id, err)
-	}
 	return existed, nil
+}
+
+// SyncDirs fsyncs the directories of the recordings of ids (each once, or
+// the whole file system at once on Linux), so their removal survives a
+// power cut.
+func (s *Store) SyncDirs(ids ...string) error {
+	if ok, err := syncFS(s.dir); err != nil || ok {
+		return err
+	}
+	dirs := map[string]bool{filepath.Join(s.dir, "uploads"): true}
+	for _, id := range ids {
+		if check(id) == nil {
+			dirs[filepath.Dir(s.AudioPath(id))] = true
+		}
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sync %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // Open opens a stored recording's encrypted audio.

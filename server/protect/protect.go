@@ -259,7 +259,7 @@ func (s *Service) Expire(ctx context.Context) (rep server.ExpiryReport, err erro
 func (s *Service) delete(ctx context.Context, ids []string, rep *server.ExpiryReport) (int, error) {
 	for _, id := range ids {
 		unlock := s.lock(id)
-		existed, err := s.o.Blobs.Delete(id)
+		existed, err := s.o.Blobs.Remove(id)
 		unlock()
 		if err != nil {
 			return 0, err
@@ -272,6 +272,10 @@ func (s *Service) delete(ctx context.Context, ids []string, rep *server.ExpiryRe
 		if s.o.Stage != nil {
 			s.o.Stage("blob", rep.Blobs+rep.Missing)
 		}
+	}
+	// The removals must be durable before the tombstones say "done".
+	if err := s.o.Blobs.SyncDirs(ids...); err != nil {
+		return 0, err
 	}
 	if s.o.Stage != nil {
 		s.o.Stage("blobs", rep.Batches)

@@ -138,8 +138,11 @@ const candidateCols = `c.id, c.started_at, c.ended_at, c.retention_rule, COALESC
 // begun, soonest first; and recordings that came without a call and are
 // older than the default retention.
 func (s *Store) ExpiryCandidates(ctx context.Context, now time.Time, limit int) ([]Candidate, error) {
+	// A call with a done tombstone is erased; one with a pending tombstone
+	// is another run's (few at a time, so the subquery stays small however
+	// many tombstones there are).
 	out, err := s.candidates(ctx, `WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ? AND NOT `+heldExpr+`
-		AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.call_id = c.id) ORDER BY c.delete_after, c.id LIMIT ?`, ms(now), limit)
+		AND c.id NOT IN (SELECT t.call_id FROM tombstones t WHERE t.state = 'pending') ORDER BY c.delete_after, c.id LIMIT ?`, ms(now), limit)
 	if err != nil || len(out) >= limit || s.pol == nil {
 		return out, err
 	}
@@ -298,27 +301,71 @@ func (s *Store) BeginDeletions(ctx context.Context, cands []Candidate, cause, re
 	now := ms(s.now())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		begun = begun[:0]
-		for _, c := range cands {
-			guard := `SELECT 1 FROM calls c WHERE c.id = ? AND c.personal_deleted_at IS NULL AND NOT ` + heldExpr
-			if c.orphan {
-				guard = `SELECT 1 FROM recordings r WHERE r.call_id = ? AND r.status <> 'deleted' AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = r.call_id)`
+		for start := 0; start < len(cands); start += inChunk {
+			part := cands[start:min(start+inChunk, len(cands))]
+			// Still free to delete: not erased, not held, (for a recording
+			// without a call) not deleted and still without a call.
+			ids := make([]string, len(part))
+			for i, c := range part {
+				ids[i] = c.CallID
 			}
-			var free bool
-			if err := s.queryRow(ctx, tx, `SELECT EXISTS (`+guard+`)`, c.CallID).Scan(&free); err != nil {
-				return fmt.Errorf("tombstone %s: %w", c.CallID, err)
+			ph, args := inList(ids)
+			free := map[string]bool{}
+			for _, q := range []string{
+				`SELECT c.id FROM calls c WHERE c.id IN (` + ph + `) AND c.personal_deleted_at IS NULL AND NOT ` + heldExpr,
+				`SELECT r.call_id FROM recordings r WHERE r.call_id IN (` + ph + `) AND r.status <> 'deleted'
+					AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = r.call_id)
+					AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.call_id = r.call_id)`,
+			} {
+				rows, err := s.query(ctx, tx, q, args...)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var id string
+					if err := rows.Scan(&id); err != nil {
+						rows.Close()
+						return err
+					}
+					free[id] = true
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
 			}
-			if !free {
+			var (
+				values []string
+				vargs  []any
+			)
+			for _, c := range part {
+				if !free[c.CallID] {
+					continue
+				}
+				values = append(values, "(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)")
+				vargs = append(vargs, c.CallID, ms(c.Started), msPtr(c.Ended), c.Rule, now, c.SHA256, cause, ref, actor, now,
+					recordingStatus(c.Recording), c.Size, c.metadata)
+			}
+			if len(values) == 0 {
 				continue
 			}
-			res, err := s.exec(ctx, tx, `INSERT INTO tombstones (call_id, started_at, ended_at, rule, deleted_at, sha256_deleted, state, cause, ref, actor,
-				begun_at, recording_status, recording_bytes, sha256_metadata)
-				VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`,
-				c.CallID, ms(c.Started), msPtr(c.Ended), c.Rule, now, c.SHA256, cause, ref, actor, now, recordingStatus(c.Recording), c.Size, c.metadata)
+			rows, err := s.query(ctx, tx, `INSERT INTO tombstones (call_id, started_at, ended_at, rule, deleted_at, sha256_deleted, state, cause, ref, actor,
+				begun_at, recording_status, recording_bytes, sha256_metadata) VALUES `+strings.Join(values, ", ")+`
+				ON CONFLICT (call_id) DO NOTHING RETURNING call_id`, vargs...)
 			if err != nil {
-				return fmt.Errorf("tombstone %s: %w", c.CallID, err)
+				return fmt.Errorf("tombstones: %w", err)
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				begun = append(begun, c.CallID)
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				begun = append(begun, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
 			}
 		}
 		return nil

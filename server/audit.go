@@ -37,6 +37,7 @@ const (
 	AuditErasureApprove  = "erasure.approve"
 	AuditErasureDone     = "erasure.done"
 	AuditErasureReject   = "erasure.reject"
+	AuditSubjectAccess   = "subject-access.export"
 	AuditSearch          = "audit.search"
 	AuditExport          = "audit.export"
 	AuditCheckpointed    = "audit.checkpoint"

@@ -397,3 +397,26 @@ func (c *Client) doJSON(ctx context.Context, method, path string, body, out any,
 	}
 	return c.do(ctx, method, path, b, out, timeout)
 }
+
+// SubjectAccess writes the subject-access bundle (a zip: the calls of the
+// number still kept, and their recordings, decrypted when the server can)
+// into w. reference is the request's case number, kept in the audit.
+func (c *Client) SubjectAccess(ctx context.Context, number, reference string, w io.Writer) error {
+	v := url.Values{"number": {number}}
+	if reference != "" {
+		v.Set("reference", reference)
+	}
+	req, err := c.request(ctx, http.MethodGet, "/api/v1/subject-access?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.o.HTTPClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return c.finish(resp, err, nil)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("subject access: %w", err)
+	}
+	return nil
+}

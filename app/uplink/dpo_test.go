@@ -1,6 +1,7 @@
 package uplink_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -176,6 +177,22 @@ func TestTheDPOsClient(t *testing.T) {
 	recs, err := sue.AuditSearch(ctx, uplink.AuditQuery{Call: "c1", Action: "recording."})
 	if err != nil || len(recs) < 2 || recs[len(recs)-1].Action != "recording.play" || recs[len(recs)-1].Actor != "dee" {
 		t.Fatalf("audit: %+v %v", recs, err)
+	}
+
+	var bundle bytes.Buffer
+	if err := dee.SubjectAccess(ctx, "+441632960555", "SAR-9", &bundle); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(bundle.Bytes()), int64(bundle.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	if !names["calls.json"] || !names["recordings/c1.wav"] || len(names) != 3 {
+		t.Fatalf("bundle holds %v", names)
 	}
 
 	// Erasure of the number; the desktop's unsent copy of c2 goes too.

@@ -56,6 +56,7 @@ type Store interface {
 	Erasures(ctx context.Context, state string) ([]server.Erasure, error)
 	SearchAudit(ctx context.Context, f server.AuditFilter) ([]server.AuditRecord, error)
 	Checkpoint(ctx context.Context) (server.AuditCheckpoint, error)
+	CallsOfNumber(ctx context.Context, key string) ([]server.Call, error)
 }
 
 // Protect is what the API needs of the data-protection service
@@ -182,6 +183,7 @@ func New(o Options) *API {
 	a.route("GET /api/v1/erasures", dpo, 0, a.listErasures)
 	a.route("POST /api/v1/erasures", dpo, MaxSmallBody, a.requestErasure)
 	a.route("POST /api/v1/erasures/{id}/approve", dpo, MaxSmallBody, a.approveErasure)
+	a.route("GET /api/v1/subject-access", dpo, 0, a.subjectAccess)
 	a.route("GET /api/v1/audit", listeners, 0, a.searchAudit)
 	a.route("POST /api/v1/audit/checkpoint", dpo, 0, a.checkpoint)
 	return a

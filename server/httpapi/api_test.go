@@ -167,6 +167,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{"GET", "/api/v1/erasures", "", []server.Role{server.RoleDPO}},
 		{"POST", "/api/v1/erasures", `{"number":"+44 1632 960999"}`, []server.Role{server.RoleDPO}},
 		{"POST", "/api/v1/erasures/99/approve", `{"approve":true}`, []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/subject-access?number=%2B441632960999", "", []server.Role{server.RoleDPO}},
 		{"GET", "/api/v1/audit", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
 		{"POST", "/api/v1/audit/checkpoint", "", []server.Role{server.RoleDPO}},
 	}

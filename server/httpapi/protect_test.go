@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -154,6 +155,30 @@ func TestDataProtectionOverHTTP(t *testing.T) {
 	e.call(dee, "GET", "/api/v1/retention/report?days=400", "", 200, &rep)
 	if rep.DueCount != 1 || rep.Due[0].CallID != "c1" {
 		t.Fatalf("report %+v", rep)
+	}
+
+	// A subject-access bundle: the calls and the recordings as played.
+	status, h, bundle := e.raw(dee, "GET", "/api/v1/subject-access?number=%2B44%201632%20960123&reference=SAR-6", "")
+	if status != 200 || h.Get("Content-Type") != "application/zip" {
+		t.Fatalf("subject access: %d %s", status, bundle)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(bundle), int64(len(bundle)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	var bundled []server.Call
+	if err := json.Unmarshal(files["calls.json"], &bundled); err != nil || len(bundled) != 1 || bundled[0].ID != "c1" || !bytes.Equal(files["recordings/c1.wav"], wav) {
+		t.Fatalf("bundle: %d calls, %v; files %v", len(bundled), err, len(files))
+	}
+	e.call(dee, "GET", "/api/v1/audit?action=subject-access.export", "", 200, &audit)
+	if len(audit.Records) != 1 || !strings.Contains(audit.Records[0].Detail, `"calls":["c1"]`) || strings.Contains(audit.Records[0].Detail, "960123") {
+		t.Fatalf("subject access audit: %+v", audit.Records)
 	}
 
 	// Erasure of the caller's number: the recording goes for good.

@@ -339,6 +339,12 @@ func (s *Service) Work(ctx context.Context) (int, error) {
 const ReviewApproved = "approved"
 
 func (s *Service) autoRedact(ctx context.Context, it server.ReviewItem) (bool, error) {
+	// A dpo may decide the item meanwhile: work on it as it is under the lock.
+	defer s.lock(it.CallID)()
+	it, err := s.o.Store.ReviewItem(ctx, it.ID)
+	if err != nil || it.State != server.ReviewRedactionPending {
+		return false, err
+	}
 	pending := func(why string) (bool, error) {
 		if it.Pending == why {
 			return false, nil
@@ -386,11 +392,11 @@ func (s *Service) recipients(manifest []byte) ([]age.Recipient, error) {
 // redact silences iv in a stored recording and re-encrypts it: the new
 // file is staged beside the old one, the database then names it (only if
 // the recording is still the one redacted), and it replaces the old one.
+// The caller holds the call's lock.
 func (s *Service) redact(ctx context.Context, callID string, iv artefact.Interval, reason, by, ref string) error {
 	if !s.HasKey() {
 		return server.ErrNoKey
 	}
-	defer s.lock(callID)()
 	if err := s.settle(ctx, callID); err != nil {
 		return err
 	}
@@ -529,11 +535,17 @@ func (s *Service) Approve(ctx context.Context, p server.Principal, id string, ap
 }
 
 // carryOut does an approved deletion: the whole recording, or an interval.
+// The item is read again under the call's lock, so the worker and a
+// request never carry out the same decision twice.
 func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.ReviewItem, error) {
+	defer s.lock(it.CallID)()
+	it, err := s.o.Store.ReviewItem(ctx, it.ID)
+	if err != nil || it.State != ReviewApproved {
+		return it, err
+	}
 	by := it.DecidedBy
 	switch it.Decision {
 	case server.DecisionDelete:
-		unlock := s.lock(it.CallID)
 		rec, err := s.o.Store.Recording(ctx, it.CallID)
 		if err == nil {
 			_, err = s.o.Blobs.Delete(it.CallID)
@@ -541,7 +553,6 @@ func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.Re
 		if err == nil {
 			err = s.o.Store.DeleteRecording(ctx, it.CallID)
 		}
-		unlock()
 		if err != nil {
 			return it, fmt.Errorf("delete recording of %s: %w", it.CallID, err)
 		}

@@ -165,6 +165,10 @@ func TestRetentionThroughItsBoundaries(t *testing.T) {
 				t.Fatal("a late event's body keeps the number")
 			}
 
+			if _, err := e.st.PlaceHold(ctx, server.Hold{CallID: "stored", Reason: server.HoldComplaint, Owner: "late"}, "dee"); !errors.Is(err, server.ErrGone) {
+				t.Fatalf("a hold on a deleted call: %v", err)
+			}
+
 			// Lifting needs two dpos; then the next run deletes the call.
 			if _, lifted, err := e.svc.LiftHold(ctx, e.dpo, hold.ID, "complaint closed"); err != nil || lifted {
 				t.Fatalf("first dpo: lifted %v, %v", lifted, err)

@@ -132,6 +132,31 @@ func (s *Store) SearchCalls(ctx context.Context, f server.CallFilter) ([]server.
 	return out, nil
 }
 
+// CallsOfNumber returns the calls, not erased, whose remote number has
+// the key (server.NumberKey), oldest first: a subject's calls.
+func (s *Store) CallsOfNumber(ctx context.Context, key string) ([]server.Call, error) {
+	if key == "" {
+		return nil, fmt.Errorf("empty number: %w", server.ErrInvalid)
+	}
+	rows, err := s.query(ctx, s.db, `SELECT `+callCols+callFrom+` WHERE c.remote_key = ? AND c.personal_deleted_at IS NULL ORDER BY c.started_at, c.id`, key)
+	if err != nil {
+		return nil, fmt.Errorf("calls of a number: %w", err)
+	}
+	defer rows.Close()
+	out := []server.Call{}
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, fmt.Errorf("calls of a number: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.loadFlags(ctx, out)
+}
+
 func (s *Store) loadFlags(ctx context.Context, calls []server.Call) error {
 	if len(calls) == 0 {
 		return nil

@@ -52,11 +52,15 @@ func (s *Store) PlaceHold(ctx context.Context, h server.Hold, by string) (server
 		return server.Hold{}, err
 	}
 	if h.CallID != "" {
-		var n int
-		if err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM calls WHERE id = ?`, h.CallID).Scan(&n); err != nil {
+		var calls, gone int
+		if err := s.queryRow(ctx, s.db, `SELECT (SELECT COUNT(*) FROM calls WHERE id = ?), (SELECT COUNT(*) FROM tombstones WHERE call_id = ?)`,
+			h.CallID, h.CallID).Scan(&calls, &gone); err != nil {
 			return server.Hold{}, fmt.Errorf("place hold: %w", err)
 		}
-		if n == 0 {
+		switch {
+		case gone > 0:
+			return server.Hold{}, fmt.Errorf("call %s was deleted (see its tombstone): %w", h.CallID, server.ErrGone)
+		case calls == 0:
 			return server.Hold{}, fmt.Errorf("call %s: %w", h.CallID, server.ErrNotFound)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/config"
 	"github.com/callguard/callguard/app/localapi"
@@ -25,6 +27,7 @@ import (
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/sip"
 )
 
 // options is everything the desktop is started with.
@@ -84,7 +87,8 @@ type desktop struct {
 	rec     *recorder.Recorder
 	outbox  *outbox.Outbox
 	uplink  *uplink.Client
-	server  *central.Server // the embedded server, when there is no other
+	server  *central.Server     // the embedded server, when there is no other
+	demoKey *age.X25519Identity // the embedded server's demo organisation key
 
 	mu     sync.Mutex
 	cfg    config.Config
@@ -114,11 +118,12 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 	if len(d.policy.Recipients) == 0 && cfg.Server.Embedded() {
 		// The embedded server stands in for the organisation: it keeps a
 		// demo key in the keyring so recordings are still encrypted.
-		rcpt, err := d.demoRecipient()
+		id, err := d.demoIdentity()
 		if err != nil {
 			return nil, err
 		}
-		d.policy.Recipients = []string{rcpt}
+		d.demoKey = id
+		d.policy.Recipients = []string{id.Recipient().String()}
 		log.Warn("no organisation key configured: recordings are encrypted to the embedded server's demo key (set policy.recipients for real use)")
 	}
 	rec, err := recorder.New(recorder.Options{
@@ -156,12 +161,49 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		Logger:   log.With("part", "core"),
 	})
 	d.goRun(func() { d.core.Run(ctx) })
+	if err := d.startPhoneSystem(ctx); err != nil {
+		d.stop()
+		return nil, err
+	}
 	if err := d.startUplink(ctx); err != nil {
 		d.stop()
 		return nil, err
 	}
 	d.startLocalAPI(ctx)
 	return d, nil
+}
+
+// startPhoneSystem subscribes to the officer's extension and feeds the
+// core with its call events. Without a phone system, calls are manual.
+func (d *desktop) startPhoneSystem(ctx context.Context) error {
+	ps := d.cfg.PhoneSystem
+	if ps.NeedsExtension() {
+		d.log.Warn("phone system set but no extension: calls are manual until the extension is entered in Settings", "address", ps.Address)
+	}
+	if ps.Manual() {
+		return nil
+	}
+	password, err := d.secrets.Get(secrets.SIPPassword)
+	if err != nil && !errors.Is(err, secrets.ErrNotFound) {
+		return err
+	}
+	sub, err := sip.New(sip.FromSettings(ps, password), sip.WithLogger(d.log.With("part", "sip")))
+	if err != nil {
+		return fmt.Errorf("phone system: %w", err)
+	}
+	d.goRun(func() {
+		if err := sub.Run(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("phone-system link stopped", "err", err)
+		}
+	})
+	d.goRun(func() {
+		// Events is closed when Run returns, after ctx is done.
+		for ev := range sub.Events() {
+			d.log.Debug("call event", "kind", ev.Kind.String(), "dialog", ev.DialogID, "direction", ev.Direction.String())
+			d.core.HandleCall(ev)
+		}
+	})
+	return nil
 }
 
 // startUplink connects the outbox and the spool to the central server: the
@@ -175,14 +217,18 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	)
 	if cfg.Server.Embedded() {
 		dir := filepath.Join(d.dataDir, "server")
-		srv, err := central.Open(ctx, central.Options{
+		o := central.Options{
 			DB:       filepath.Join(dir, "callguard.db"),
 			DataDir:  dir,
 			Logger:   d.log.With("part", "server"),
 			Policy:   d.policy,
 			Embedded: true,
 			Version:  d.opts.Version,
-		})
+		}
+		if d.demoKey != nil {
+			o.Identities = []age.Identity{d.demoKey}
+		}
+		srv, err := central.Open(ctx, o)
 		if err != nil {
 			return fmt.Errorf("embedded server: %w", err)
 		}
@@ -343,24 +389,25 @@ func (d *desktop) syncStatus() string {
 // organisation key.
 const OrgIdentity = "org-identity"
 
-// demoRecipient returns the public key of the embedded demo organisation
-// key, making the key on first use.
-func (d *desktop) demoRecipient() (string, error) {
-	id, err := d.secrets.Get(OrgIdentity)
+// demoIdentity returns the embedded demo organisation key, making it on
+// first use. The embedded server uses it to play and redact recordings.
+func (d *desktop) demoIdentity() (*age.X25519Identity, error) {
+	s, err := d.secrets.Get(OrgIdentity)
 	if errors.Is(err, secrets.ErrNotFound) {
-		var rcpt string
-		if id, rcpt, err = recorder.NewIdentity(); err != nil {
-			return "", err
+		if s, _, err = recorder.NewIdentity(); err != nil {
+			return nil, err
 		}
-		if err := d.secrets.Set(OrgIdentity, id); err != nil {
-			return "", err
+		if err := d.secrets.Set(OrgIdentity, s); err != nil {
+			return nil, err
 		}
-		return rcpt, nil
+	} else if err != nil {
+		return nil, err
 	}
+	id, err := age.ParseX25519Identity(s)
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("demo organisation key in the keyring: %w", err)
 	}
-	return recorder.RecipientOf(id)
+	return id, nil
 }
 
 // deviceID returns this installation's id, made on first start. It names
@@ -391,25 +438,41 @@ func (d *desktop) Settings() config.Config {
 
 func (d *desktop) Locked() []string { return lockedKeys(d.opts.Managed.Settings) }
 
-func (d *desktop) Save(c config.Config, sipPassword *string) error {
+func (d *desktop) Save(c config.Config, sipPassword *string) (string, error) {
 	if err := c.Validate(); err != nil {
-		return err
+		return "", err
+	}
+	if err := d.rec.SetDevices(c.Audio.OfficerDevice, c.Audio.CallerDevice); err != nil {
+		return "", err
 	}
 	if sipPassword != nil {
 		if err := d.secrets.Set(secrets.SIPPassword, *sipPassword); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if err := config.Save(d.opts.ConfigPath, c); err != nil {
-		return err
-	}
-	if err := d.rec.SetDevices(c.Audio.OfficerDevice, c.Audio.CallerDevice); err != nil {
-		return err
+		return "", err
 	}
 	d.mu.Lock()
+	old := d.cfg
 	d.cfg = c
 	d.mu.Unlock()
-	return nil
+	// Audio devices apply from the next call; the phone system, the server
+	// and the local API are connected once, at start.
+	var restart []string
+	if old.PhoneSystem != c.PhoneSystem || sipPassword != nil {
+		restart = append(restart, "the phone system")
+	}
+	if old.Server != c.Server {
+		restart = append(restart, "the server")
+	}
+	if old.LocalAPI != c.LocalAPI {
+		restart = append(restart, "the local API")
+	}
+	if len(restart) == 0 {
+		return "Audio devices apply from the next call.", nil
+	}
+	return "Restart callguard to apply the changes to " + strings.Join(restart, " and ") + ".", nil
 }
 
 func (d *desktop) Devices() ([]string, error) {

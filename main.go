@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/callguard/callguard/app/config"
+	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/ui"
 )
@@ -80,6 +82,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if !*headless && !haveDisplay() {
+		fmt.Fprintln(stderr, "callguard: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"+
+			"Run it from a desktop session, under a virtual display (xvfb-run callguard), or with --headless.")
+		return 1
+	}
 	opts, err := loadOptions(*configPath, *dataDir, *policyPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "callguard: %v\n", err)
@@ -102,6 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	a := fyneapp.NewWithID("dev.callguard.desktop")
+	a.SetIcon(fyne.NewStaticResource("callguard.png", assets.AppIcon()))
 	w := ui.NewWindow(a, ui.Options{
 		Session:      d.core,
 		Policy:       d.policy,
@@ -117,6 +125,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 	w.Window().SetMaster()
 	w.Window().Show()
+	if d.cfg.PhoneSystem.NeedsExtension() {
+		// IT preset the phone system; the officer only has to add the extension.
+		ui.ShowSettings(a, d)
+	}
 	a.Run()
 	w.Close()
 	d.stop()
@@ -132,4 +144,14 @@ func showBoard(a fyne.App, feed ui.LiveFeed) {
 	w.SetOnClosed(b.Stop)
 	b.Start()
 	w.Show()
+}
+
+// haveDisplay reports whether a window can be opened: always on Windows and
+// macOS, and on Linux and the BSDs when an X11 or Wayland display is set.
+func haveDisplay() bool {
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return true
+	}
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }

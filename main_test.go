@@ -94,6 +94,15 @@ func exitCode(err error) int {
 	return 0
 }
 
+func TestNoDisplayIsExplained(t *testing.T) {
+	cmd := exec.Command(binary(t), "--data", t.TempDir())
+	cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=")
+	out, err := cmd.CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "--headless") {
+		t.Fatalf("exit %d, output %q: want 1 and the way out named", code, out)
+	}
+}
+
 func TestBadSettingsFileIsExplained(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -608,4 +617,70 @@ func TestSupervisorBoardUnderXvfb(t *testing.T) {
 		t.Fatal("the board shows neither the paused nor the unknown officer's colour")
 	}
 	keepScreenshot(t, path, "board.png")
+}
+
+// TestCallThroughARealPhoneSystem is the whole path on real parts: Kamailio
+// publishes the officer's call state, callguard shows it, an integration
+// pauses through the local API, PortAudio records through the gate into an
+// age-encrypted file, and the uplink delivers it to the server.
+func TestCallThroughARealPhoneSystem(t *testing.T) {
+	display := testrig.Xvfb(t)
+	keys := needKeyring(t)
+	const password = "digest-s3cret-1001"
+	pbx := testrig.Kamailio(t, testrig.KamailioOptions{Users: map[string]string{"1001": password}})
+	testrig.SIPpPhone(t, pbx, "1001", testrig.PhoneOptions{RingFor: 3 * time.Second})
+	if err := keys.Set(secrets.SIPPassword, password); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Delete(secrets.SIPPassword) })
+	alsa := testrig.NewALSA(t, "mic")
+	feed(t, alsa.Input("mic"))
+
+	in := start(t, map[string]any{"phone_system": map[string]any{
+		"address": pbx.Addr("udp"), "transport": "udp", "extension": "1001", "expires": 120}},
+		append(alsa.Env(), "DISPLAY="+display))
+	in.waitState(t, "idle") // subscribed: the phone system is heard
+	id := window(t, display, "callguard")
+
+	dialled := time.Now()
+	call := testrig.SIPpCall(t, pbx, "07700900123", "1001", 6*time.Second)
+	in.waitState(t, "ringing")
+	// An upper bound: it includes SIPp's own start-up and the API's polling.
+	t.Logf("SIPp started → ringing shown through the local API: %v", time.Since(dialled).Round(time.Millisecond))
+	_, v := in.call(t, "GET", "/v1/state", "")
+	c, _ := v["call"].(map[string]any)
+	remote, _ := c["remote"].(map[string]any)
+	if c["direction"] != "inbound" || remote["number"] != "07700900123" {
+		t.Fatalf("ringing call %v, want inbound from 07700900123", c)
+	}
+	shows(t, display, id, app.StateRinging, "ringing.png")
+
+	in.waitState(t, "recording")
+	time.Sleep(time.Second) // a second of the caller recorded before the payment
+	if code, body := in.call(t, "POST", "/v1/pause", `{"reason":"payment"}`); code != 200 {
+		t.Fatalf("pause: %d %v", code, body)
+	}
+	in.waitState(t, "paused")
+	time.Sleep(time.Second)
+	if code, body := in.call(t, "POST", "/v1/resume", ``); code != 200 {
+		t.Fatalf("resume: %d %v", code, body)
+	}
+	call.Wait(t, 30*time.Second)
+	in.waitState(t, "idle")
+
+	var uploaded []string
+	testrig.Eventually(t, 30*time.Second, func() bool {
+		uploaded, _ = filepath.Glob(filepath.Join(in.dir, "data", "server", "recordings", "*", "*.json"))
+		return len(uploaded) == 1
+	}, "the recording did not reach the server")
+	m, err := recorder.ReadManifest(uploaded[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Complete || len(m.Pauses) != 1 || m.Pauses[0].Reason != "payment" || m.Direction != "inbound" || m.Remote.Number != "07700900123" {
+		t.Fatalf("manifest %+v", m)
+	}
+	if p := m.Pauses[0]; p.EndMS == nil || *p.EndMS-p.StartMS < 800 || *p.EndMS-p.StartMS > 1500 {
+		t.Errorf("pause %+v in the recording, want about 1000 ms long", p)
+	}
 }

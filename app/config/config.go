@@ -50,8 +50,14 @@ type PhoneSystem struct {
 	Expires int `json:"expires,omitempty"`
 }
 
-// Manual reports whether no phone system is configured.
-func (p PhoneSystem) Manual() bool { return p.Address == "" }
+// Manual reports whether calls are marked by hand: no phone system is
+// configured, or IT preset its address but the officer's extension is not
+// set yet (see NeedsExtension).
+func (p PhoneSystem) Manual() bool { return p.Address == "" || p.Extension == "" }
+
+// NeedsExtension reports whether a phone system is configured (typically by
+// IT, machine-wide) but this officer's extension is still missing.
+func (p PhoneSystem) NeedsExtension() bool { return p.Address != "" && p.Extension == "" }
 
 // Audio names the capture devices. Empty names mean the system default for
 // the officer and no caller channel.
@@ -149,9 +155,6 @@ func (c *Config) Validate() error {
 		case "udp", "tcp", "tls":
 		default:
 			bad("phone_system.transport %q must be udp, tcp or tls", p.Transport)
-		}
-		if p.Extension == "" {
-			bad("phone_system.extension is needed when a phone system is configured")
 		}
 		if p.Expires != 0 && (p.Expires < 60 || p.Expires > 86400) {
 			bad("phone_system.expires %d must be between 60 and 86400 seconds", p.Expires)

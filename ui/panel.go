@@ -243,7 +243,10 @@ func (p *Panel) detailFor(s app.Snapshot, l look) string {
 func (p *Panel) whyText(s app.Snapshot) string {
 	switch s.State {
 	case app.StateUnknown:
-		return "callguard cannot hear the phone system (" + s.Reason + "), so it cannot tell whether a call is being recorded. Pause by hand before card or health details; callguard keeps trying to reconnect."
+		if s.Call == nil {
+			return "callguard cannot hear the phone system (" + s.Reason + "), so it cannot see calls: a call that starts now is not recorded until the link is back. callguard keeps trying to reconnect."
+		}
+		return "callguard cannot hear the phone system (" + s.Reason + "), so it cannot tell whether this call is still going on. It goes on recording the call until it knows: pause before card or health details. callguard keeps trying to reconnect."
 	case app.StateFailed:
 		return "Why: " + s.Reason + ". Tell your supervisor; calls are not being recorded."
 	case app.StateExcluded:

@@ -114,14 +114,27 @@ func TestPanelShowsEveryState(t *testing.T) {
 		want       app.RecordingState
 		headline   string
 		detailHas  string
-		enabled    []string // button labels (prefix) that must be enabled
+		whyHas     string
+		ready      func(app.Snapshot) bool // when the drive has been applied; default: state want
+		enabled    []string                // button labels (prefix) that must be enabled
 		disabled   []string
 		noticeShow bool
 	}{
 		{
 			name: "unknown before the phone system answers", drive: func(*app.Core) {},
-			want: app.StateUnknown, headline: "STATE UNKNOWN", detailHas: "cannot tell",
+			want: app.StateUnknown, headline: "STATE UNKNOWN", detailHas: "cannot tell", whyHas: "not recorded until the link is back",
 			disabled: []string{"Card payment", "Resume recording", "Flag for deletion"},
+		},
+		{
+			name: "unknown during a call still pauses",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionInbound)
+				c.HandleCall(app.CallEvent{Kind: app.LinkLost, Reason: "no answer to keepalive"})
+			},
+			ready: func(s app.Snapshot) bool { return s.State == app.StateUnknown && s.Call != nil },
+			want:  app.StateUnknown, headline: "STATE UNKNOWN", detailHas: "cannot tell", whyHas: "goes on recording the call",
+			enabled: []string{"Card payment", "Health details", "Flag for deletion"}, noticeShow: true,
 		},
 		{
 			name: "idle", drive: func(c *app.Core) { c.HandleCall(app.CallEvent{Kind: app.LinkUp}) },
@@ -198,7 +211,11 @@ func TestPanelShowsEveryState(t *testing.T) {
 			test.NewTempApp(t)
 			core := coreFor(t, tt.manual, tt.rec)
 			tt.drive(core)
-			s := settle(t, core, state(tt.want))
+			ready := tt.ready
+			if ready == nil {
+				ready = state(tt.want)
+			}
+			s := settle(t, core, ready)
 			w := test.NewTempWindow(t, nil)
 			p := NewPanel(w, core, testPolicy(t))
 			w.SetContent(p.Content())
@@ -208,6 +225,9 @@ func TestPanelShowsEveryState(t *testing.T) {
 			}
 			if !strings.Contains(p.detail.Text, tt.detailHas) {
 				t.Errorf("detail %q lacks %q", p.detail.Text, tt.detailHas)
+			}
+			if !strings.Contains(p.why.Text, tt.whyHas) {
+				t.Errorf("explanation %q lacks %q", p.why.Text, tt.whyHas)
 			}
 			if p.bannerIcon.Resource != StateIcon(tt.want) {
 				t.Error("banner icon is not the state's icon")

@@ -118,9 +118,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	})
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // SIGTERM closes the window cleanly
 	go func() {
-		// Supervisors (and data-protection officers) get the live board.
-		if role := d.role(ctx); role == "supervisor" || role == "dpo" || role == "admin" {
+		// Supervisors (and data-protection officers) get the live board;
+		// data-protection officers also get their review queue and holds.
+		role := d.role(ctx)
+		if role == "supervisor" || role == "dpo" || role == "admin" {
 			fyne.Do(func() { showBoard(a, d.uplink) })
+		}
+		if role == "dpo" {
+			fyne.Do(func() { ui.ShowReview(a, d.uplink) })
 		}
 	}()
 	w.Window().SetMaster()

@@ -15,7 +15,7 @@ test:
 
 ## build: the desktop app and the central server into bin/
 build: deps-build
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/callguard .
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/callguard .
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/callguard-server ./cmd/callguard-server
 
 ## lint: gofmt, go vet, staticcheck

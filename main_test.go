@@ -51,7 +51,8 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "callguard")
-		out, err := exec.Command("go", "build", "-ldflags", "-X main.version=test-1.2.3", "-o", binPath, ".").CombinedOutput()
+		// -trimpath as the release builds (make linux), so they share the build cache.
+		out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=test-1.2.3", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -474,7 +474,9 @@ func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d s
 		return s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: []string{server.ReviewAutoRedacted}, State: server.ReviewDone,
 			Outcome: server.OutcomeRedacted, Decide: &d, DecidedBy: p.Username})
 	case server.DecisionKeep:
-		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.State == server.ReviewRedactionPending {
+		// Not yet redacted: waiting for the key or the recording, or for a
+		// second dpo to approve its deletion.
+		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
 			return server.ReviewItem{}, fmt.Errorf("card details cannot be kept (PCI DSS 3.3.1): they are redacted as soon as the server can: %w", server.ErrConflict)
 		}
 		return s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: []string{server.ReviewOpen, server.ReviewAwaitingApproval}, State: server.ReviewDone,

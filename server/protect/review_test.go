@@ -237,3 +237,22 @@ func TestRedactionInterruptedBeforeCommit(t *testing.T) {
 		t.Fatalf("after recovery: %q", b)
 	}
 }
+
+// TestCardDetailsCannotBeKeptWhileADeletionAwaitsApproval: under the
+// two-person rule a card item whose deletion waits for a second dpo must
+// not be "kept" instead: card details are never kept.
+func TestCardDetailsCannotBeKeptWhileADeletionAwaitsApproval(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, dialects[0].url(t), nil, withoutKey())
+	e.pol.Review.TwoPersonDeletion = true
+	e.ingest(call{id: "card2", start: t0, flags: []flag{{reason: "card", from: 1000, to: 2000}}})
+	audio, manifest, _ := e.recording("card2", 3)
+	e.upload("card2", audio, manifest)
+	item := e.call("card2").Flags[0].EventID
+	if it, err := e.svc.Decide(ctx, e.dpo, item, server.Decision{Action: server.DecisionDelete}); err != nil || it.State != server.ReviewAwaitingApproval {
+		t.Fatalf("decide delete: %+v %v", it, err)
+	}
+	if it, err := e.svc.Decide(ctx, e.dpo2, item, server.Decision{Action: server.DecisionKeep, Note: "keep it"}); !errors.Is(err, server.ErrConflict) {
+		t.Fatalf("card details kept while a deletion awaited approval: %+v %v", it, err)
+	}
+}

@@ -243,12 +243,11 @@ func (d *desktop) startUplink(ctx context.Context) error {
 		}
 		token = func() (string, error) { return tok, nil }
 		d.log.Info("embedded server running", "url", baseURL)
-	} else if cfg.Server.CAFile != "" {
-		pool, err := loadCA(cfg.Server.CAFile)
-		if err != nil {
+	} else {
+		var err error
+		if client, err = serverClient(cfg.Server); err != nil {
 			return err
 		}
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
 	d.uplink = uplink.New(uplink.Options{
 		BaseURL:    baseURL,
@@ -291,6 +290,21 @@ func (d *desktop) role(ctx context.Context) string {
 		}
 		wait = min(2*wait, 30*time.Second)
 	}
+}
+
+// serverClient returns the HTTP client for the organisation's server: one
+// that trusts server.ca_file when it is set, else the system roots.
+func serverClient(s config.Server) (*http.Client, error) {
+	client := &http.Client{}
+	if s.CAFile == "" {
+		return client, nil
+	}
+	pool, err := loadCA(s.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return client, nil
 }
 
 func loadCA(path string) (*x509.CertPool, error) {
@@ -513,15 +527,19 @@ func (d *desktop) Enroll(ctx context.Context, serverURL, username, password stri
 	if serverURL == "" {
 		return "", errors.New("enter the server's address first (https://…)")
 	}
+	c := d.Settings()
+	hc, err := serverClient(c.Server)
+	if err != nil {
+		return "", err
+	}
 	host, _ := os.Hostname()
-	e, err := uplink.Enroll(ctx, serverURL, username, password, host)
+	e, err := uplink.EnrollWithClient(ctx, hc, serverURL, username, password, host)
 	if err != nil {
 		return "", err
 	}
 	if err := d.secrets.Set(secrets.DeviceToken, e.Token); err != nil {
 		return "", err
 	}
-	c := d.Settings()
 	c.Server.URL = serverURL
 	if err := config.Save(d.opts.ConfigPath, c); err != nil {
 		return "", err

@@ -198,8 +198,9 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		defer st.Close()
 		enc := json.NewEncoder(stdout)
+		var after *server.Tombstone
 		for {
-			ts, err := st.Tombstones(ctx, from, to, 1000)
+			ts, err := st.TombstonesAfter(ctx, from, to, after, 1000)
 			if err != nil {
 				return err
 			}
@@ -211,7 +212,7 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if len(ts) < 1000 {
 				return nil
 			}
-			from = ts[len(ts)-1].Deleted.Add(time.Millisecond)
+			after = &ts[len(ts)-1]
 		}
 	}
 	return fmt.Errorf("retention: unknown subcommand %q (run, report, reapply, tombstones)", sub)

@@ -149,3 +149,49 @@ func TestRetentionAndAuditFromTheCommandLine(t *testing.T) {
 		t.Fatalf("verify after tampering: %v\n%s", err, out)
 	}
 }
+
+// TestTombstoneExportPagesWithoutLoss: one retention batch stamps all its
+// tombstones with the same deleted_at; the export pages through them
+// without skipping the rest of a batch that straddles a page.
+func TestTombstoneExportPagesWithoutLoss(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "cg.db")
+	seed(t, db, filepath.Join(dir, "data"))
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC).UnixMilli()
+	for i := range n {
+		// Two deletion batches, 300 then 1200, straddling the 1000-row page.
+		deleted := at
+		if i >= 300 {
+			deleted = at + 1000
+		}
+		if _, err := st.DB().Exec(`INSERT INTO tombstones (call_id, started_at, rule, deleted_at) VALUES (?, ?, 'default', ?)`,
+			fmt.Sprintf("ts-%04d", i), at, deleted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"retention", "tombstones", "--db", db}, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var ts server.Tombstone
+		if err := json.Unmarshal(sc.Bytes(), &ts); err != nil {
+			t.Fatal(err)
+		}
+		if seen[ts.CallID] {
+			t.Fatalf("%s exported twice", ts.CallID)
+		}
+		seen[ts.CallID] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("exported %d of %d tombstones", len(seen), n)
+	}
+}

@@ -523,7 +523,18 @@ func (s *Store) ErasedBy(ctx context.Context, ref string) ([]string, error) {
 // Tombstones returns the tombstones of deletions finished in [from, to)
 // (zero times: unbounded), oldest first, up to limit.
 func (s *Store) Tombstones(ctx context.Context, from, to time.Time, limit int) ([]server.Tombstone, error) {
+	return s.TombstonesAfter(ctx, from, to, nil, limit)
+}
+
+// TombstonesAfter is Tombstones after the tombstone after (nil: from the
+// first), to page on: a deletion batch stamps all its tombstones with the
+// same time, so paging by time alone would skip or repeat some.
+func (s *Store) TombstonesAfter(ctx context.Context, from, to time.Time, after *server.Tombstone, limit int) ([]server.Tombstone, error) {
 	where, args := `WHERE state = 'done'`, []any{}
+	if after != nil {
+		where += ` AND (deleted_at > ? OR (deleted_at = ? AND call_id > ?))`
+		args = append(args, ms(after.Deleted), ms(after.Deleted), after.CallID)
+	}
 	if !from.IsZero() {
 		where += ` AND deleted_at >= ?`
 		args = append(args, ms(from))

@@ -289,13 +289,29 @@ func (p *Panel) callText(s app.Snapshot) string {
 }
 
 func (p *Panel) updatePause(s app.Snapshot) {
-	recordable := s.Call != nil && s.State != app.StateExcluded && s.State != app.StateDeclined
+	st, reason := callState(s)
+	recordable := s.Call != nil && st != app.StateExcluded && st != app.StateDeclined
 	for id, b := range p.pauseBtns {
-		setEnabled(b, recordable && !(s.State == app.StatePaused && s.Reason == id))
+		setEnabled(b, recordable && !(st == app.StatePaused && reason == id))
 	}
-	paused := s.State == app.StatePaused && s.Reason != policy.HoldReason
-	setEnabled(p.resumeBtn, paused)
+	setEnabled(p.resumeBtn, resumable(s))
 	p.updatePauseLine(s)
+}
+
+// callState is the state of the call the pause controls act on: while the
+// phone system cannot be heard the banner says unknown, but the call keeps
+// its own state (a pause made then is still a pause that can be lifted).
+func callState(s app.Snapshot) (app.RecordingState, string) {
+	if s.Call != nil {
+		return s.Call.State, s.Call.Reason
+	}
+	return s.State, s.Reason
+}
+
+// resumable reports whether the focused call has a pause the officer can lift.
+func resumable(s app.Snapshot) bool {
+	st, reason := callState(s)
+	return st == app.StatePaused && reason != policy.HoldReason
 }
 
 func (p *Panel) updatePauseLine(s app.Snapshot) {

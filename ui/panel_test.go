@@ -435,3 +435,31 @@ func TestFlagDialogFlagsTheChosenCall(t *testing.T) {
 		t.Fatalf("flag %+v", f)
 	}
 }
+
+// The banner says unknown while the phone system cannot be heard, but the
+// call the officer paused is still paused: resuming it must stay possible.
+func TestPausedCallCanBeResumedWhileTheLinkIsLost(t *testing.T) {
+	test.NewTempApp(t)
+	core := coreFor(t, false, nil)
+	core.HandleCall(app.CallEvent{Kind: app.LinkUp})
+	call(core, app.CallAnswered, app.DirectionInbound)
+	settle(t, core, state(app.StateRecording))
+	core.HandleCall(app.CallEvent{Kind: app.LinkLost, Reason: "no answer to keepalive"})
+	settle(t, core, func(s app.Snapshot) bool { return s.State == app.StateUnknown && s.Call != nil })
+	if err := core.Pause("payment"); err != nil {
+		t.Fatal(err)
+	}
+	s := settle(t, core, func(s app.Snapshot) bool { return s.Call != nil && s.Call.State == app.StatePaused })
+	w := test.NewTempWindow(t, nil)
+	p := NewPanel(w, core, testPolicy(t))
+	w.SetContent(p.Content())
+	p.Update(s)
+	if b := findButton(t, p.Content(), "Resume recording"); b.Disabled() {
+		t.Error("Resume recording disabled although the call is paused")
+	}
+	if b := findButton(t, p.Content(), "Card payment"); !b.Disabled() {
+		t.Error("Card payment enabled although the call is paused for it")
+	}
+	test.Tap(findButton(t, p.Content(), "Resume recording"))
+	settle(t, core, func(s app.Snapshot) bool { return s.Call != nil && s.Call.State == app.StateRecording })
+}

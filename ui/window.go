@@ -118,7 +118,12 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 		case <-syncC.C:
 			if w.opts.SyncStatus != nil {
 				s := current
-				fyne.Do(func() { w.panel.status.SetText(w.panel.statusText(s)) })
+				fyne.Do(func() {
+					// Only a change is drawn: an idle window repaints nothing.
+					if text := w.panel.statusText(s); text != w.panel.status.Text {
+						w.panel.status.SetText(text)
+					}
+				})
 			}
 		}
 	}
@@ -146,7 +151,7 @@ func (w *Window) trayMenu(a fyne.App, s app.Snapshot) {
 		items = append(items, it)
 	}
 	resume := fyne.NewMenuItem("Resume recording", func() { w.panel.act(w.opts.Session.Resume()) })
-	resume.Disabled = s.State != app.StatePaused
+	resume.Disabled = !resumable(s)
 	items = append(items, resume)
 	desk.SetSystemTrayMenu(fyne.NewMenu("callguard", items...))
 	desk.SetSystemTrayIcon(StateIcon(s.State))

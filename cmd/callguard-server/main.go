@@ -297,7 +297,9 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
-		audit(ctx, st, server.AuditUserAdd, u.Username, fmt.Sprintf(`{"role":%q,"via":"cli"}`, u.Role))
+		if err := audit(ctx, st, server.AuditUserAdd, u.Username, fmt.Sprintf(`{"role":%q,"via":"cli"}`, u.Role)); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "added %s (%s)\n", u.Username, u.Role)
 		return nil
 	case "list":
@@ -340,7 +342,9 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
-		audit(ctx, st, server.AuditRoleChange, *username, fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r))
+		if err := audit(ctx, st, server.AuditRoleChange, *username, fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r)); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "%s: %s → %s\n", *username, old, r)
 		return nil
 	case "disable", "enable":
@@ -361,7 +365,9 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if sub == "disable" {
 			action = server.AuditUserDisable
 		}
-		audit(ctx, st, action, *username, `{"via":"cli"}`)
+		if err := audit(ctx, st, action, *username, `{"via":"cli"}`); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "%sd %s\n", sub, *username)
 		return nil
 	}
@@ -419,19 +425,26 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := st.RevokeDevice(ctx, *id); err != nil {
 			return err
 		}
-		audit(ctx, st, server.AuditDeviceRevoke, *id, `{"via":"cli"}`)
+		if err := audit(ctx, st, server.AuditDeviceRevoke, *id, `{"via":"cli"}`); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "revoked %s\n", *id)
 		return nil
 	}
 	return fmt.Errorf("device: unknown subcommand %q (list, revoke)", sub)
 }
 
-func audit(ctx context.Context, st *store.Store, action, target, detail string) {
+// audit writes what a command did to the audit log; a command whose
+// record could not be written fails, so the gap is not silent.
+func audit(ctx context.Context, st *store.Store, action, target, detail string) error {
 	actor := "cli"
 	if u := os.Getenv("USER"); u != "" {
 		actor = "cli:" + u
 	}
-	st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail})
+	if err := st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
+		return fmt.Errorf("%s on %s not written to the audit log: %w", action, target, err)
+	}
+	return nil
 }
 
 // readPassword prompts on a terminal (twice, without echo) or reads the

@@ -155,7 +155,9 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		audit(ctx, st, server.AuditRetentionReport, "retention", fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount))
+		if err := audit(ctx, st, server.AuditRetentionReport, "retention", fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount)); err != nil {
+			return err
+		}
 		printReport(stdout, rep)
 		return nil
 	case "reapply":
@@ -173,7 +175,9 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		audit(ctx, st, "retention.reapply", "retention", fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n))
+		if err := audit(ctx, st, "retention.reapply", "retention", fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n)); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "retention recomputed for %d calls\n", n)
 		return nil
 	case "tombstones":
@@ -371,7 +375,9 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				break
 			}
 		}
-		audit(ctx, st, server.AuditExport, "audit", fmt.Sprintf(`{"since":%q,"after_seq":%d,"records":%d,"last_seq":%d,"via":"cli"}`, *since, *after, n, last))
+		if err := audit(ctx, st, server.AuditExport, "audit", fmt.Sprintf(`{"since":%q,"after_seq":%d,"records":%d,"last_seq":%d,"via":"cli"}`, *since, *after, n, last)); err != nil {
+			return err
+		}
 		fmt.Fprintf(stderr, "exported %d records; continue later with --after-seq %d\n", n, last)
 		return nil
 	case "checkpoint":
@@ -396,7 +402,9 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		audit(ctx, st, server.AuditCheckpointed, "audit", fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq))
+		if err := audit(ctx, st, server.AuditCheckpointed, "audit", fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq)); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "checkpoint signed at record %d (hash %s…)\n", cp.Seq, cp.Hash[:16])
 		return nil
 	}

@@ -195,3 +195,24 @@ func TestTombstoneExportPagesWithoutLoss(t *testing.T) {
 		t.Fatalf("exported %d of %d tombstones", len(seen), n)
 	}
 }
+
+// TestCommandFailsWhenItsAuditRecordIsLost: a command whose audit record
+// cannot be written says so instead of succeeding silently.
+func TestCommandFailsWhenItsAuditRecordIsLost(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "cg.db")
+	seed(t, db, filepath.Join(dir, "data"))
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(`CREATE TRIGGER audit_refused BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), []string{"user", "role", "--username", "olive", "--role", "supervisor", "--db", db}, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "audit") {
+		t.Fatalf("role changed without an audit record: %v\n%s", err, out.String())
+	}
+}

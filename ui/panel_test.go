@@ -463,3 +463,54 @@ func TestPausedCallCanBeResumedWhileTheLinkIsLost(t *testing.T) {
 	test.Tap(findButton(t, p.Content(), "Resume recording"))
 	settle(t, core, func(s app.Snapshot) bool { return s.Call != nil && s.Call.State == app.StateRecording })
 }
+
+// trayApp is a test app with a system tray, which fyne's test app lacks.
+type trayApp struct {
+	fyne.App
+	mu   sync.Mutex
+	menu *fyne.Menu
+}
+
+func (a *trayApp) SetSystemTrayMenu(m *fyne.Menu) { a.mu.Lock(); a.menu = m; a.mu.Unlock() }
+func (a *trayApp) SetSystemTrayIcon(fyne.Resource) {}
+func (a *trayApp) SetSystemTrayWindow(fyne.Window) {}
+
+func (a *trayApp) headline() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.menu == nil || len(a.menu.Items) == 0 {
+		return ""
+	}
+	return a.menu.Items[0].Label
+}
+
+var _ desktop.App = (*trayApp)(nil)
+
+// The tray says why recording is paused; switching the reason of a pause
+// (paused stays paused) must not leave the old reason there.
+func TestTrayFollowsAChangedPauseReason(t *testing.T) {
+	a := &trayApp{App: test.NewTempApp(t)}
+	core := coreFor(t, true, nil)
+	win := NewWindow(a, Options{Session: core, Policy: testPolicy(t)})
+	t.Cleanup(win.Close)
+	core.StartManual(app.DirectionInbound, app.Party{Number: "07700900123"})
+	settle(t, core, state(app.StateRecording))
+	trayHas := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(a.headline(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("tray says %q, want it to mention %q", a.headline(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if err := core.Pause("payment"); err != nil {
+		t.Fatal(err)
+	}
+	trayHas("Card payment")
+	if err := core.Pause("health"); err != nil {
+		t.Fatal(err)
+	}
+	trayHas("Health details")
+}

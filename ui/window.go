@@ -77,11 +77,12 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 	defer w.wg.Done()
 	defer cancel()
 	var (
-		tick    *time.Ticker
-		tickC   <-chan time.Time
-		lastSt  = app.RecordingState(-1)
-		syncC   = time.NewTicker(3 * time.Second)
-		current app.Snapshot
+		tick     *time.Ticker
+		tickC    <-chan time.Time
+		lastTray trayKey
+		trayed   bool
+		syncC    = time.NewTicker(3 * time.Second)
+		current  app.Snapshot
 	)
 	defer syncC.Stop()
 	for {
@@ -96,11 +97,12 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 				return
 			}
 			current = s
-			stateChanged := s.State != lastSt
-			lastSt = s.State
+			key := trayKeyOf(s)
+			trayChanged := !trayed || key != lastTray
+			lastTray, trayed = key, true
 			fyne.Do(func() {
 				w.panel.Update(s)
-				if stateChanged {
+				if trayChanged {
 					w.trayMenu(a, s)
 				}
 			})
@@ -127,6 +129,19 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 			}
 		}
 	}
+}
+
+// trayKey is what the tray menu shows of a snapshot: the menu is rebuilt
+// when any of it changes (a pause can switch its reason and stay paused).
+type trayKey struct {
+	state     app.RecordingState
+	label     string
+	call      bool
+	resumable bool
+}
+
+func trayKeyOf(s app.Snapshot) trayKey {
+	return trayKey{state: s.State, label: s.ReasonLabel, call: s.Call != nil, resumable: resumable(s)}
 }
 
 // trayMenu mirrors the state in the system tray, where the OS has one.

@@ -36,8 +36,11 @@ type options struct {
 	Managed    config.Managed
 	Policy     *policy.Policy
 	ConfigPath string
-	Logger     *slog.Logger
-	Version    string
+	// SavedDataDir is the data directory the settings say, before --data:
+	// what saving the settings writes back.
+	SavedDataDir string
+	Logger       *slog.Logger
+	Version      string
 }
 
 // loadOptions builds the effective settings and policy: defaults, the
@@ -52,6 +55,7 @@ func loadOptions(configPath, dataDir, policyPath string) (options, error) {
 	if err != nil {
 		return options{}, err
 	}
+	saved := cfg.DataDir
 	if dataDir != "" {
 		cfg.DataDir = dataDir
 	}
@@ -73,7 +77,7 @@ func loadOptions(configPath, dataDir, policyPath string) (options, error) {
 			return options{}, fmt.Errorf("%s: %w", policyPath, err)
 		}
 	}
-	return options{Config: cfg, Managed: managed, Policy: pol}, nil
+	return options{Config: cfg, Managed: managed, Policy: pol, SavedDataDir: saved}, nil
 }
 
 // desktop is the running app: the session core and the parts around it.
@@ -464,7 +468,7 @@ func (d *desktop) Save(c config.Config, sipPassword *string) (string, error) {
 			return "", err
 		}
 	}
-	if err := config.Save(d.opts.ConfigPath, c); err != nil {
+	if err := d.saveConfig(c); err != nil {
 		return "", err
 	}
 	d.mu.Lock()
@@ -541,13 +545,19 @@ func (d *desktop) Enroll(ctx context.Context, serverURL, username, password stri
 		return "", err
 	}
 	c.Server.URL = serverURL
-	if err := config.Save(d.opts.ConfigPath, c); err != nil {
+	if err := d.saveConfig(c); err != nil {
 		return "", err
 	}
 	d.mu.Lock()
 	d.cfg = c
 	d.mu.Unlock()
 	return e.Role + " (restart callguard to connect)", nil
+}
+
+// saveConfig writes the officer's settings file; a one-run --data stays out of it.
+func (d *desktop) saveConfig(c config.Config) error {
+	c.DataDir = d.opts.SavedDataDir
+	return config.Save(d.opts.ConfigPath, c)
 }
 
 func (d *desktop) KeyringNote() string {

@@ -471,7 +471,7 @@ type trayApp struct {
 	menu *fyne.Menu
 }
 
-func (a *trayApp) SetSystemTrayMenu(m *fyne.Menu) { a.mu.Lock(); a.menu = m; a.mu.Unlock() }
+func (a *trayApp) SetSystemTrayMenu(m *fyne.Menu)  { a.mu.Lock(); a.menu = m; a.mu.Unlock() }
 func (a *trayApp) SetSystemTrayIcon(fyne.Resource) {}
 func (a *trayApp) SetSystemTrayWindow(fyne.Window) {}
 

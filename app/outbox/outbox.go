@@ -52,6 +52,7 @@ type Outbox struct {
 	stale   int         // acknowledged records still in the log
 	closed  bool
 	notify  chan struct{}
+	sync    func(*os.File) error // (*os.File).Sync; tests make it fail
 }
 
 // state is what state.json keeps: the acknowledged seq, so seqs keep growing
@@ -73,7 +74,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *Outbox) { o.log = l } }
 // event appended from now on. A record torn by a crash at the end of the log
 // is dropped (it was never confirmed to the caller); the log is cut there.
 func Open(dir, device string, opts ...Option) (*Outbox, error) {
-	o := &Outbox{dir: dir, device: device, log: slog.Default(), notify: make(chan struct{}, 1)}
+	o := &Outbox{dir: dir, device: device, log: slog.Default(), notify: make(chan struct{}, 1), sync: (*os.File).Sync}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -194,12 +195,18 @@ func (o *Outbox) Append(ev app.Event) error {
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(rec[4:8], crc32.Checksum(payload, castagnoli))
 	copy(rec[headerSize:], payload)
+	start, err := o.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
 	if _, err := o.f.Write(rec); err != nil {
-		o.recover()
+		o.rollback(start)
 		return fmt.Errorf("outbox: write event: %w", err)
 	}
-	if err := o.f.Sync(); err != nil {
-		o.recover()
+	if err := o.sync(o.f); err != nil {
+		// The caller is told the event was not stored, so the record must go
+		// too, whole as it may be: else its seq would be stamped twice.
+		o.rollback(start)
 		return fmt.Errorf("outbox: sync event: %w", err)
 	}
 	o.lastSeq = ev.Seq
@@ -211,19 +218,15 @@ func (o *Outbox) Append(ev app.Event) error {
 	return nil
 }
 
-// recover cuts a partly written record off the log after a failed write, so
-// the next append does not follow garbage.
-func (o *Outbox) recover() {
-	if off, err := o.logEnd(); err == nil {
-		o.f.Truncate(off)
-		o.f.Seek(off, io.SeekStart)
+// rollback cuts the log back to start, where the failed append began, so
+// the next append does not follow garbage or a record nobody was told of.
+func (o *Outbox) rollback(start int64) {
+	if err := o.f.Truncate(start); err != nil {
+		o.log.Error("outbox: cannot cut a failed append off the log", "err", err)
 	}
-}
-
-// logEnd recomputes the offset after the last whole record.
-func (o *Outbox) logEnd() (int64, error) {
-	cp := &Outbox{log: o.log, acked: o.acked}
-	return cp.load(o.f)
+	if _, err := o.f.Seek(start, io.SeekStart); err != nil {
+		o.log.Error("outbox: cannot seek after a failed append", "err", err)
+	}
 }
 
 // Peek returns up to max of the oldest events not yet acknowledged.

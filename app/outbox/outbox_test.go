@@ -259,3 +259,32 @@ func TestSurvivesKill9(t *testing.T) {
 		o.Close()
 	}
 }
+
+// An append whose fsync fails was reported as failed, so it must leave no
+// trace: the next event takes its seq, and after a restart the log holds
+// each seq once.
+func TestFailedSyncLeavesNoRecord(t *testing.T) {
+	dir := t.TempDir()
+	o := mustOpen(t, dir)
+	if err := o.Append(event(0)); err != nil {
+		t.Fatal(err)
+	}
+	o.sync = func(*os.File) error { return fmt.Errorf("EIO") }
+	if err := o.Append(event(1)); err == nil || !strings.Contains(err.Error(), "EIO") {
+		t.Fatalf("append with a failing fsync: %v", err)
+	}
+	o.sync = (*os.File).Sync
+	if err := o.Append(event(2)); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	o = mustOpen(t, dir)
+	defer o.Close()
+	evs, err := o.Peek(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(seqs(evs)); got != "[1 2]" || evs[1].ID != event(2).ID {
+		t.Fatalf("after a failed fsync and a restart the log holds seqs %s (%v), want [1 2] with the third event second", got, evs)
+	}
+}

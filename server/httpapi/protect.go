@@ -469,11 +469,15 @@ func (a *API) searchAudit(w http.ResponseWriter, r *http.Request, p server.Princ
 
 func (a *API) checkpoint(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	cp, err := a.o.Store.Checkpoint(r.Context())
-	if errors.Is(err, store.ErrNoAuditKey) {
+	switch {
+	case errors.Is(err, store.ErrNoAuditKey):
 		a.fail(w, r, fmt.Errorf("%v: %w", err, server.ErrNoKey))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrAuditEmpty):
+		// Nothing has been audited yet: no checkpoint is needed.
+		a.fail(w, r, fmt.Errorf("%v: %w", err, server.ErrConflict))
+		return
+	case err != nil:
 		a.fail(w, r, err)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/auth"
 )
 
 // raw makes a request and returns the status, headers and body.
@@ -228,5 +229,29 @@ func TestWithoutTheKeyPlayIs503AndDownloadWorks(t *testing.T) {
 	status, _, b := e.raw(dee, "GET", "/api/v1/recordings/c2/audio", "")
 	if status != 200 || !bytes.Equal(b, audio) {
 		t.Fatalf("download without the key: %d", status)
+	}
+}
+
+// TestCheckpointOfAnEmptyAuditLogIs409: before anything was audited there
+// is nothing to sign; the dpo is told so (409), not "internal error".
+func TestCheckpointOfAnEmptyAuditLogIs409(t *testing.T) {
+	e := newEnv(t)
+	// A device made in the store, not enrolled: enrolment is audited.
+	ctx := t.Context()
+	u, err := e.srv.Store().CreateUser(ctx, "dee", server.RoleDPO, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, hash := auth.NewToken()
+	if err := e.srv.Store().CreateDevice(ctx, auth.NewID(), u.ID, "pc", hash); err != nil {
+		t.Fatal(err)
+	}
+	var eb struct{ Error string }
+	e.call(tok, "POST", "/api/v1/audit/checkpoint", "", 409, &eb)
+	if !strings.Contains(eb.Error, "empty") {
+		t.Fatalf("409 says %q", eb.Error)
+	}
+	if cps, err := e.srv.Store().Checkpoints(ctx); err != nil || len(cps) != 0 {
+		t.Fatalf("checkpoints: %+v %v", cps, err)
 	}
 }

@@ -44,8 +44,14 @@ func (s *Store) SetAuditKey(key ed25519.PrivateKey, every int) {
 	s.auditKey, s.checkpointEvery = key, every
 }
 
-// ErrNoAuditKey: a checkpoint was asked for but the store has no signing key.
-var ErrNoAuditKey = errors.New("no audit signing key: checkpoints cannot be signed")
+// Checkpoint errors.
+var (
+	// ErrNoAuditKey: a checkpoint was asked for but the store has no signing key.
+	ErrNoAuditKey = errors.New("no audit signing key: checkpoints cannot be signed")
+	// ErrAuditEmpty: a checkpoint was asked for but the audit log has no
+	// record yet, so there is nothing to sign.
+	ErrAuditEmpty = errors.New("the audit log is empty: there is nothing to sign yet")
+)
 
 // Audit appends a record to the audit log, chaining it to the last one.
 // r.Detail must be a JSON object or empty; Seq, At and the hashes are set here.
@@ -118,7 +124,8 @@ func (s *Store) signCheckpoint(ctx context.Context, tx *sql.Tx, seq int64, hash 
 }
 
 // Checkpoint signs a checkpoint of the audit chain as it stands now (if the
-// last record has none yet) and returns it.
+// last record has none yet) and returns it. With no audit record yet there
+// is nothing to sign: it returns ErrAuditEmpty.
 func (s *Store) Checkpoint(ctx context.Context) (server.AuditCheckpoint, error) {
 	if s.auditKey == nil {
 		return server.AuditCheckpoint{}, ErrNoAuditKey
@@ -126,8 +133,11 @@ func (s *Store) Checkpoint(ctx context.Context) (server.AuditCheckpoint, error) 
 	var seq int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		last, hash, err := s.auditTail(ctx, tx)
-		if err != nil || last == 0 {
+		if err != nil {
 			return err
+		}
+		if last == 0 {
+			return ErrAuditEmpty
 		}
 		seq = last
 		return s.signCheckpoint(ctx, tx, last, hash)
@@ -136,8 +146,11 @@ func (s *Store) Checkpoint(ctx context.Context) (server.AuditCheckpoint, error) 
 		return server.AuditCheckpoint{}, fmt.Errorf("audit checkpoint: %w", err)
 	}
 	cps, err := s.checkpoints(ctx, `WHERE seq = ?`, seq)
-	if err != nil || len(cps) == 0 {
-		return server.AuditCheckpoint{}, fmt.Errorf("audit checkpoint: %v", err)
+	if err != nil {
+		return server.AuditCheckpoint{}, fmt.Errorf("audit checkpoint at %d: %w", seq, err)
+	}
+	if len(cps) == 0 {
+		return server.AuditCheckpoint{}, fmt.Errorf("audit checkpoint at %d: signed but not found", seq)
 	}
 	return cps[0], nil
 }

@@ -539,6 +539,29 @@ func TestAuditTamperIsFound(t *testing.T) {
 	}
 }
 
+// TestCheckpointOfAnEmptyAuditLog: with no audit record there is nothing
+// to sign, which is said plainly (ErrAuditEmpty) rather than failing; the
+// first record can then be signed.
+func TestCheckpointOfAnEmptyAuditLog(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	forEachDialect(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		s.SetAuditKey(key, 5)
+		if cp, err := s.Checkpoint(ctx); !errors.Is(err, store.ErrAuditEmpty) {
+			t.Fatalf("checkpoint of an empty log: %+v, %v; want ErrAuditEmpty", cp, err)
+		}
+		if cps, err := s.Checkpoints(ctx); err != nil || len(cps) != 0 {
+			t.Fatalf("checkpoints after the refusal: %+v %v", cps, err)
+		}
+		if err := s.Audit(ctx, server.AuditRecord{Actor: "ann", Action: server.AuditCallRead, Target: "call-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if cp, err := s.Checkpoint(ctx); err != nil || cp.Seq != 1 || cp.Signature == "" {
+			t.Fatalf("checkpoint of one record: %+v %v", cp, err)
+		}
+	})
+}
+
 // BenchmarkVerifyAudit walks a chain of 100,000 audit records with a
 // signed checkpoint every 1,000 and reports records verified per second.
 func BenchmarkVerifyAudit(b *testing.B) {

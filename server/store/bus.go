@@ -34,16 +34,28 @@ func (b *Bus) Publish(ctx context.Context, payload []byte) error {
 	return nil
 }
 
+// Reconnect delays of Bus.Listen: the first, after a listener that had
+// been working is lost, doubles with each failed attempt up to the last.
+const (
+	listenFirstBackoff = 100 * time.Millisecond
+	listenMaxBackoff   = 10 * time.Second
+)
+
 // Listen delivers every message published on the bus to handle until ctx
 // ends. It holds its own connection and reconnects with backoff when it is
 // lost; after every (re)connect, once listening, it calls resync, so the
-// caller can reload what it may have missed.
+// caller can reload what it may have missed. A connection that got as far
+// as listening resets the backoff, so a loss after hours of work is
+// retried at once, however long an outage before it was.
 func (b *Bus) Listen(ctx context.Context, handle func([]byte), resync func()) error {
-	backoff := 100 * time.Millisecond
+	backoff := listenFirstBackoff
 	for {
-		err := b.listenOnce(ctx, handle, resync)
+		listened, err := b.listenOnce(ctx, handle, resync)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if listened {
+			backoff = listenFirstBackoff
 		}
 		b.s.log.Warn("live board: lost the PostgreSQL listener; reconnecting", "err", err, "in", backoff)
 		select {
@@ -51,24 +63,26 @@ func (b *Bus) Listen(ctx context.Context, handle func([]byte), resync func()) er
 			return nil
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 10*time.Second)
+		backoff = min(backoff*2, listenMaxBackoff)
 	}
 }
 
-func (b *Bus) listenOnce(ctx context.Context, handle func([]byte), resync func()) error {
+// listenOnce connects, listens and delivers until the connection fails;
+// listened reports whether it got as far as listening.
+func (b *Bus) listenOnce(ctx context.Context, handle func([]byte), resync func()) (listened bool, err error) {
 	conn, err := pgx.Connect(ctx, b.s.url)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+LiveChannel); err != nil {
-		return err
+		return false, fmt.Errorf("listen: %w", err)
 	}
 	resync()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, fmt.Errorf("wait for notification: %w", err)
 		}
 		handle([]byte(n.Payload))
 	}

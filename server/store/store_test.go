@@ -623,3 +623,45 @@ func BenchmarkVerifyAudit(b *testing.B) {
 		})
 	}
 }
+
+// TestBusReconnectsPromptlyAfterAGoodConnection kills the live board's
+// PostgreSQL listener again and again, each time after it had reconnected
+// and was listening: every loss is a first failure, so the listener comes
+// back within the first backoff step, never after a delay that grew over
+// earlier, recovered losses.
+func TestBusReconnectsPromptlyAfterAGoodConnection(t *testing.T) {
+	if s := open(t, "sqlite:"+filepath.Join(t.TempDir(), "callguard.db"), &clock{}); s.Bus() != nil {
+		t.Fatal("SQLite (one instance) has a bus")
+	}
+	s := open(t, testrig.PostgreSQL(t), &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)})
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Bus().Listen(ctx, func([]byte) {}, func() { listening <- struct{}{} })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	wait := func(what string, within time.Duration) {
+		t.Helper()
+		select {
+		case <-listening:
+		case <-time.After(within):
+			t.Fatalf("%s: not listening again within %v", what, within)
+		}
+	}
+	wait("first connection", 10*time.Second)
+	pid := 0
+	for i := range 6 {
+		// The backend killed last may linger in pg_stat_activity a moment.
+		if err := s.DB().QueryRow(`SELECT pid FROM pg_stat_activity WHERE query = $1 AND pid <> $2 ORDER BY backend_start DESC LIMIT 1`,
+			"LISTEN "+store.LiveChannel, pid).Scan(&pid); err != nil {
+			t.Fatalf("loss %d: the listener's backend: %v", i+1, err)
+		}
+		if _, err := s.DB().Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
+			t.Fatal(err)
+		}
+		// The first step is 100 ms; doubled five times it would be 3.2 s.
+		wait(fmt.Sprintf("loss %d", i+1), 1500*time.Millisecond)
+	}
+}

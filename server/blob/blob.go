@@ -33,20 +33,53 @@ var (
 
 // Store is a directory of recordings.
 type Store struct {
-	dir string
+	dir         string
+	uploadCheck func(id string) error
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithUploadCheck makes Append and Finish ask check whether a call still
+// takes its recording (store.UploadOpen: not deleted, no deletion begun),
+// under the call's lock, before they write and again once the bytes are on
+// disk. The first answer closes the window between a deletion removing the
+// call's files (Remove takes the same lock) and a chunk arriving; the
+// second catches a deletion begun meanwhile by another process (another
+// instance, `retention run`), which does not share the lock. When check
+// fails the chunk is undone; when it fails with server.ErrGone, whatever
+// the call's upload left is removed.
+func WithUploadCheck(check func(id string) error) Option {
+	return func(s *Store) { s.uploadCheck = check }
+}
+
 // Open returns the blob store under dir, creating it.
-func Open(dir string) (*Store, error) {
+func Open(dir string, opts ...Option) (*Store, error) {
 	for _, sub := range []string{"recordings", "uploads"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("blob store: %w", err)
 		}
 	}
-	return &Store{dir: dir, locks: map[string]*sync.Mutex{}}, nil
+	s := &Store{dir: dir, locks: map[string]*sync.Mutex{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// checkUpload asks the upload check, if there is one; the caller holds the
+// call's lock.
+func (s *Store) checkUpload(id string) error {
+	if s.uploadCheck == nil {
+		return nil
+	}
+	if err := s.uploadCheck(id); err != nil {
+		return fmt.Errorf("upload of recording %s refused: %w", id, err)
+	}
+	return nil
 }
 
 // lock serialises work on one call's files.
@@ -110,7 +143,10 @@ func (s *Store) Size(id string) (size int64, stored bool, err error) {
 }
 
 // Append writes the chunk r at offset, which must be the upload's current
-// size, and returns the new size once the bytes are fsync'd.
+// size, and returns the new size once the bytes are fsync'd. With an
+// upload check (WithUploadCheck), a call that no longer takes its
+// recording gets nothing written, and one deleted while the chunk was
+// written loses its upload.
 func (s *Store) Append(id string, offset int64, r io.Reader) (int64, error) {
 	if err := check(id); err != nil {
 		return 0, err
@@ -119,6 +155,9 @@ func (s *Store) Append(id string, offset int64, r io.Reader) (int64, error) {
 	size, stored, err := s.Size(id)
 	if err != nil {
 		return 0, err
+	}
+	if err := s.checkUpload(id); err != nil {
+		return size, err
 	}
 	if stored {
 		return size, fmt.Errorf("recording %s is already stored: %w", id, server.ErrConflict)
@@ -134,15 +173,23 @@ func (s *Store) Append(id string, offset int64, r io.Reader) (int64, error) {
 	if err == nil && size+n > MaxSize {
 		err = ErrTooLarge
 	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if err != nil {
 		// Cut back to the last confirmed size so a torn chunk leaves no trace.
 		f.Truncate(size)
 		f.Close()
 		return size, fmt.Errorf("recording %s: %w", id, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := s.checkUpload(id); err != nil {
+		f.Truncate(size)
 		f.Close()
-		return size, fmt.Errorf("recording %s: %w", id, err)
+		if errors.Is(err, server.ErrGone) {
+			// Its deletion removed the files before this chunk made one anew.
+			s.removeUpload(id)
+		}
+		return size, err
 	}
 	if err := f.Close(); err != nil {
 		return size, fmt.Errorf("recording %s: %w", id, err)
@@ -154,11 +201,16 @@ func (s *Store) Append(id string, offset int64, r io.Reader) (int64, error) {
 // the stored recording with its manifest (fsync, rename, fsync of the
 // directory). A mismatch discards the upload and returns ErrChecksum.
 // Finishing a recording already stored with that sha256 succeeds again.
+// With an upload check (WithUploadCheck), a call that no longer takes its
+// recording is refused, and one deleted meanwhile loses what was made.
 func (s *Store) Finish(id, sha256Hex string, manifest []byte) (int64, error) {
 	if err := check(id); err != nil {
 		return 0, err
 	}
 	defer s.lock(id)()
+	if err := s.checkUpload(id); err != nil {
+		return 0, err
+	}
 	want := strings.ToLower(sha256Hex)
 	if fi, err := os.Stat(s.AudioPath(id)); err == nil {
 		got, err := fileSHA256(s.AudioPath(id))
@@ -194,6 +246,12 @@ func (s *Store) Finish(id, sha256Hex string, manifest []byte) (int64, error) {
 	if err := syncDir(dir); err != nil {
 		return 0, fmt.Errorf("recording %s: %w", id, err)
 	}
+	if err := s.checkUpload(id); err != nil {
+		if errors.Is(err, server.ErrGone) {
+			s.removeUpload(id)
+		}
+		return 0, err
+	}
 	fi, err := os.Stat(s.AudioPath(id))
 	if err != nil {
 		return 0, fmt.Errorf("recording %s: %w", id, err)
@@ -220,6 +278,20 @@ func (s *Store) Remove(id string) (existed bool, err error) {
 		return false, err
 	}
 	defer s.lock(id)()
+	return s.remove(id)
+}
+
+// removeUpload removes what an upload refused after the fact left, durably
+// and as well as it can: the refusal is the error its caller reports. The
+// caller holds the call's lock.
+func (s *Store) removeUpload(id string) {
+	if existed, err := s.remove(id); err == nil && existed {
+		s.SyncDirs(id)
+	}
+}
+
+// remove removes a call's files; the caller holds the call's lock.
+func (s *Store) remove(id string) (existed bool, err error) {
 	for i, p := range []string{s.AudioPath(id), s.partial(id), s.ManifestPath(id), s.stagedPath(id)} {
 		err := os.Remove(p)
 		switch {

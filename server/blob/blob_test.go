@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -107,5 +108,79 @@ func TestBadIDsNeverTouchTheDisk(t *testing.T) {
 		if _, err := s.Append(id, 0, strings.NewReader("x")); !errors.Is(err, server.ErrInvalid) {
 			t.Errorf("Append(%q): %v", id, err)
 		}
+	}
+}
+
+// TestUploadCheckLeavesNothingOfADeletedCall: with an upload check, a call
+// whose deletion has begun gets no file, and one deleted by another
+// process (which does not share the lock) between the check and the write
+// loses what the write made, whether a chunk or the finished recording.
+func TestUploadCheckLeavesNothingOfADeletedCall(t *testing.T) {
+	data := []byte("age-encrypted-bytes")
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+	gone := fmt.Errorf("call deleted: %w", server.ErrGone)
+	for _, tc := range []struct {
+		name string
+		// deleted runs at the nth check of the call (1: before the write,
+		// 2: after it): from then on the call is gone; removal is done by
+		// the deleting process then.
+		deleted int
+		finish  bool // a chunk is uploaded first; the deletion races Finish
+		wantErr error
+	}{
+		{"an open call takes the chunk", 0, false, nil},
+		{"an open call is finished", 0, true, nil},
+		{"a call whose deletion has begun gets no chunk", 1, false, server.ErrGone},
+		{"a call deleted elsewhere while a chunk is written loses it", 2, false, server.ErrGone},
+		{"a call whose deletion has begun is not finished", 1, true, server.ErrGone},
+		{"a call deleted elsewhere while it is finished loses the recording", 2, true, server.ErrGone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s *Store
+			checks, deleted, racing := 0, false, false
+			s, err := Open(t.TempDir(), WithUploadCheck(func(id string) error {
+				if racing {
+					checks++
+					if checks == tc.deleted {
+						deleted = true
+						// The other process's deletion, between this check and the
+						// write that follows.
+						for _, p := range []string{s.AudioPath(id), s.partial(id), s.ManifestPath(id)} {
+							os.Remove(p)
+						}
+					}
+				}
+				if deleted {
+					return gone
+				}
+				return nil
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.finish {
+				if _, err := s.Append("c1", 0, bytes.NewReader(data)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			racing = true
+			if tc.finish {
+				_, err = s.Finish("c1", want, []byte(`{"call_id":"c1"}`))
+			} else {
+				_, err = s.Append("c1", 0, bytes.NewReader(data))
+			}
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr == nil {
+				return
+			}
+			for _, p := range []string{s.AudioPath("c1"), s.partial("c1"), s.ManifestPath("c1")} {
+				if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s is left behind (%v)", p, err)
+				}
+			}
+		})
 	}
 }

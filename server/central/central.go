@@ -110,7 +110,9 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		}
 		o.DataDir = filepath.Join(filepath.Dir(trimSQLite(o.DB)), "data")
 	}
-	blobs, err := blob.Open(o.DataDir)
+	// Uploads are refused under the call's lock once its deletion has begun,
+	// so a chunk never recreates a file the deletion removed.
+	blobs, err := blob.Open(o.DataDir, blob.WithUploadCheck(func(id string) error { return st.UploadOpen(context.Background(), id) }))
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -39,6 +39,7 @@ type Store interface {
 	SearchCalls(ctx context.Context, f server.CallFilter) ([]server.Call, error)
 	CheckRecording(ctx context.Context, p server.Principal, callID string) error
 	ClaimRecording(ctx context.Context, p server.Principal, callID string) (store.Recording, error)
+	UploadOpen(ctx context.Context, callID string) error
 	Recording(ctx context.Context, callID string) (store.Recording, error)
 	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
 	Audit(ctx context.Context, r server.AuditRecord) error

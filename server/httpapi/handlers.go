@@ -211,7 +211,8 @@ func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 type RecordingStatus struct {
 	CallID string `json:"call_id"`
 	// Status is "none" (nothing uploaded), "uploading", "stored" or
-	// "deleted" (by retention or review: the desktop deletes its copy).
+	// "deleted" (by retention, review or erasure, or its deletion has
+	// begun: the desktop deletes its copy).
 	Status string `json:"status"`
 	// Size is the bytes safely stored: the offset the next chunk starts at.
 	Size   int64  `json:"size"`
@@ -229,6 +230,14 @@ func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
 	}
 	if err == nil {
 		st.Status, st.SHA256, st.UploadedSHA256 = rec.Status, rec.SHA256, rec.UploadedSHA256
+	}
+	// A deletion under way is final: the desktop may drop its copy now,
+	// and would only be refused its uploads.
+	switch err := a.o.Store.UploadOpen(r.Context(), id); {
+	case errors.Is(err, server.ErrGone):
+		st.Status = "deleted"
+	case err != nil:
+		return st, err
 	}
 	size, _, err := a.o.Blobs.Size(id)
 	if err != nil {

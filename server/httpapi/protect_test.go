@@ -255,3 +255,37 @@ func TestCheckpointOfAnEmptyAuditLogIs409(t *testing.T) {
 		t.Fatalf("checkpoints: %+v %v", cps, err)
 	}
 }
+
+// TestUploadsToACallBeingDeletedAre410: once a call's deletion has begun
+// (a pending tombstone, before its files are removed), the desktop is told
+// the recording is deleted, so it drops its copy, and its chunks and
+// manifest are refused as gone rather than stored anew.
+func TestUploadsToACallBeingDeletedAre410(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	olive := e.user("olive", server.RoleAgent)
+	// A recording whose call's events never came: retention sweeps it.
+	e.call(olive, "PUT", "/api/v1/recordings/c7/audio?offset=0", "first-chunk", 200, nil)
+	e.call(olive, "PUT", "/api/v1/recordings/c8/audio?offset=0", "first-chunk", 200, nil)
+	e.clk.Add(2 * 365 * 24 * time.Hour)
+	cands, err := e.srv.Store().ExpiryCandidates(ctx, e.clk.Now(), 10)
+	if err != nil || len(cands) != 2 {
+		t.Fatalf("candidates %+v %v", cands, err)
+	}
+	if _, err := e.srv.Store().BeginDeletions(ctx, cands[:1], server.CauseRetention, "", "retention", nil); err != nil {
+		t.Fatal(err)
+	}
+	gone, open := cands[0].CallID, cands[1].CallID
+	var st struct{ Status string }
+	e.call(olive, "GET", "/api/v1/recordings/"+gone, "", 200, &st)
+	if st.Status != "deleted" {
+		t.Fatalf("status of a call being deleted: %q", st.Status)
+	}
+	e.call(olive, "PUT", "/api/v1/recordings/"+gone+"/audio?offset=11", "second-chunk", 410, nil)
+	e.call(olive, "PUT", "/api/v1/recordings/"+gone+"/manifest", fmt.Sprintf(`{"call_id":%q,"complete":true,"sha256_encrypted":%q}`, gone, strings.Repeat("0", 64)), 410, nil)
+	e.call(olive, "GET", "/api/v1/recordings/"+open, "", 200, &st)
+	if st.Status != "uploading" {
+		t.Fatalf("status of another call: %q", st.Status)
+	}
+	e.call(olive, "PUT", "/api/v1/recordings/"+open+"/audio?offset=11", "second-chunk", 200, nil)
+}

@@ -102,7 +102,9 @@ func newEnv(t testing.TB, url string, pol *policy.Policy, opts ...envOption) *en
 	}
 	e := &env{t: t, url: url, dir: t.TempDir(), clk: &clock{t: t0}, pol: pol, id: id}
 	e.st = openStore(t, url, e.clk, pol)
-	if e.blobs, err = blob.Open(e.dir); err != nil {
+	// As the server wires it (central.Open): uploads are refused under the
+	// call's lock once its deletion has begun.
+	if e.blobs, err = blob.Open(e.dir, blob.WithUploadCheck(func(id string) error { return e.st.UploadOpen(context.Background(), id) })); err != nil {
 		t.Fatal(err)
 	}
 	e.svc = e.service(opts...)

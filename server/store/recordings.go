@@ -54,7 +54,9 @@ func (s *Store) CheckRecording(ctx context.Context, p server.Principal, callID s
 
 // ClaimRecording returns the call's recording row, creating it as
 // "uploading" for p's device on the first chunk. A call or recording of
-// another account gives server.ErrForbidden.
+// another account gives server.ErrForbidden; a call whose recording was
+// deleted, or whose deletion has begun (it has a tombstone), gives
+// server.ErrGone, and no row is created for it.
 func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, callID string) (Recording, error) {
 	var agent string
 	err := s.queryRow(ctx, s.db, `SELECT agent FROM calls WHERE id = ?`, callID).Scan(&agent)
@@ -65,22 +67,57 @@ func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, callID s
 	case agent != p.Username:
 		return Recording{}, fmt.Errorf("recording %s belongs to another agent: %w", callID, server.ErrForbidden)
 	}
-	if _, err := s.exec(ctx, s.db, `INSERT INTO recordings (call_id, device_id, status, created_at) VALUES (?, ?, 'uploading', ?) ON CONFLICT (call_id) DO NOTHING`,
-		callID, p.DeviceID, ms(s.now())); err != nil {
-		return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
-	}
-	var owner int64
-	r, err := s.recording(ctx, callID, &owner)
+	gone, err := s.recordingGone(ctx, callID)
 	if err != nil {
 		return Recording{}, err
 	}
-	if owner != p.UserID {
-		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
+	if !gone {
+		if _, err := s.exec(ctx, s.db, `INSERT INTO recordings (call_id, device_id, status, created_at) VALUES (?, ?, 'uploading', ?) ON CONFLICT (call_id) DO NOTHING`,
+			callID, p.DeviceID, ms(s.now())); err != nil {
+			return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
+		}
 	}
-	if r.Status == "deleted" {
+	var owner int64
+	r, err := s.recording(ctx, callID, &owner)
+	switch {
+	case gone && errors.Is(err, server.ErrNotFound):
+		return Recording{}, fmt.Errorf("recording %s: the call was deleted on the server: delete the local copy: %w", callID, server.ErrGone)
+	case err != nil:
+		return Recording{}, err
+	case owner != p.UserID:
+		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
+	case gone:
 		return r, fmt.Errorf("recording %s was deleted on the server: delete the local copy: %w", callID, server.ErrGone)
 	}
 	return r, nil
+}
+
+// UploadOpen returns server.ErrGone when no byte of a call's recording may
+// be stored any more: the recording was deleted, or the call's deletion
+// (retention, erasure) has begun. The blob store asks it under the call's
+// lock before and after it writes (see blob.WithUploadCheck), so an upload
+// racing a deletion never leaves a file behind.
+func (s *Store) UploadOpen(ctx context.Context, callID string) error {
+	gone, err := s.recordingGone(ctx, callID)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return fmt.Errorf("recording %s was deleted on the server: delete the local copy: %w", callID, server.ErrGone)
+	}
+	return nil
+}
+
+// recordingGone reports whether a call has a tombstone (its deletion has
+// begun or is done) or its recording is deleted.
+func (s *Store) recordingGone(ctx context.Context, callID string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `SELECT (SELECT COUNT(*) FROM tombstones WHERE call_id = ?) + (SELECT COUNT(*) FROM recordings WHERE call_id = ? AND status = 'deleted')`,
+		callID, callID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("recording %s: %w", callID, err)
+	}
+	return n > 0, nil
 }
 
 // Recording returns a call's recording row.

@@ -385,6 +385,68 @@ func TestRecordingOwnership(t *testing.T) {
 	})
 }
 
+// TestUploadsOfACallBeingDeletedAreRefused: once a call's deletion has
+// begun (a pending tombstone) its recording can no longer be claimed or
+// uploaded, whether a partial upload was there or nothing had come yet,
+// and refusing creates no recording row; the desktop is told the call is
+// gone (server.ErrGone) so it drops its copy. Other calls are unaffected.
+func TestUploadsOfACallBeingDeletedAreRefused(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		olive, pat := agentDevice(t, s, "olive"), agentDevice(t, s, "pat")
+		start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		for i, c := range []struct{ id, remote string }{{"u1", "+441632960111"}, {"n1", "+441632960111"}, {"k1", "+441632960999"}} {
+			if _, err := s.Ingest(ctx, olive, callEvents(c.id, uint64(1+20*i), start.Add(time.Duration(i)*time.Hour), c.remote)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.ClaimRecording(ctx, olive, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"u1", "n1", "k1"} {
+			if err := s.UploadOpen(ctx, id); err != nil {
+				t.Fatalf("%s before its deletion: %v", id, err)
+			}
+		}
+		free, _, err := s.NumberCandidates(ctx, server.NumberKey("+441632960111"))
+		if err != nil || len(free) != 2 {
+			t.Fatalf("candidates %+v %v", free, err)
+		}
+		begun, err := s.BeginDeletions(ctx, free, server.CauseErasure, "1", "dee", nil)
+		if err != nil || len(begun) != 2 {
+			t.Fatalf("begun %v %v", begun, err)
+		}
+		gone := func(when string) {
+			t.Helper()
+			for _, id := range []string{"u1", "n1"} {
+				if _, err := s.ClaimRecording(ctx, olive, id); !errors.Is(err, server.ErrGone) {
+					t.Fatalf("%s: claim of %s: %v, want ErrGone", when, id, err)
+				}
+				if err := s.UploadOpen(ctx, id); !errors.Is(err, server.ErrGone) {
+					t.Fatalf("%s: upload of %s open: %v, want ErrGone", when, id, err)
+				}
+				if _, err := s.ClaimRecording(ctx, pat, id); !errors.Is(err, server.ErrForbidden) {
+					t.Fatalf("%s: pat claims olive's %s: %v", when, id, err)
+				}
+			}
+			if r, err := s.Recording(ctx, "u1"); err != nil || r.Status != "uploading" && r.Status != "deleted" {
+				t.Fatalf("%s: u1 = %+v %v", when, r, err)
+			}
+			if _, err := s.ClaimRecording(ctx, olive, "k1"); err != nil {
+				t.Fatalf("%s: another call: %v", when, err)
+			}
+		}
+		gone("deletion begun")
+		if _, err := s.Recording(ctx, "n1"); !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("a refused claim made a recording row: %v", err)
+		}
+		if _, err := s.FinishDeletions(ctx, begun); err != nil {
+			t.Fatal(err)
+		}
+		gone("deletion finished")
+	})
+}
+
 func TestPresence(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store, clk *clock) {
 		ctx := context.Background()

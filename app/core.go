@@ -66,7 +66,16 @@ func NewCore(cfg MachineConfig, opts ...CoreOption) *Core {
 	}
 	c.m = NewMachine(cfg, c.clock.Now())
 	c.m.onFail = func(callID string, err error) {
-		c.post(func(now time.Time) { c.m.RecorderFailed(callID, err, now) })
+		in := func(now time.Time) { c.m.RecorderFailed(callID, err, now) }
+		select {
+		case c.inbox <- in:
+		case <-c.done:
+		default:
+			// The inbox is full, and the recorder may be reporting from inside
+			// a command on the core's own goroutine: waiting here could wait
+			// on ourselves, so the failure is handed over on the side.
+			go c.post(in)
+		}
 	}
 	c.publish(c.clock.Now())
 	return c

@@ -179,3 +179,84 @@ func waitErr(f func() error, want error) error {
 	}
 	return errors.New("intent did not fail with " + want.Error())
 }
+
+// syncFailRecorder reports a failure from inside Pause, on the core's own
+// goroutine: Pause says it has begun on entered, and fails once the test
+// opens gate.
+type syncFailRecorder struct{ entered, gate chan struct{} }
+
+type syncFailRecording struct {
+	syncFailRecorder
+	onFail func(error)
+}
+
+func (r syncFailRecorder) Start(_ RecordingCall, onFail func(error)) (Recording, error) {
+	return &syncFailRecording{syncFailRecorder: r, onFail: onFail}, nil
+}
+
+func (r *syncFailRecording) Pause(string) error {
+	close(r.entered)
+	<-r.gate
+	err := errors.New("fake: capture device gone")
+	r.onFail(err)
+	return err
+}
+func (r *syncFailRecording) Resume() error          { return nil }
+func (r *syncFailRecording) Stop(RecordingEnd) error { return nil }
+
+// A recorder may report a failure from any goroutine, the core's included,
+// even while the core's inbox is full: the core must not wait on itself.
+func TestRecorderFailureFromInsideACommandWithAFullInbox(t *testing.T) {
+	entered, gate := make(chan struct{}), make(chan struct{})
+	core := NewCore(MachineConfig{
+		Policy: defaultPolicy(t), Agent: AgentView{ID: "1001"}, Manual: true,
+		Recorder: syncFailRecorder{entered: entered, gate: gate}, Sink: &fakeSink{}, Notifier: &fakeNotifier{},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { core.Run(ctx); close(done) }()
+	stuck := false
+	defer func() {
+		if cancel(); !stuck { // a deadlocked core never returns
+			<-done
+		}
+	}()
+	snaps, unsubscribe := core.Subscribe()
+	defer unsubscribe()
+	if _, err := core.StartManual(DirectionInbound, Party{Number: "07700900001"}); err != nil {
+		t.Fatal(err)
+	}
+	paused := make(chan error, 1)
+	go func() { paused <- core.Pause("payment") }()
+	<-entered
+	// Fill the inbox while the core sits in the recorder's Pause.
+	filled := make(chan struct{})
+	go func() {
+		for range cap(core.inbox) {
+			core.HandleCall(CallEvent{Kind: LinkUp})
+		}
+		close(filled)
+	}()
+	testrigWait(t, func() bool { return len(core.inbox) == cap(core.inbox) })
+	close(gate)
+	select {
+	case <-paused:
+	case <-time.After(5 * time.Second):
+		stuck = true
+		t.Fatal("the core deadlocked on a failure reported from inside Pause")
+	}
+	<-filled
+	next(t, snaps, func(s Snapshot) bool { return s.State == StateFailed })
+}
+
+// testrigWait polls ok for up to 5 s.
+func testrigWait(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatal("condition not met within 5 s")
+}

@@ -201,7 +201,7 @@ func (r *syncFailRecording) Pause(string) error {
 	r.onFail(err)
 	return err
 }
-func (r *syncFailRecording) Resume() error          { return nil }
+func (r *syncFailRecording) Resume() error           { return nil }
 func (r *syncFailRecording) Stop(RecordingEnd) error { return nil }
 
 // A recorder may report a failure from any goroutine, the core's included,

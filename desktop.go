@@ -393,14 +393,32 @@ func (d *desktop) syncStatus() string {
 	if d.uplink == nil {
 		return ""
 	}
-	st := d.uplink.Status()
+	return syncText(d.uplink.Status())
+}
+
+// syncText says in words what st means for the officer.
+func syncText(st uplink.Status) string {
+	waiting := plural(st.Pending, "event") + " and " + plural(st.Uploads, "recording") + " waiting"
 	switch {
-	case st.Pending == 0 && st.Uploads == 0 && st.Online:
+	case st.Online && st.Pending == 0 && st.Uploads == 0:
 		return "All sent to the server"
-	case !st.Online:
-		return fmt.Sprintf("Server unreachable: %d events and %d recordings waiting (nothing is lost)", st.Pending, st.Uploads)
+	case st.Online:
+		return "Sending: " + waiting
+	case st.LastError == "": // no answer yet, and no failure either
+		if st.Pending == 0 && st.Uploads == 0 {
+			return "Connecting to the server…"
+		}
+		return "Connecting to the server: " + waiting
 	}
-	return fmt.Sprintf("Sending: %d events and %d recordings waiting", st.Pending, st.Uploads)
+	return "Server unreachable: " + waiting + " (nothing is lost)"
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // OrgIdentity is the keyring entry of the embedded server's demo

@@ -288,7 +288,12 @@ func TestUploadsFromTheSpool(t *testing.T) {
 			t.Fatalf("%s: stored bytes differ (%v)", id, err)
 		}
 	}
-	waitFor(t, 5*time.Second, "uploads count", func() bool { return c.Status().Uploads == 1 })
+	// The call still being recorded is not "waiting for the server".
+	waitFor(t, 5*time.Second, "uploads count", func() bool { return c.Status().Uploads == 0 })
+	time.Sleep(200 * time.Millisecond) // a few more polls of the spool
+	if n := c.Status().Uploads; n != 0 {
+		t.Fatalf("Uploads = %d with only a recording in progress, want 0", n)
+	}
 }
 
 func TestEnrolMeAndLiveBoard(t *testing.T) {

@@ -75,6 +75,11 @@ func (c *Client) uploadAll(ctx context.Context) error {
 			return nil
 		}
 		done, err := c.uploadOne(ctx, id)
+		if errors.Is(err, errStillRecording) {
+			// The call in progress is not waiting for the server.
+			c.setStatus(func(s *Status) { s.Uploads = max(0, s.Uploads-1) })
+			continue
+		}
 		if err != nil && first == nil {
 			first = fmt.Errorf("recording %s: %w", id, err)
 		}
@@ -118,7 +123,10 @@ func (c *Client) spooled() ([]string, error) {
 	return ids, nil
 }
 
-// uploadOne uploads one recording if it is ready; done reports that the
+// errStillRecording is uploadOne's answer for a recording still being made.
+var errStillRecording = errors.New("still recording")
+
+// uploadOne uploads one recording if it is ready (else errStillRecording); done reports that the
 // server confirmed it and the local copy is gone.
 func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error) {
 	manPath := filepath.Join(c.o.SpoolDir, id+".json")
@@ -149,7 +157,7 @@ func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error
 			last = audio.ModTime()
 		}
 		if m.Failure == "" && c.o.Clock().Sub(last) < c.o.AbandonAfter {
-			return false, nil
+			return false, errStillRecording
 		}
 	}
 	st, err := c.recordingStatus(ctx, id)

@@ -572,10 +572,11 @@ func (d *desktop) Enroll(ctx context.Context, serverURL, username, password stri
 	return e.Role + " (restart callguard to connect)", nil
 }
 
-// saveConfig writes the officer's settings file; a one-run --data stays out of it.
+// saveConfig writes the officer's settings file; a one-run --data and IT's
+// managed values stay out of it.
 func (d *desktop) saveConfig(c config.Config) error {
 	c.DataDir = d.opts.SavedDataDir
-	return config.Save(d.opts.ConfigPath, c)
+	return config.SaveOwn(d.opts.ConfigPath, c, d.opts.Managed)
 }
 
 func (d *desktop) KeyringNote() string {

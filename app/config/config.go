@@ -256,6 +256,69 @@ func Save(path string, c Config) error {
 	return WriteFileAtomic(path, append(b, '\n'), 0o600)
 }
 
+// SaveOwn writes c to path like Save, but without the values managed sets:
+// those are applied at every Load, and one that IT later withdraws must not
+// live on in the officer's file. Where the file already held the officer's
+// own value for such a key, that value is kept.
+func SaveOwn(path string, c Config, managed Managed) error {
+	if len(managed.Settings) == 0 {
+		return Save(path, c)
+	}
+	var locked map[string]json.RawMessage
+	if err := json.Unmarshal(managed.Settings, &locked); err != nil {
+		return fmt.Errorf("managed settings from %s: %w", managed.Source, err)
+	}
+	var doc, old map[string]json.RawMessage
+	if err := remarshal(c, &doc); err != nil {
+		return fmt.Errorf("encode settings: %w", err)
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(b, &old) // unreadable: nothing of the officer's to keep
+	}
+	for key, v := range locked {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(v, &fields) != nil || fields == nil {
+			keepOwn(doc, old, key) // a whole value, not a section
+			continue
+		}
+		var section, oldSection map[string]json.RawMessage
+		if err := json.Unmarshal(doc[key], &section); err != nil || section == nil {
+			continue // not a section of Config: Load would have refused it
+		}
+		_ = json.Unmarshal(old[key], &oldSection)
+		for f := range fields {
+			keepOwn(section, oldSection, f)
+		}
+		b, err := json.Marshal(section)
+		if err != nil {
+			return fmt.Errorf("encode settings: %w", err)
+		}
+		doc[key] = b
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode settings: %w", err)
+	}
+	return WriteFileAtomic(path, append(b, '\n'), 0o600)
+}
+
+// keepOwn sets dst[k] to the officer's old value, or removes it.
+func keepOwn(dst, old map[string]json.RawMessage, k string) {
+	if v, ok := old[k]; ok {
+		dst[k] = v
+	} else {
+		delete(dst, k)
+	}
+}
+
+func remarshal(v any, out any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
 // WriteFileAtomic writes b to a temporary file beside path, syncs it and
 // renames it over path.
 func WriteFileAtomic(path string, b []byte, perm fs.FileMode) error {

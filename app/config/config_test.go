@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -134,5 +135,47 @@ func TestLocalAPIIsLoopbackOnlyAndCanBeTurnedOff(t *testing.T) {
 	}
 	if a := (config.LocalAPI{Port: -1}).Addr(); a != "" {
 		t.Errorf("Addr with the API off = %q", a)
+	}
+}
+
+// Saving from the settings window keeps IT's values out of the officer's
+// file: they come from the managed settings at every start, and one IT
+// withdraws must not linger. The officer's own value under a managed key
+// survives, for when IT withdraws it.
+func TestSaveOwnLeavesManagedValuesOut(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "settings.json", `{"phone_system": {"address": "old-pbx.example:5060", "transport": "udp", "extension": "1001"}}`)
+	managed := config.Managed{Source: "test", Settings: json.RawMessage(`{
+		"server": {"url": "https://callguard.example.org"},
+		"phone_system": {"address": "pbx.example.org:5061", "transport": "tls"}
+	}`)}
+	c, err := config.Load(path, managed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Agent.Name = "Olive"
+	c.PhoneSystem.Extension = "2002"
+	if err := config.SaveOwn(path, c, managed); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), "callguard.example.org") || strings.Contains(string(b), "pbx.example.org") {
+		t.Errorf("the officer's file holds IT's values:\n%s", b)
+	}
+	again, err := config.Load(path, managed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != c {
+		t.Errorf("reloaded with the managed settings:\n%+v\nwant\n%+v", again, c)
+	}
+	withdrawn, err := config.Load(path, config.Managed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default().PhoneSystem
+	want.Address, want.Transport, want.Extension = "old-pbx.example:5060", "udp", "2002"
+	if withdrawn.Server.URL != "" || withdrawn.PhoneSystem != want || withdrawn.Agent.Name != "Olive" {
+		t.Errorf("after IT withdrew its settings: server %q, phone system %+v, agent %+v", withdrawn.Server.URL, withdrawn.PhoneSystem, withdrawn.Agent)
 	}
 }

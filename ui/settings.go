@@ -111,7 +111,7 @@ func (s *Settings) build() {
 		withHint("Transport", s.transport, s.lockIf("phone_system.transport", s.transport)),
 		withHint("Extension", s.extension, s.lockIf("phone_system.extension", s.extension)),
 		withHint("Domain", s.domain, s.lockIf("phone_system.domain", s.domain)),
-		withHint("Auth user", s.authUser, ""),
+		withHint("Auth user", s.authUser, s.lockIf("phone_system.auth_user", s.authUser)),
 		withHint("Password", s.password, "Stored in the OS keyring, never in a file"),
 		withHint("CA file", s.caFile, s.lockIf("phone_system.ca_file", s.caFile)),
 	)

@@ -100,10 +100,10 @@ func TestSettingsRefuseBadInputWithAReason(t *testing.T) {
 
 func TestManagedSettingsAreLocked(t *testing.T) {
 	test.NewTempApp(t)
-	b := &fakeSettings{cfg: config.Default(), locked: []string{"server.url", "phone_system.address"}}
+	b := &fakeSettings{cfg: config.Default(), locked: []string{"server.url", "phone_system.address", "phone_system.auth_user"}}
 	w := test.NewTempWindow(t, nil)
 	s := NewSettings(w, b)
-	if !s.serverURL.Disabled() || !s.address.Disabled() || s.extension.Disabled() {
+	if !s.serverURL.Disabled() || !s.address.Disabled() || !s.authUser.Disabled() || s.extension.Disabled() {
 		t.Fatal("locked fields editable or free fields locked")
 	}
 }

@@ -21,7 +21,10 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
@@ -146,6 +149,29 @@ func TestDPOViewOnARealServer(t *testing.T) {
 	}
 	if declined.State != "open" || declined.CallID != "c2" {
 		t.Fatalf("the declined call left the queue: %+v", declined)
+	}
+
+	// The officer who flagged the call reads in her own window that it was
+	// kept, and not the dpo's reason.
+	oliveClient := uplink.New(uplink.Options{BaseURL: base, Token: staticToken(olive), Logger: slog.New(slog.DiscardHandler)})
+	pol, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := ui.NewMyFlags(oliveClient, pol, app.Snapshot{})
+	t.Cleanup(mine.Stop)
+	mw := test.NewTempWindow(t, mine.Content())
+	mw.Resize(fyne.NewSize(420, 440))
+	mine.Refresh()
+	mine.Wait()
+	on = viewTexts(mw.Canvas().Content())
+	for _, want := range []string{"Kept after review", "Health details were recorded · the part from 12 s to 47.5 s", "1, all decided"} {
+		if !strings.Contains(on, want) {
+			t.Fatalf("olive's My flags does not show %q:\n%s", want, on)
+		}
+	}
+	if strings.Contains(on, "kept for the complaint") {
+		t.Fatalf("olive's My flags shows the dpo's reason:\n%s", on)
 	}
 
 	// Holds and retention: the hold, the declined call due within the week,

@@ -108,12 +108,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	a := fyneapp.NewWithID("dev.callguard.desktop")
 	a.SetIcon(fyne.NewStaticResource("callguard.png", assets.AppIcon()))
-	w := ui.NewWindow(a, ui.Options{
+	winOpts := ui.Options{
 		Session:      d.core,
 		Policy:       d.policy,
 		SyncStatus:   d.syncStatus,
 		OpenSettings: func() { ui.ShowSettings(a, d) },
-	})
+	}
+	if d.uplink != nil { // a nil *uplink.Client in the interface would not read as nil
+		winOpts.Flags = d.uplink
+	}
+	w := ui.NewWindow(a, winOpts)
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // SIGTERM closes the window cleanly
 	go func() {
 		// Supervisors (and data-protection officers) get the live board;

@@ -56,6 +56,7 @@ type Panel struct {
 	readBtn    *widget.Button
 	objectBtn  *widget.Button
 	flagBtn    *widget.Button
+	myFlagsBtn *widget.Button
 	startBtn   *widget.Button
 	endBtn     *widget.Button
 	manualBox  *fyne.Container
@@ -64,6 +65,9 @@ type Panel struct {
 
 	// OnSettings opens the settings window; nil hides the button.
 	OnSettings func()
+	// OnMyFlags opens the officer's "My flags" view. The button is hidden
+	// until the window, which owns the view, shows it.
+	OnMyFlags func()
 	// SyncStatus says how the metadata sync is doing, e.g. "3 events waiting".
 	SyncStatus  func() string
 	settingsBtn *widget.Button
@@ -126,6 +130,12 @@ func (p *Panel) build() {
 	p.notice = widget.NewCard("Privacy notice", "", container.NewVBox(p.noticeText, container.NewGridWithColumns(2, p.readBtn, p.objectBtn)))
 
 	p.flagBtn = widget.NewButtonWithIcon(withHotkey("Flag for deletion…", "Ctrl+D"), theme.DeleteIcon(), func() { p.showFlag() })
+	p.myFlagsBtn = widget.NewButtonWithIcon(withHotkey("My flags", myFlagsHotkey), theme.HistoryIcon(), func() {
+		if p.OnMyFlags != nil {
+			p.OnMyFlags()
+		}
+	})
+	p.myFlagsBtn.Hide()
 	p.startBtn = widget.NewButtonWithIcon(withHotkey("Start call…", "Ctrl+Shift+S"), theme.ContentAddIcon(), func() { p.showStart() })
 	p.endBtn = widget.NewButtonWithIcon(withHotkey("End call", "Ctrl+Shift+E"), theme.ContentRemoveIcon(), func() { p.act(p.session.EndManual()) })
 	p.manualBox = container.NewGridWithColumns(2, p.startBtn, p.endBtn)
@@ -149,7 +159,7 @@ func (p *Panel) build() {
 		p.pauseLine,
 		p.pauseBox,
 		p.notice,
-		p.flagBtn,
+		container.NewBorder(nil, nil, nil, p.myFlagsBtn, p.flagBtn),
 		p.manualBox,
 		p.problem,
 	)

@@ -23,6 +23,10 @@ type Options struct {
 	OpenSettings func()
 	// Title is the window title's prefix; "callguard" by default.
 	Title string
+	// Flags lists the officer's own flags and what came of them ("My
+	// flags", Ctrl+Shift+F); nil hides the button, the hotkey and the tray
+	// entry. Leave it nil rather than set a nil *uplink.Client.
+	Flags FlagHistory
 }
 
 // Window is the officer's main window with its tray icon and hotkeys.
@@ -34,6 +38,10 @@ type Window struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// The open "My flags" dialog, nil when closed (fyne's goroutine only).
+	flags       *MyFlags
+	flagsDialog dialog.Dialog
 }
 
 // NewWindow builds the officer's window in a and starts following the
@@ -46,6 +54,10 @@ func NewWindow(a fyne.App, opts Options) *Window {
 	w.panel.SyncStatus = opts.SyncStatus
 	if opts.OpenSettings == nil {
 		w.panel.settingsBtn.Hide()
+	}
+	if opts.Flags != nil {
+		w.panel.OnMyFlags = w.showMyFlags
+		w.panel.myFlagsBtn.Show()
 	}
 	w.win.SetContent(w.panel.Content())
 	w.win.Resize(fyne.NewSize(440, 500)) // fits a 1080p screen at 200 % scaling; the body scrolls
@@ -65,10 +77,14 @@ func (w *Window) Window() fyne.Window { return w.win }
 // Panel is the panel inside the window.
 func (w *Window) Panel() *Panel { return w.panel }
 
-// Close stops following the session. It does not close the fyne window.
+// Close stops following the session and any "My flags" load in flight.
+// It does not close the fyne window; call it once fyne's loop has ended.
 func (w *Window) Close() {
 	w.stopOnce.Do(func() { close(w.stop) })
 	w.wg.Wait()
+	if w.flags != nil {
+		w.flags.Stop()
+	}
 }
 
 // follow renders every snapshot, and ticks the call and pause timers once a
@@ -168,6 +184,13 @@ func (w *Window) trayMenu(a fyne.App, s app.Snapshot) {
 	resume := fyne.NewMenuItem("Resume recording", func() { w.panel.act(w.opts.Session.Resume()) })
 	resume.Disabled = !resumable(s)
 	items = append(items, resume)
+	if w.opts.Flags != nil {
+		items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("My flags…", func() {
+			w.win.Show()
+			w.win.RequestFocus()
+			w.showMyFlags()
+		}))
+	}
 	desk.SetSystemTrayMenu(fyne.NewMenu("callguard", items...))
 	desk.SetSystemTrayIcon(StateIcon(s.State))
 }
@@ -190,6 +213,37 @@ func (w *Window) confirmClose() {
 	d.Show()
 }
 
+// showMyFlags opens the "My flags" dialog, or reloads it when it is open.
+func (w *Window) showMyFlags() {
+	if w.opts.Flags == nil {
+		return
+	}
+	if w.flags != nil {
+		w.flags.Refresh()
+		return
+	}
+	v := NewMyFlags(w.opts.Flags, w.opts.Policy, w.opts.Session.Snapshot())
+	d := dialog.NewCustom("My flags: what came of them", "Close", v.Content(), w.win)
+	d.SetOnClosed(func() {
+		v.Stop()
+		w.flags, w.flagsDialog = nil, nil
+	})
+	d.Resize(fyne.NewSize(420, 440))
+	w.flags, w.flagsDialog = v, d
+	d.Show()
+	v.Refresh()
+}
+
+// toggleMyFlags is the hotkey's action: it opens the dialog, or closes it
+// when it is open, so the keyboard alone can do both.
+func (w *Window) toggleMyFlags() {
+	if w.flagsDialog != nil {
+		w.flagsDialog.Hide()
+		return
+	}
+	w.showMyFlags()
+}
+
 // addShortcuts binds every action to a key, so the panel works without a mouse.
 func (w *Window) addShortcuts() {
 	c := w.win.Canvas()
@@ -207,6 +261,7 @@ func (w *Window) addShortcuts() {
 	bind("Ctrl+N", func() { p.act(p.session.Notice(app.NoticeRead)) })
 	bind("Ctrl+O", p.confirmObjection)
 	bind("Ctrl+D", p.showFlag)
+	bind(myFlagsHotkey, w.toggleMyFlags)
 	bind("Ctrl+Shift+S", func() {
 		if p.session.Snapshot().Link == app.LinkManual {
 			p.showStart()

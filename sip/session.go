@@ -680,10 +680,18 @@ func (ss *session) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		n.info, n.err = ParseDialogInfo(body)
 	}
 	select {
-	case ss.notifies <- n:
-		ss.respond(req, tx, 200, "OK")
 	case <-ss.done:
 		ss.respond(req, tx, 481, "Subscription Does Not Exist")
+		return
+	default:
+	}
+	// Answer before handing over: a NOTIFY that ends the subscription makes
+	// the session close its transport, and the phone system must still
+	// hear its 200 OK (else it retransmits to a closed port).
+	ss.respond(req, tx, 200, "OK")
+	select {
+	case ss.notifies <- n:
+	case <-ss.done:
 	}
 }
 

@@ -5,16 +5,22 @@ printf 'callguard-test' | gnome-keyring-daemon --unlock --components=secrets >/d
 if [ $# -gt 0 ]; then
   exec go test -race -count=1 -timeout 25m "$@"
 fi
-# Everything under -race but the root package: its tests drive the real
-# binary, built as it ships (without -race), and so share fyne's cgo build
-# with it instead of compiling fyne's GL and GLFW code a second time. What
-# the root package runs in-process (ui, uplink, server) is race-tested in
-# those packages.
+# Three runs side by side, so the slowest chains start at once:
+# - the installers (packaging/...), whose Windows cross-build is the longest
+#   step of all; they test build scripts and files, so no -race;
+# - the root package, whose tests drive the real binary, built as it ships
+#   (without -race), sharing fyne's cgo build with that binary; what it runs
+#   in-process (ui, uplink, server) is race-tested in those packages;
+# - everything else, under -race.
 root=$(go list .)
-mapfile -t others < <(go list ./... | grep -vxF "$root")
+mapfile -t installers < <(go list ./packaging/...)
+mapfile -t others < <(go list ./... | grep -vxF -e "$root" $(printf -- '-e %s ' "${installers[@]}"))
+go test -count=1 -timeout 25m "${installers[@]}" &
+installerspid=$!
 go test -count=1 -timeout 25m "$root" &
 rootpid=$!
 rc=0
 go test -race -count=1 -timeout 25m "${others[@]}" || rc=$?
 wait "$rootpid" || rc=$?
+wait "$installerspid" || rc=$?
 exit "$rc"

@@ -150,11 +150,16 @@ func (c *Core) post(f func(now time.Time)) {
 	}
 }
 
-// do runs f on the core's goroutine and waits for its result.
+// do runs f on the core's goroutine and waits for its result; when do
+// returns, Snapshot already shows what f changed.
 func (c *Core) do(f func(now time.Time) error) error {
 	res := make(chan error, 1)
 	select {
-	case c.inbox <- func(now time.Time) { res <- f(now) }:
+	case c.inbox <- func(now time.Time) {
+		err := f(now)
+		c.publish(now) // the caller reads the state its intent made
+		res <- err
+	}:
 	case <-c.done:
 		return ErrClosed
 	}

@@ -260,3 +260,23 @@ func testrigWait(t *testing.T, ok func() bool) {
 	}
 	t.Fatal("condition not met within 5 s")
 }
+
+// An intent's caller (the local API answers with the state) must read the
+// state the intent made as soon as the intent returns.
+func TestIntentReturnsAfterItsStateIsPublished(t *testing.T) {
+	core, _, _, _, _, _ := startCore(t, true)
+	for i := range 300 {
+		if _, err := core.StartManual(DirectionInbound, Party{Number: "07700900001"}); err != nil {
+			t.Fatal(err)
+		}
+		if s := core.Snapshot(); s.Call == nil {
+			t.Fatalf("round %d: StartManual returned, the snapshot still shows %s with no call", i, s.State)
+		}
+		if err := core.EndManual(); err != nil {
+			t.Fatal(err)
+		}
+		if s := core.Snapshot(); s.Call != nil {
+			t.Fatalf("round %d: EndManual returned, the snapshot still shows the call", i)
+		}
+	}
+}

@@ -679,19 +679,24 @@ func (ss *session) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	default:
 		n.info, n.err = ParseDialogInfo(body)
 	}
-	select {
-	case <-ss.done:
-		ss.respond(req, tx, 481, "Subscription Does Not Exist")
+	if n.state == "terminated" {
+		// The last NOTIFY of the subscription: handing it over makes the
+		// session close its transport, so the 200 OK goes first (else the
+		// phone system never hears it and retransmits to a closed port).
+		ss.respond(req, tx, 200, "OK")
+		select {
+		case ss.notifies <- n:
+		case <-ss.done:
+		}
 		return
-	default:
 	}
-	// Answer before handing over: a NOTIFY that ends the subscription makes
-	// the session close its transport, and the phone system must still
-	// hear its 200 OK (else it retransmits to a closed port).
-	ss.respond(req, tx, 200, "OK")
+	// Any other NOTIFY is answered once it is queued: the phone system
+	// sends the next one only after this answer, so they stay in order.
 	select {
 	case ss.notifies <- n:
+		ss.respond(req, tx, 200, "OK")
 	case <-ss.done:
+		ss.respond(req, tx, 481, "Subscription Does Not Exist")
 	}
 }
 

@@ -116,10 +116,7 @@ func (m *boardModel) counts() (online, onCalls, paused, alerts int) {
 	return
 }
 
-var boardColumns = []struct {
-	title string
-	width float32
-}{
+var boardColumns = []column{
 	{"Officer", 100}, {"State", 200}, {"For", 62}, {"Call", 210}, {"Attention", 330}, {"Unsent", 58},
 }
 
@@ -165,18 +162,7 @@ func (b *Board) build() {
 		},
 		b.fillCell,
 	)
-	b.table.ShowHeaderColumn = false
-	b.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	b.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(boardColumns[id.Col].title)
-		}
-	}
-	for i, c := range boardColumns {
-		b.table.SetColumnWidth(i, c.width)
-	}
+	setColumns(b.table, boardColumns)
 	show := widget.NewSelect([]string{ShowAll, ShowAlerts, ShowPaused, ShowOnCalls}, func(s string) { b.setView(func(m *boardModel) { m.show = s }) })
 	show.SetSelected(ShowAll)
 	order := widget.NewSelect([]string{SortAlerts, SortAgent, SortLongest}, func(s string) { b.setView(func(m *boardModel) { m.order = s }) })
@@ -303,5 +289,28 @@ func (b *Board) Stop() {
 	if b.cancel != nil {
 		b.cancel()
 		b.wg.Wait()
+	}
+}
+
+// column is a table column: its bold header and its width.
+type column struct {
+	title string
+	width float32
+}
+
+// setColumns gives t a header row with the columns' titles in bold, no
+// header column, and the columns' widths.
+func setColumns(t *widget.Table, cols []column) {
+	t.ShowHeaderColumn = false
+	t.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(cols[id.Col].title)
+		}
+	}
+	for i, c := range cols {
+		t.SetColumnWidth(i, c.width)
 	}
 }

@@ -51,10 +51,7 @@ const (
 	actionConfirm        = "confirm"
 )
 
-var dueColumns = []struct {
-	title string
-	width float32
-}{
+var dueColumns = []column{
 	{"Call", 170}, {"Officer", 90}, {"Started", 150}, {"Deleted after", 150}, {"Rule", 140}, {"Recording", 150},
 }
 
@@ -279,18 +276,7 @@ func (r *Review) buildHolds() fyne.CanvasObject {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		r.fillDue,
 	)
-	r.dueTable.ShowHeaderColumn = false
-	r.dueTable.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	r.dueTable.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(dueColumns[id.Col].title)
-		}
-	}
-	for i, c := range dueColumns {
-		r.dueTable.SetColumnWidth(i, c.width)
-	}
+	setColumns(r.dueTable, dueColumns)
 	due := container.NewBorder(r.dueSummary, nil, nil, nil, r.dueTable)
 	split := container.NewVSplit(holds, due)
 	split.Offset = 0.5

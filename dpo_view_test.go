@@ -47,31 +47,8 @@ func TestDPOViewOnARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := central.Open(ctx, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: filepath.Join(dir, "data"), BcryptCost: 4,
-		Logger: slog.New(slog.DiscardHandler), Identities: []age.Identity{org}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	base, err := srv.ServeLoopback("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	enrol := func(user string, role server.Role) string {
-		t.Helper()
-		hash, err := auth.HashPassword("password-"+user, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.Store().CreateUser(ctx, user, role, hash, false); err != nil {
-			t.Fatal(err)
-		}
-		e, err := uplink.Enroll(ctx, base, user, "password-"+user, user+"-pc")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e.Token
-	}
+	base, enrol := realServer(t, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: filepath.Join(dir, "data"),
+		Identities: []age.Identity{org}})
 	olive := enrol("olive", server.RoleAgent)
 	dee := uplink.New(uplink.Options{BaseURL: base, Token: staticToken(enrol("dee", server.RoleDPO)), Logger: slog.New(slog.DiscardHandler)})
 
@@ -349,4 +326,36 @@ func findWidget[W fyne.CanvasObject](t *testing.T, root fyne.CanvasObject, ok fu
 		t.Fatalf("no %T that fits on the screen", found)
 	}
 	return found
+}
+
+// realServer runs a central server on loopback with opts (quick bcrypt, no
+// logs) and returns its URL and a func that creates a user with role and
+// enrols a device for them, returning the device token.
+func realServer(t *testing.T, opts central.Options) (base string, enrol func(user string, role server.Role) string) {
+	t.Helper()
+	ctx := context.Background()
+	opts.BcryptCost, opts.Logger = 4, slog.New(slog.DiscardHandler)
+	srv, err := central.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if base, err = srv.ServeLoopback("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	return base, func(user string, role server.Role) string {
+		t.Helper()
+		hash, err := auth.HashPassword("password-"+user, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Store().CreateUser(ctx, user, role, hash, false); err != nil {
+			t.Fatal(err)
+		}
+		e, err := uplink.Enroll(ctx, base, user, "password-"+user, user+"-pc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Token
+	}
 }

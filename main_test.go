@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/png"
-	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -24,11 +22,9 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/secrets"
-	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/server"
-	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/ui"
 )
@@ -552,33 +548,8 @@ func TestAlarmsAndScalingUnderXvfb(t *testing.T) {
 func TestSupervisorBoardUnderXvfb(t *testing.T) {
 	display := testrig.Xvfb(t)
 	keys := needKeyring(t)
-	ctx := context.Background()
 	dir := t.TempDir()
-	srv, err := central.Open(ctx, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: dir, BcryptCost: 4,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	base, err := srv.ServeLoopback("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	enrol := func(user string, role server.Role) string {
-		t.Helper()
-		hash, err := auth.HashPassword("password-"+user, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.Store().CreateUser(ctx, user, role, hash, false); err != nil {
-			t.Fatal(err)
-		}
-		e, err := uplink.Enroll(ctx, base, user, "password-"+user, user+"-pc")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e.Token
-	}
+	base, enrol := realServer(t, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: dir})
 	now := time.Now().UTC()
 	beats := []struct {
 		user string

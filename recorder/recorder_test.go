@@ -127,9 +127,7 @@ func TestPausesAreExactSilence(t *testing.T) {
 // arbitrary moments: every boundary lies within one buffer of its command.
 // The distribution is logged for the closing note.
 func TestPauseLatencyRealTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-time test")
-	}
+	testrig.NotShort(t, "real-time test")
 	a := newAudioRig(t, false)
 	r := a.recorder(t, "")
 	stop := make(chan struct{})

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/callguard/callguard/internal/testrig"
 )
 
 func TestHelpEverywhere(t *testing.T) {
@@ -69,9 +71,7 @@ func TestUsersAndDevicesFromTheCommandLine(t *testing.T) {
 
 // TestBuildsWithoutCgo builds the command as IT would.
 func TestBuildsWithoutCgo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	testrig.NotShort(t, "builds the binary")
 	out := filepath.Join(t.TempDir(), "callguard-server")
 	cmd := exec.Command("go", "build", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

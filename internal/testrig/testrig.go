@@ -27,6 +27,19 @@ func Need(t testing.TB, part string, err error) {
 	t.Skipf("test rig: %s not available (%v); `make deps` installs it", part, err)
 }
 
+// NotShort stops a slow test under -short: a skip locally, a failure in CI,
+// where every test must run.
+func NotShort(t testing.TB, why string) {
+	t.Helper()
+	if !testing.Short() {
+		return
+	}
+	if InCI() {
+		t.Fatalf("%s: -short skips it, and CI runs every test", why)
+	}
+	t.Skipf("%s (-short)", why)
+}
+
 // NeedCommand is Need for a program on $PATH; it returns the program's path.
 func NeedCommand(t testing.TB, name string) string {
 	t.Helper()

@@ -2,6 +2,7 @@ package pcap
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,14 +68,18 @@ var (
 
 // Record is one captured frame.
 type Record struct {
-	Time    time.Time
-	Data    []byte // the captured bytes; valid until the next call to Next
-	OrigLen int    // the frame's length on the wire (>= len(Data))
+	Time time.Time
+	// Data are the captured bytes: valid until the next call to Next, or,
+	// from a Reader made by Parse, a part of the file's bytes.
+	Data    []byte
+	OrigLen int // the frame's length on the wire (>= len(Data))
 }
 
 // Reader reads the records of a pcap file in order.
 type Reader struct {
 	r       *bufio.Reader
+	mem     []byte // the whole file, for a Reader made by Parse
+	pos     int
 	order   binary.ByteOrder
 	nano    bool
 	link    LinkType
@@ -115,12 +120,26 @@ func NewReader(r io.Reader) (*Reader, error) {
 	return p, nil
 }
 
+// Parse returns a Reader of a whole pcap file held in memory, whose
+// records' Data alias data instead of being copied.
+func Parse(data []byte) (*Reader, error) {
+	p, err := NewReader(bytes.NewReader(data[:min(len(data), headerSize)]))
+	if err != nil {
+		return nil, err
+	}
+	p.r, p.mem, p.pos = nil, data, headerSize
+	return p, nil
+}
+
 // LinkType is the file's link-layer type.
 func (p *Reader) LinkType() LinkType { return p.link }
 
 // Next returns the next record; io.EOF after the last whole record, or
 // ErrTruncated if the file ends inside one.
 func (p *Reader) Next() (Record, error) {
+	if p.mem != nil {
+		return p.nextInMemory()
+	}
 	n, err := io.ReadFull(p.r, p.hdr[:])
 	if err == io.EOF {
 		return Record{}, io.EOF
@@ -142,6 +161,34 @@ func (p *Reader) Next() (Record, error) {
 	if n, err := io.ReadFull(p.r, data); err != nil {
 		return Record{}, fmt.Errorf("%w (%d of %d bytes)", ErrTruncated, n, capLen)
 	}
+	return p.record(sec, frac, origLen, data)
+}
+
+func (p *Reader) nextInMemory() (Record, error) {
+	rest := len(p.mem) - p.pos
+	if rest == 0 {
+		return Record{}, io.EOF
+	}
+	if rest < recordSize {
+		return Record{}, fmt.Errorf("%w (%d of %d header bytes)", ErrTruncated, rest, recordSize)
+	}
+	h := p.mem[p.pos : p.pos+recordSize]
+	sec, frac := p.order.Uint32(h[0:4]), p.order.Uint32(h[4:8])
+	capLen, origLen := p.order.Uint32(h[8:12]), p.order.Uint32(h[12:16])
+	if capLen > p.snaplen || capLen > maxSnap {
+		return Record{}, fmt.Errorf("%w: a record of %d bytes (snapshot length %d)", ErrCorrupt, capLen, p.snaplen)
+	}
+	if rest-recordSize < int(capLen) {
+		return Record{}, fmt.Errorf("%w (%d of %d bytes)", ErrTruncated, rest-recordSize, capLen)
+	}
+	p.pos += recordSize
+	data := p.mem[p.pos : p.pos+int(capLen) : p.pos+int(capLen)]
+	p.pos += int(capLen)
+	return p.record(sec, frac, origLen, data)
+}
+
+func (p *Reader) record(sec, frac, origLen uint32, data []byte) (Record, error) {
+	capLen := uint32(len(data))
 	nsec := int64(frac) * 1000
 	if p.nano {
 		nsec = int64(frac)

@@ -19,7 +19,19 @@ var (
 	b6 = netip.MustParseAddrPort("[2001:db8::2]:52014")
 )
 
+// openers are the two ways to read a file: streaming and from memory.
+var openers = map[string]func([]byte) (*Reader, error){
+	"stream": func(b []byte) (*Reader, error) { return NewReader(bytes.NewReader(b)) },
+	"memory": Parse,
+}
+
 func TestRoundTrip(t *testing.T) {
+	for name, open := range openers {
+		t.Run(name, func(t *testing.T) { testRoundTrip(t, open) })
+	}
+}
+
+func testRoundTrip(t *testing.T, open func([]byte) (*Reader, error)) {
 	t0 := time.Unix(1_700_000_000, 123_456_000)
 	for _, tc := range []struct {
 		link     LinkType
@@ -43,7 +55,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r, err := NewReader(&buf)
+			r, err := open(buf.Bytes())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,6 +93,12 @@ func TestIPv4HeaderChecksum(t *testing.T) {
 }
 
 func TestTruncatedFileKeepsTheWholeRecords(t *testing.T) {
+	for name, open := range openers {
+		t.Run(name, func(t *testing.T) { testTruncated(t, open) })
+	}
+}
+
+func testTruncated(t *testing.T, open func([]byte) (*Reader, error)) {
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf, LinkEthernet)
 	for i := range 3 {
@@ -91,7 +109,7 @@ func TestTruncatedFileKeepsTheWholeRecords(t *testing.T) {
 	lastStart := len(whole) - recordSize - (14 + 20 + 8 + 172)
 	// Cut anywhere inside the last record: two records, then ErrTruncated.
 	for cut := lastStart + 1; cut < len(whole); cut++ {
-		r, err := NewReader(bytes.NewReader(whole[:cut]))
+		r, err := open(whole[:cut])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +123,7 @@ func TestTruncatedFileKeepsTheWholeRecords(t *testing.T) {
 		}
 	}
 	// Cut exactly between records: a clean end.
-	r, _ := NewReader(bytes.NewReader(whole[:lastStart]))
+	r, _ := open(whole[:lastStart])
 	r.Next()
 	r.Next()
 	if _, err := r.Next(); err != io.EOF {
@@ -168,9 +186,14 @@ func TestRejects(t *testing.T) {
 	rec := make([]byte, recordSize)
 	binary.LittleEndian.PutUint32(rec[8:], 1<<30) // a gigabyte record
 	buf.Write(rec)
-	r, _ := NewReader(&buf)
-	if _, err := r.Next(); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("huge record: %v", err)
+	for name, open := range openers {
+		r, _ := open(buf.Bytes())
+		if _, err := r.Next(); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%s: huge record: %v", name, err)
+		}
+	}
+	if _, err := Parse([]byte{1, 2}); !errors.Is(err, ErrNotPCAP) {
+		t.Fatalf("Parse of 2 bytes: %v", err)
 	}
 }
 
@@ -263,10 +286,25 @@ func FuzzReader(f *testing.F) {
 		f.Add(data[:min(len(data), 2000)])
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewReader(bytes.NewReader(data))
+		m, err := Parse(data)
 		if err != nil {
 			return
 		}
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal("Parse accepted what NewReader did not")
+		}
+		for range 1000 {
+			a, errA := r.Next()
+			b, errB := m.Next()
+			if (errA == nil) != (errB == nil) || errA == nil && (!bytes.Equal(a.Data, b.Data) || !a.Time.Equal(b.Time)) {
+				t.Fatalf("the readers disagree: %v / %v", errA, errB)
+			}
+			if errA != nil {
+				break
+			}
+		}
+		r, _ = NewReader(bytes.NewReader(data))
 		for range 1000 {
 			rec, err := r.Next()
 			if err != nil {

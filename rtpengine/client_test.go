@@ -380,3 +380,35 @@ func TestQueryOfARealAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerFromAnotherAddressIsIgnored: someone who learns a cookie (it
+// travels in clear) answers first from another address. The client's
+// socket is connected to rtpengine, so the kernel drops the forgery and the
+// real answer is the one taken.
+func TestAnswerFromAnotherAddressIsIgnored(t *testing.T) {
+	t.Parallel()
+	forger, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forger.Close()
+	var clientAddr net.Addr
+	var mu sync.Mutex
+	f := newFakeNG(t, func(r request) []reply {
+		mu.Lock()
+		defer mu.Unlock()
+		forged := answerTo(r.cookie, bencode.Dict{"result": "ok"})
+		if clientAddr != nil {
+			forger.WriteTo(forged, clientAddr)
+		}
+		own := answerTo(r.cookie, bencode.Dict{"result": "error", "error-reason": "Unknown call-id"})
+		return []reply{{data: own, after: 20 * time.Millisecond}}
+	})
+	c := dial(t, f.addr())
+	mu.Lock()
+	clientAddr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: c.conn.LocalAddr().(*net.UDPAddr).Port}
+	mu.Unlock()
+	if err := c.StopRecording(context.Background(), "cid"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("err = %v: the forged answer was taken", err)
+	}
+}

@@ -119,7 +119,7 @@ type DirectionStats struct {
 // placed is one packet's audio at its place in the output.
 type placed struct {
 	at      int64 // first sample, in 8 kHz samples since the Unix epoch, then from the origin
-	order   int   // arrival order, so that a later duplicate wins
+	order   int   // reading order: where stretches overlap, the later read wins
 	alaw    bool
 	payload []byte
 }
@@ -153,11 +153,10 @@ func Assemble(opts Options, sources ...Source) (*Assembly, error) {
 	}
 	a := &Assembly{}
 	type span struct {
-		name    string
-		count   int
-		placed  [Channels][]placed
-		lo, hi  int64 // in 8 kHz samples since the Unix epoch
-		nonzero bool
+		name   string
+		count  int
+		placed [Channels][]placed
+		lo, hi int64 // in 8 kHz samples since the Unix epoch
 	}
 	var spans []span
 	first := int64(0)
@@ -212,7 +211,7 @@ func Assemble(opts Options, sources ...Source) (*Assembly, error) {
 	}
 	a.Origin = time.Unix(0, origin*nsPerSample)
 
-	var stretches []Stretch
+	var stretches []sampleSpan
 	var end int64
 	for ch := range a.channel {
 		total := 0
@@ -228,7 +227,7 @@ func Assemble(opts Options, sources ...Source) (*Assembly, error) {
 				a.channel[ch] = append(a.channel[ch], pl)
 			}
 		}
-		stretches = append(stretches, Stretch{Source: sp.name, StartMS: sp.lo - origin, EndMS: sp.hi - origin, Packets: sp.count})
+		stretches = append(stretches, sampleSpan{source: sp.name, from: sp.lo - origin, to: sp.hi - origin, packets: sp.count})
 		end = max(end, sp.hi-origin)
 	}
 	for ch := range a.channel {
@@ -254,25 +253,32 @@ func cmpInt(x, y int64) int {
 	return 0
 }
 
-// stretchesAndPauses turns spans in 8 kHz samples into ms, in time order,
-// and finds the gaps between them. A pause starts at the first ms after
-// the audio before it ends and ends at the last ms boundary before the
-// audio after it starts, so it is silent throughout.
-func stretchesAndPauses(spans []Stretch) ([]Stretch, []Pause) {
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartMS < spans[j].StartMS })
+// sampleSpan is a stretch in 8 kHz samples from the origin, end exclusive.
+type sampleSpan struct {
+	source   string
+	from, to int64
+	packets  int
+}
+
+// stretchesAndPauses puts the stretches in time order, in ms, and finds
+// the gaps between them. A pause starts at the first ms boundary after the
+// audio before it ends, and ends at the last one before the audio after it
+// starts, so it is silent throughout.
+func stretchesAndPauses(spans []sampleSpan) ([]Stretch, []Pause) {
+	sort.SliceStable(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
 	var pauses []Pause
 	covered := int64(-1)
 	out := make([]Stretch, len(spans))
 	for i, s := range spans {
-		if covered >= 0 && s.StartMS > covered {
-			p := Pause{StartMS: ceilDiv(covered*1000, codecRate), EndMS: s.StartMS * 1000 / codecRate}
+		if covered >= 0 && s.from > covered {
+			p := Pause{StartMS: ceilDiv(covered*1000, codecRate), EndMS: s.from * 1000 / codecRate}
 			if p.EndMS > p.StartMS {
 				pauses = append(pauses, p)
 			}
 		}
-		covered = max(covered, s.EndMS)
-		out[i] = Stretch{Source: s.Source, StartMS: s.StartMS * 1000 / codecRate,
-			EndMS: ceilDiv(s.EndMS*1000, codecRate), Packets: s.Packets}
+		covered = max(covered, s.to)
+		out[i] = Stretch{Source: s.source, StartMS: s.from * 1000 / codecRate,
+			EndMS: ceilDiv(s.to*1000, codecRate), Packets: s.packets}
 	}
 	return out, pauses
 }

@@ -336,6 +336,55 @@ func TestRTPEngineKilledMidCall(t *testing.T) {
 	tc.sipp.Kill()
 }
 
+// TestReInviteDuringAPause pins what rtpengine does to a paused recording
+// when the call is re-negotiated (hold, resume, a codec change): a re-offer
+// without record-call leaves it stopped, as the Kamailio configuration in
+// docs/phone-systems.md sends; one that carries record-call=on, as a
+// configuration that flags every INVITE would, silently starts recording
+// again in the middle of the pause.
+func TestReInviteDuringAPause(t *testing.T) {
+	t.Parallel()
+	rtp := testrig.StartRTPEngine(t, testrig.RTPEngineOptions{})
+	callID := offerAnswer(t, rtp.NG(), "reinvite@test")
+	c, err := rtpengine.Dial(rtp.NG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.StopRecording(ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	hold := "v=0\r\no=- 40000 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=audio 40000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=sendonly\r\n"
+	reinvite := func(flags bencode.Dict) {
+		t.Helper()
+		offer := bencode.Dict{"call-id": callID, "from-tag": "caller", "to-tag": "officer", "sdp": hold}
+		for k, v := range flags {
+			offer[k] = v
+		}
+		if _, err := c.Do(ctx, "offer", offer); err != nil {
+			t.Fatal(err)
+		}
+		answer := strings.ReplaceAll(strings.ReplaceAll(hold, "40000", "40002"), "sendonly", "recvonly")
+		if _, err := c.Do(ctx, "answer", bencode.Dict{"call-id": callID, "from-tag": "caller", "to-tag": "officer", "sdp": answer}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reinvite(nil)
+	if open := openRecordings(rtp); open != 0 || rtp.Count("Turning on call recording") != 1 {
+		t.Fatalf("a re-INVITE without record-call resumed the paused recording (%d files open)", open)
+	}
+	reinvite(bencode.Dict{"record-call": "on"})
+	if open := openRecordings(rtp); open != 1 || rtp.Count("Turning on call recording") != 2 {
+		t.Fatalf("rtpengine no longer resumes recording on a re-offer with record-call=on (%d files open): "+
+			"update docs/phone-systems.md", open)
+	}
+}
+
+// openRecordings counts the recordings rtpengine has open.
+func openRecordings(rtp *testrig.RTPEngine) int { return len(rtp.OpenPCAPs()) }
+
 // BenchmarkCommandRoundTrip measures stop and start recording, command to
 // rtpengine's answer, on loopback: p50 and p99.
 func BenchmarkCommandRoundTrip(b *testing.B) {

@@ -35,8 +35,13 @@ type KamailioOptions struct {
 	// CA made for the test (PBX.CAFile).
 	TLS bool
 	// Template is the path of the config template; default
-	// sip/testdata/kamailio.cfg.tmpl in this module.
+	// sip/testdata/kamailio.cfg.tmpl in this module, or
+	// internal/testrig/testdata/kamailio-rtpengine.cfg.tmpl with RTPEngine.
 	Template string
+	// RTPEngine, an rtpengine's ng address (RTPEngine.NG), puts that
+	// rtpengine in the media path of every call, recording from the offer
+	// of the initial INVITE on.
+	RTPEngine string
 }
 
 // PBX is a Kamailio started for one test: registrar, proxy and dialog
@@ -67,12 +72,20 @@ func Kamailio(t testing.TB, opts KamailioOptions) *PBX {
 			Need(t, "kamailio-tls-modules", err)
 		}
 	}
+	if opts.RTPEngine != "" {
+		if _, err := os.Stat(kamailioModule("rtpengine.so")); err != nil {
+			Need(t, "kamailio's rtpengine module", err)
+		}
+	}
 	if opts.Template == "" {
 		root, err := moduleRoot()
 		if err != nil {
 			t.Fatalf("kamailio: %v", err)
 		}
 		opts.Template = filepath.Join(root, "sip", "testdata", "kamailio.cfg.tmpl")
+		if opts.RTPEngine != "" {
+			opts.Template = filepath.Join(root, "internal", "testrig", "testdata", "kamailio-rtpengine.cfg.tmpl")
+		}
 	}
 	p := &PBX{opts: opts, dir: t.TempDir(), port: FreeUDPTCPPort(t)}
 	if opts.TLS {
@@ -253,7 +266,7 @@ func (p *PBX) writeConfig() error {
 	var cfg bytes.Buffer
 	err = tmpl.Execute(&cfg, map[string]any{
 		"Port": p.port, "TLSPort": p.tlsPort, "TLS": p.opts.TLS, "Auth": len(p.opts.Users) > 0,
-		"Dir": p.dir, "DBDir": db,
+		"Dir": p.dir, "DBDir": db, "RTPEngine": p.opts.RTPEngine,
 	})
 	if err != nil {
 		return err

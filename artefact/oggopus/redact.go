@@ -1,0 +1,203 @@
+package oggopus
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Interval is a stretch of the decoded audio in milliseconds from its
+// first sample: [FromMS, ToMS).
+type Interval struct {
+	FromMS int64 `json:"from_ms"`
+	ToMS   int64 `json:"to_ms"`
+}
+
+// ErrBadInterval: an interval to redact is empty, negative or reversed.
+var ErrBadInterval = errors.New("interval to redact is not valid")
+
+// RedactResult describes a redacted stream.
+type RedactResult struct {
+	// Packets is how many audio packets the stream holds.
+	Packets int
+	// Replaced is how many of them are now silence packets.
+	Replaced int
+	// Silenced lists the stretches that are now silence, in whole packets
+	// (rounded outwards to the millisecond), merged and in order. Each
+	// covers a cut given, the packet before it that heard it through the
+	// encoder's look-ahead, and the packet after it (see Redact).
+	Silenced []Interval
+	// DurationMS is how long the stream plays.
+	DurationMS int64
+	// Complete is false when the source was cut short (a crashed
+	// recording): the output then holds every complete page of it and, like
+	// it, no end-of-stream page.
+	Complete bool
+}
+
+// Redact copies the Ogg Opus stream from src to dst with every interval in
+// cuts silenced, without decoding: each packet whose audio overlaps a cut
+// is replaced by a packet of the same duration that decodes to digital
+// silence. Two packets beside each cut go too, because the codec ties them
+// to it: the one before, when the encoder's look-ahead (the stream's
+// pre-skip) reached into the cut, and the one after, which is coded as a
+// prediction from the audio before it. Every other packet, the headers
+// included, is copied byte for byte, on the same pages with the same
+// granule positions; the pages get new checksums, and a page that held
+// only part of a replaced packet is left out (the pages after are
+// renumbered).
+//
+// silence is the replacement: one Opus frame that decodes to silence at the
+// stream's configuration, as the recorder's encoder made it (its manifest
+// carries it), repeated for longer packets. With nil, or for a packet it
+// cannot fill, Redact uses CELT silence frames, which every decoder renders
+// as zeros (CELTSilence).
+//
+// It streams page by page in constant memory. A source cut short is
+// redacted up to its last complete page (RedactResult.Complete is false).
+// Cuts past the end silence nothing.
+func Redact(dst io.Writer, src io.Reader, cuts []Interval, silence []byte) (RedactResult, error) {
+	res := RedactResult{Complete: true}
+	spans, err := sampleSpans(cuts)
+	if err != nil {
+		return res, err
+	}
+	d := newDemux(src)
+	var out []byte
+	var seq uint32
+	write := func(p *Page) error {
+		p.Sequence = seq
+		out = p.AppendTo(out[:0])
+		if _, err := dst.Write(out); err != nil {
+			return fmt.Errorf("redact: write page %d: %w", seq, err)
+		}
+		seq++
+		return nil
+	}
+	if err := d.readHeaders(write); err != nil {
+		return res, fmt.Errorf("redact: %w", err)
+	}
+	sil, err := newSilencer(silence, d.head)
+	if err != nil {
+		return res, fmt.Errorf("redact: %w", err)
+	}
+	lookahead := int64(d.head.PreSkip)
+	var (
+		page      Page
+		lacing    = make([]byte, 0, maxSegments)
+		body      = make([]byte, 0, maxSegments*maxLacingValue)
+		replacing bool // the packet in progress is being replaced
+		inCut     bool // the packet before overlapped a cut
+		end       int64
+	)
+	for {
+		p, pieces, err := d.nextPage()
+		if err == io.EOF {
+			break
+		}
+		if errors.Is(err, ErrTruncated) {
+			res.Complete = false
+			break
+		}
+		if err != nil {
+			return res, fmt.Errorf("redact: %w", err)
+		}
+		lacing, body = lacing[:0], body[:0]
+		continued := false
+		for _, pc := range pieces {
+			if pc.first {
+				res.Packets++
+				// The packet plays [from, to) and was coded from the input up
+				// to its end plus the encoder's look-ahead.
+				from := pc.start - lookahead
+				to := from + int64(pc.samples)
+				overlaps := overlap(spans, from, to+lookahead)
+				replacing = overlaps || inCut
+				inCut = overlaps
+				if replacing {
+					res.Replaced++
+					res.Silenced = addSpan(res.Silenced, from, to)
+				}
+			}
+			if replacing {
+				if !pc.last {
+					continue // the silence goes where the packet ends
+				}
+				s, err := sil.packet(pc.samples)
+				if err != nil {
+					return res, fmt.Errorf("redact: page %d: %w", p.Sequence, err)
+				}
+				lacing = append(lacing, byte(len(s)))
+				body = append(body, s...)
+				continue
+			}
+			if len(lacing) == 0 && !pc.first {
+				continued = true
+			}
+			lacing = append(lacing, pc.lacing...)
+			body = append(body, pc.data...)
+		}
+		if len(lacing) == 0 && len(p.Lacing) > 0 && !p.EOS {
+			continue // it held only part of a replaced packet
+		}
+		page = Page{Continued: continued, EOS: p.EOS, Granule: p.Granule, Serial: p.Serial, Lacing: lacing, Body: body}
+		if err := write(&page); err != nil {
+			return res, err
+		}
+		if p.Granule >= 0 {
+			end = p.Granule
+		}
+	}
+	res.DurationMS = max(0, end-lookahead) * 1000 / SampleRate
+	return res, nil
+}
+
+// sampleSpans turns cuts into sorted, merged spans of 48 kHz samples.
+func sampleSpans(cuts []Interval) ([][2]int64, error) {
+	spans := make([][2]int64, 0, len(cuts))
+	for _, c := range cuts {
+		if c.FromMS < 0 || c.ToMS <= c.FromMS {
+			return nil, fmt.Errorf("redact %d–%d ms: %w", c.FromMS, c.ToMS, ErrBadInterval)
+		}
+		spans = append(spans, [2]int64{c.FromMS * SampleRate / 1000, c.ToMS * SampleRate / 1000})
+	}
+	slices.SortFunc(spans, func(a, b [2]int64) int { return int(a[0] - b[0]) })
+	merged := spans[:0]
+	for _, s := range spans {
+		if n := len(merged); n > 0 && s[0] <= merged[n-1][1] {
+			merged[n-1][1] = max(merged[n-1][1], s[1])
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return merged, nil
+}
+
+// overlap reports whether [from, to) meets any of the sorted spans.
+func overlap(spans [][2]int64, from, to int64) bool {
+	i, _ := slices.BinarySearchFunc(spans, from, func(s [2]int64, t int64) int {
+		switch {
+		case s[1] <= t:
+			return -1
+		default:
+			return 1
+		}
+	})
+	return i < len(spans) && spans[i][0] < to
+}
+
+// addSpan adds the packet [from, to) (48 kHz samples) to the silenced
+// stretches, in milliseconds rounded outwards.
+func addSpan(ivs []Interval, from, to int64) []Interval {
+	f := max(0, from) * 1000 / SampleRate
+	t := (max(0, to)*1000 + SampleRate - 1) / SampleRate
+	if t <= f {
+		return ivs
+	}
+	if n := len(ivs); n > 0 && f <= ivs[n-1].ToMS {
+		ivs[n-1].ToMS = max(ivs[n-1].ToMS, t)
+		return ivs
+	}
+	return append(ivs, Interval{FromMS: f, ToMS: t})
+}

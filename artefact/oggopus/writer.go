@@ -78,8 +78,8 @@ func NewWriter(w io.Writer, head Head, tags Tags, opts ...WriterOption) (*Writer
 }
 
 // WritePacket adds an Opus packet to the stream, after the packets before
-// it. The page is written out once it holds the page duration; until then
-// the packet waits in memory (Flush writes it at once).
+// it. It waits in memory on the page in progress, which is written out when
+// the next packet would take it past the page duration, or by Flush.
 func (w *Writer) WritePacket(p []byte) error {
 	if w.closed {
 		return ErrClosed
@@ -91,13 +91,12 @@ func (w *Writer) WritePacket(p []byte) error {
 	if err != nil {
 		return fmt.Errorf("oggopus: write packet: %w", err)
 	}
-	if err := w.add(p, samples); err != nil {
-		return err
+	if w.onPage > 0 && w.onPage+samples > w.maxPage {
+		if err := w.emit(); err != nil {
+			return err
+		}
 	}
-	if w.onPage >= w.maxPage {
-		return w.Flush()
-	}
-	return nil
+	return w.add(p, samples)
 }
 
 // Granule is the granule position at the end of the last packet written,

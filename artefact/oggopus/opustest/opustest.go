@@ -30,7 +30,7 @@ const Rate = 16000
 func Decode(t testing.TB, path string, rate int) []int16 {
 	t.Helper()
 	testrig.NeedCommand(t, "opusdec")
-	out := run(t, "opusdec", "--quiet", "--no-dither", "--force-stereo", "--rate", itoa(rate), path, "-")
+	out := Run(t, "opusdec", "--quiet", "--no-dither", "--force-stereo", "--rate", itoa(rate), path, "-")
 	return pcm(out)
 }
 
@@ -53,7 +53,7 @@ func Info(t testing.TB, stream []byte) string {
 	if err := os.WriteFile(path, stream, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := string(run(t, "opusinfo", path))
+	out := string(Run(t, "opusinfo", path))
 	if strings.Contains(out, "WARNING") || strings.Contains(out, "ERROR") {
 		t.Fatalf("opusinfo finds fault with the stream:\n%s", out)
 	}
@@ -65,7 +65,7 @@ func Speech(t testing.TB, text string) []int16 {
 	t.Helper()
 	testrig.NeedCommand(t, "espeak-ng")
 	wav := filepath.Join(t.TempDir(), "speech.wav")
-	run(t, "espeak-ng", "-v", "en-gb", "-s", "150", "-w", wav, text)
+	Run(t, "espeak-ng", "-v", "en-gb", "-s", "150", "-w", wav, text)
 	return Sox(t, wav)
 }
 
@@ -76,7 +76,7 @@ func Sox(t testing.TB, input string, effects ...string) []int16 {
 	t.Helper()
 	testrig.NeedCommand(t, "sox")
 	args := append([]string{input, "-r", itoa(Rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-"}, effects...)
-	return pcm(run(t, "sox", args...))
+	return pcm(Run(t, "sox", args...))
 }
 
 // Stereo interleaves left (officer) and right (caller), padding the shorter
@@ -211,7 +211,9 @@ func pcm(b []byte) []int16 {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func run(t testing.TB, name string, args ...string) []byte {
+// Run runs a program and returns its standard output; it fails the test
+// with the program's error output when the program fails.
+func Run(t testing.TB, name string, args ...string) []byte {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(name, args...)

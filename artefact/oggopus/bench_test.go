@@ -21,7 +21,7 @@ func longStream(t testing.TB, d time.Duration) []byte {
 		t.Fatal(err)
 	}
 	for n := 0; n < int(d/(20*time.Millisecond)); n++ {
-		if err := w.WritePacket(ps[n%len(ps)].data); err != nil {
+		if err := w.WritePacket(ps[n%len(ps)].Data); err != nil {
 			t.Fatal(err)
 		}
 	}

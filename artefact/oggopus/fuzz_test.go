@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/callguard/callguard/artefact/oggopus"
+	"github.com/callguard/callguard/artefact/oggopus/opustest"
 )
 
 // seeds adds the fuzz corpus: the opusenc sample whole, cut short, with a
@@ -16,7 +17,7 @@ func seeds(f *testing.F) {
 	f.Add(stream)
 	f.Add(stream[:len(stream)/2])
 	pages := pagesOf(f, stream)
-	f.Add(append(bytes.Clone(stream[:pages[3].offset]), stream[pages[4].offset:]...))
+	f.Add(append(bytes.Clone(stream[:pages[3].Offset]), stream[pages[4].Offset:]...))
 	_, ps := mustReadAll(f, stream)
 	f.Add(writeStream(f, oggopus.Head{Channels: 2, PreSkip: 312, InputRate: 16000}, datas(ps[:12]), 100,
 		oggopus.WithPageDuration(60_000_000)))
@@ -87,18 +88,18 @@ func FuzzRedact(f *testing.F) {
 		if len(after) != len(before) || res.Packets != len(before) {
 			t.Fatalf("%d packets before, %d after, %d counted", len(before), len(after), res.Packets)
 		}
-		want := wantReplaced(before, head.PreSkip, cuts)
+		want := opustest.WantReplaced(before, head.PreSkip, cuts)
 		for i := range before {
-			if after[i].start != before[i].start || after[i].samples != before[i].samples {
+			if after[i].Start != before[i].Start || after[i].Samples != before[i].Samples {
 				t.Fatalf("packet %d moved", i)
 			}
-			if !want[i] && !bytes.Equal(after[i].data, before[i].data) {
-				t.Fatalf("packet %d at %d ms changed, outside the cut", i, before[i].start/48)
+			if !want[i] && !bytes.Equal(after[i].Data, before[i].Data) {
+				t.Fatalf("packet %d at %d ms changed, outside the cut", i, before[i].Start/48)
 			}
 			if want[i] {
-				s, err := oggopus.CELTSilence(head.Channels, head.InputRate, before[i].samples)
-				if err != nil || !bytes.Equal(after[i].data, s) {
-					t.Fatalf("packet %d at %d ms is %x, not silence", i, before[i].start/48, after[i].data)
+				s, err := oggopus.CELTSilence(head.Channels, head.InputRate, before[i].Samples)
+				if err != nil || !bytes.Equal(after[i].Data, s) {
+					t.Fatalf("packet %d at %d ms is %x, not silence", i, before[i].Start/48, after[i].Data)
 				}
 			}
 		}

@@ -3,11 +3,11 @@ package oggopus_test
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"testing"
 
 	"github.com/callguard/callguard/artefact/oggopus"
+	"github.com/callguard/callguard/artefact/oggopus/opustest"
 )
 
 // speech is testdata/speech.opus: espeak-ng reading a sentence, 16 kHz
@@ -22,78 +22,26 @@ func speech(t testing.TB) []byte {
 	return b
 }
 
-// packet is a copy of a packet read, with its time.
-type packet struct {
-	data    []byte
-	start   int64
-	samples int
-	trim    int
-}
+type packet = opustest.Packet
 
-// readAll reads every packet of stream and returns them with the error
-// that ended the reading (nil for a proper end).
+// readAll reads every packet of stream (opustest.ReadPackets).
 func readAll(t testing.TB, stream []byte) (oggopus.Head, []packet, error) {
 	t.Helper()
-	r, err := oggopus.NewReader(bytes.NewReader(stream))
-	if err != nil {
-		return oggopus.Head{}, nil, err
-	}
-	var out []packet
-	for {
-		p, err := r.Next()
-		if err == io.EOF {
-			return r.Head(), out, nil
-		}
-		if err != nil {
-			return r.Head(), out, err
-		}
-		out = append(out, packet{data: bytes.Clone(p.Data), start: p.Start, samples: p.Samples, trim: p.Trim})
-	}
+	return opustest.ReadPackets(stream)
 }
 
-// mustReadAll is readAll for a stream that must be complete and valid.
+// mustReadAll reads a stream that must be complete and valid.
 func mustReadAll(t testing.TB, stream []byte) (oggopus.Head, []packet) {
 	t.Helper()
-	h, ps, err := readAll(t, stream)
-	if err != nil {
-		t.Fatalf("read stream: %v", err)
-	}
-	return h, ps
+	return opustest.MustReadPackets(t, stream)
 }
 
-// pageInfo is where a page lies in a stream and what it holds.
-type pageInfo struct {
-	offset, size int
-	seq          uint32
-	granule      int64
-	continued    bool
-	eos          bool
-	ended        int // packets that end on it
-}
+type pageInfo = opustest.PageInfo
 
 // pagesOf lists the pages of stream.
 func pagesOf(t testing.TB, stream []byte) []pageInfo {
 	t.Helper()
-	pr := oggopus.NewPageReader(bytes.NewReader(stream))
-	var out []pageInfo
-	for {
-		off := int(pr.Offset())
-		p, err := pr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("page at byte %d: %v", off, err)
-		}
-		ended := 0
-		for _, v := range p.Lacing {
-			if v < 255 {
-				ended++
-			}
-		}
-		out = append(out, pageInfo{offset: off, size: int(pr.Offset()) - off, seq: p.Sequence,
-			granule: p.Granule, continued: p.Continued, eos: p.EOS, ended: ended})
-	}
+	return opustest.Pages(t, stream)
 }
 
 // writeStream frames packets into a stream with the package's Writer.
@@ -120,7 +68,7 @@ func writeStream(t testing.TB, head oggopus.Head, packets [][]byte, trim int, op
 func datas(ps []packet) [][]byte {
 	out := make([][]byte, len(ps))
 	for i, p := range ps {
-		out[i] = p.data
+		out[i] = p.Data
 	}
 	return out
 }

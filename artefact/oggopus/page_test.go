@@ -45,7 +45,7 @@ func TestEveryChangedByteIsCaught(t *testing.T) {
 		damaged[pos] ^= 0x10
 		var hit int
 		for i, p := range pages {
-			if pos >= p.offset && pos < p.offset+p.size {
+			if pos >= p.Offset && pos < p.Offset+p.Size {
 				hit = i
 			}
 		}

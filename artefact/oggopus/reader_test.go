@@ -24,18 +24,18 @@ func TestReaderTimesPacketsAsOpusToolsDo(t *testing.T) {
 	}
 	next := int64(-head.PreSkip)
 	for i, p := range ps {
-		if p.start != next {
-			t.Fatalf("packet %d starts at %d, want %d (right after the one before)", i, p.start, next)
+		if p.Start != next {
+			t.Fatalf("packet %d starts at %d, want %d (right after the one before)", i, p.Start, next)
 		}
-		if p.samples != 960 {
-			t.Fatalf("packet %d lasts %d samples; opusenc was told 20 ms frames", i, p.samples)
+		if p.Samples != 960 {
+			t.Fatalf("packet %d lasts %d samples; opusenc was told 20 ms frames", i, p.Samples)
 		}
-		if p.trim != 0 && i != len(ps)-1 {
+		if p.Trim != 0 && i != len(ps)-1 {
 			t.Fatalf("packet %d is trimmed but is not the last", i)
 		}
-		next += int64(p.samples)
+		next += int64(p.Samples)
 	}
-	played := next - int64(ps[len(ps)-1].trim) // 48 kHz samples after the pre-skip
+	played := next - int64(ps[len(ps)-1].Trim) // 48 kHz samples after the pre-skip
 
 	pcm := opustest.DecodeBytes(t, stream, 48000)
 	if got := int64(len(pcm) / 2); got != played {
@@ -63,12 +63,12 @@ func TestTruncatedStreamReadsToItsLastCompletePage(t *testing.T) {
 	stream := speech(t)
 	_, all := mustReadAll(t, stream)
 	pages := pagesOf(t, stream)
-	audio := pages[2].offset // after OpusHead and OpusTags
+	audio := pages[2].Offset // after OpusHead and OpusTags
 	// Every page's edges and the header's fields, and a stride between.
 	cuts := map[int]bool{}
 	for _, p := range pages {
 		for _, d := range []int{-1, 0, 1, 4, 26, 27, 28} {
-			if c := p.offset + d; c >= 0 && c < len(stream) {
+			if c := p.Offset + d; c >= 0 && c < len(stream) {
 				cuts[c] = true
 			}
 		}
@@ -86,8 +86,8 @@ func TestTruncatedStreamReadsToItsLastCompletePage(t *testing.T) {
 		}
 		want := 0 // packets that end on the pages before the cut
 		for _, p := range pages[2:] {
-			if p.offset+p.size <= cut {
-				want += p.ended
+			if p.Offset+p.Size <= cut {
+				want += p.Ended
 			}
 		}
 		if !errors.Is(err, oggopus.ErrTruncated) {
@@ -97,7 +97,7 @@ func TestTruncatedStreamReadsToItsLastCompletePage(t *testing.T) {
 			t.Fatalf("cut at %d: %d packets read, want the %d of the complete pages", cut, len(ps), want)
 		}
 		for i := range ps {
-			if !bytes.Equal(ps[i].data, all[i].data) || ps[i].start != all[i].start {
+			if !bytes.Equal(ps[i].Data, all[i].Data) || ps[i].Start != all[i].Start {
 				t.Fatalf("cut at %d: packet %d differs from the whole stream's", cut, i)
 			}
 		}
@@ -112,19 +112,19 @@ func TestReaderRejectsBrokenStreams(t *testing.T) {
 	_, ps := mustReadAll(t, stream)
 	pages := pagesOf(t, stream)
 	cutPage := func(i int) []byte { // the stream without page i
-		return append(bytes.Clone(stream[:pages[i].offset]), stream[pages[i].offset+pages[i].size:]...)
+		return append(bytes.Clone(stream[:pages[i].Offset]), stream[pages[i].Offset+pages[i].Size:]...)
 	}
 	swap := func(i int) []byte { // pages i and i+1 swapped
-		b := bytes.Clone(stream[:pages[i].offset])
-		b = append(b, stream[pages[i+1].offset:pages[i+1].offset+pages[i+1].size]...)
-		b = append(b, stream[pages[i].offset:pages[i].offset+pages[i].size]...)
-		return append(b, stream[pages[i+1].offset+pages[i+1].size:]...)
+		b := bytes.Clone(stream[:pages[i].Offset])
+		b = append(b, stream[pages[i+1].Offset:pages[i+1].Offset+pages[i+1].Size]...)
+		b = append(b, stream[pages[i].Offset:pages[i].Offset+pages[i].Size]...)
+		return append(b, stream[pages[i+1].Offset+pages[i+1].Size:]...)
 	}
 	other := writeStream(t, oggopus.Head{Channels: 2, PreSkip: 312}, nil, 0)
-	otherBOS := other[:pagesOf(t, other)[0].size]
+	otherBOS := other[:pagesOf(t, other)[0].Size]
 	mono := func() []byte {
 		b := bytes.Clone(stream)
-		b[pages[0].offset+27+1+9] = 3 // three channels, mapping family 0
+		b[pages[0].Offset+27+1+9] = 3 // three channels, mapping family 0
 		return refreshChecksum(t, b, pages[0])
 	}
 	for _, tc := range []struct {
@@ -134,13 +134,13 @@ func TestReaderRejectsBrokenStreams(t *testing.T) {
 	}{
 		{"a missing page", cutPage(4), oggopus.ErrCorrupt},
 		{"pages out of order", swap(4), oggopus.ErrCorrupt},
-		{"data after the end of the stream", append(bytes.Clone(stream), stream[pages[3].offset:pages[3].offset+pages[3].size]...), oggopus.ErrCorrupt},
-		{"a second stream multiplexed in", append(bytes.Clone(stream[:pages[1].offset]), append(bytes.Clone(otherBOS), stream[pages[1].offset:]...)...), oggopus.ErrUnsupported},
-		{"an empty packet", craft(t, ps[0].data, nil, ps[1].data), oggopus.ErrCorrupt},
-		{"a packet longer than 120 ms", craft(t, ps[0].data, []byte{0x0b<<3 | 3, 3, 1, 2, 3}), oggopus.ErrCorrupt},
-		{"a granule position that disagrees with the packets", craftGranule(t, 960*3, ps[0].data, ps[1].data), oggopus.ErrCorrupt},
+		{"data after the end of the stream", append(bytes.Clone(stream), stream[pages[3].Offset:pages[3].Offset+pages[3].Size]...), oggopus.ErrCorrupt},
+		{"a second stream multiplexed in", append(bytes.Clone(stream[:pages[1].Offset]), append(bytes.Clone(otherBOS), stream[pages[1].Offset:]...)...), oggopus.ErrUnsupported},
+		{"an empty packet", craft(t, ps[0].Data, nil, ps[1].Data), oggopus.ErrCorrupt},
+		{"a packet longer than 120 ms", craft(t, ps[0].Data, []byte{0x0b<<3 | 3, 3, 1, 2, 3}), oggopus.ErrCorrupt},
+		{"a granule position that disagrees with the packets", craftGranule(t, 960*3, ps[0].Data, ps[1].Data), oggopus.ErrCorrupt},
 		{"three channels in mapping family 0", mono(), oggopus.ErrCorrupt},
-		{"the first page is not an OpusHead", stream[pages[1].offset:], oggopus.ErrCorrupt},
+		{"the first page is not an OpusHead", stream[pages[1].Offset:], oggopus.ErrCorrupt},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, got, err := readAll(t, tc.input)
@@ -148,7 +148,7 @@ func TestReaderRejectsBrokenStreams(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 			for i := range got {
-				if i >= len(ps) || !bytes.Equal(got[i].data, ps[i].data) {
+				if i >= len(ps) || !bytes.Equal(got[i].Data, ps[i].Data) {
 					t.Fatalf("packet %d, read before the fault, differs", i)
 				}
 			}
@@ -187,15 +187,15 @@ func craftGranule(t testing.TB, skew int64, packets ...[]byte) []byte {
 // changed it on purpose.
 func refreshChecksum(t testing.TB, stream []byte, p pageInfo) []byte {
 	t.Helper()
-	raw := stream[p.offset : p.offset+p.size]
+	raw := stream[p.Offset : p.Offset+p.Size]
 	copy(raw[22:26], []byte{0, 0, 0, 0})
-	page := oggopus.Page{Granule: p.granule, Sequence: p.seq, BOS: raw[5]&2 != 0, EOS: raw[5]&4 != 0, Continued: raw[5]&1 != 0}
+	page := oggopus.Page{Granule: p.Granule, Sequence: p.Seq, BOS: raw[5]&2 != 0, EOS: raw[5]&4 != 0, Continued: raw[5]&1 != 0}
 	page.Serial = uint32(raw[14]) | uint32(raw[15])<<8 | uint32(raw[16])<<16 | uint32(raw[17])<<24
 	n := int(raw[26])
 	page.Lacing = raw[27 : 27+n]
 	page.Body = raw[27+n:]
 	fixed := page.AppendTo(nil)
-	return append(append(bytes.Clone(stream[:p.offset]), fixed...), stream[p.offset+p.size:]...)
+	return append(append(bytes.Clone(stream[:p.Offset]), fixed...), stream[p.Offset+p.Size:]...)
 }
 
 // The TOC byte gives mode, bandwidth and frame size as RFC 6716's table 2

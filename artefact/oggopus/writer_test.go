@@ -20,10 +20,10 @@ func TestWriterFramesAsOpusToolsExpect(t *testing.T) {
 	head, ps := mustReadAll(t, stream)
 	for _, d := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond, oggopus.DefaultPageDuration, 10 * time.Second} {
 		t.Run(d.String(), func(t *testing.T) {
-			again := writeStream(t, head, datas(ps), ps[len(ps)-1].trim, oggopus.WithPageDuration(d))
+			again := writeStream(t, head, datas(ps), ps[len(ps)-1].Trim, oggopus.WithPageDuration(d))
 			_, back := mustReadAll(t, again)
 			if !slices.EqualFunc(back, ps, func(a, b packet) bool {
-				return bytes.Equal(a.data, b.data) && a.start == b.start && a.trim == b.trim
+				return bytes.Equal(a.Data, b.Data) && a.Start == b.Start && a.Trim == b.Trim
 			}) {
 				t.Fatal("the packets read back differ from those written")
 			}
@@ -51,7 +51,7 @@ func TestFlushEndsThePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, p := range ps[:30] {
-		if err := w.WritePacket(p.data); err != nil {
+		if err := w.WritePacket(p.Data); err != nil {
 			t.Fatal(err)
 		}
 		if i == 6 || i == 7 || i == 20 {
@@ -82,7 +82,7 @@ func TestFlushEndsThePage(t *testing.T) {
 	if len(got) != 30 {
 		t.Fatalf("%d packets after Close, want 30", len(got))
 	}
-	if err := w.WritePacket(ps[0].data); !errors.Is(err, oggopus.ErrClosed) {
+	if err := w.WritePacket(ps[0].Data); !errors.Is(err, oggopus.ErrClosed) {
 		t.Fatalf("a packet after Close: %v, want ErrClosed", err)
 	}
 }
@@ -96,7 +96,7 @@ func TestWriterSplitsWhatDoesNotFitAPage(t *testing.T) {
 	packets := datas(ps)
 	// A code 3 packet may carry padding (RFC 6716 section 3.2.5): one frame
 	// of ps[5] padded to 100 kB is valid and decodes as ps[5] does.
-	big := padded(ps[5].data, 100_000)
+	big := padded(ps[5].Data, 100_000)
 	packets[5] = big
 	var buf bytes.Buffer
 	tags := oggopus.Tags{Vendor: "test", Comments: []string{"BIG=" + string(bytes.Repeat([]byte("x"), 70_000))}}
@@ -109,7 +109,7 @@ func TestWriterSplitsWhatDoesNotFitAPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.TrimEnd(ps[len(ps)-1].trim)
+	w.TrimEnd(ps[len(ps)-1].Trim)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -121,12 +121,12 @@ func TestWriterSplitsWhatDoesNotFitAPage(t *testing.T) {
 		t.Fatalf("the 70 kB comment came back with %d bytes", len(v))
 	}
 	_, back := mustReadAll(t, buf.Bytes())
-	if !slices.EqualFunc(back, ps, func(a, b packet) bool { return a.start == b.start }) || !bytes.Equal(back[5].data, big) {
+	if !slices.EqualFunc(back, ps, func(a, b packet) bool { return a.Start == b.Start }) || !bytes.Equal(back[5].Data, big) {
 		t.Fatal("the packets read back differ")
 	}
 	continued := 0
 	for _, p := range pagesOf(t, buf.Bytes()) {
-		if p.continued {
+		if p.Continued {
 			continued++
 		}
 	}

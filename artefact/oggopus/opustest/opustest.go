@@ -70,12 +70,14 @@ func Speech(t testing.TB, text string) []int16 {
 }
 
 // Sox runs sox on input (a file, or "-n" for a signal its effects make)
-// and returns its output as 16 kHz mono PCM16, after the effects. For
+// and returns its output as 16 kHz mono PCM16, after the effects, without
+// dither (the same samples every time). For
 // example Sox(t, "-n", "synth", "2", "sine", "440", "tremolo", "6", "80").
 func Sox(t testing.TB, input string, effects ...string) []int16 {
 	t.Helper()
 	testrig.NeedCommand(t, "sox")
-	args := append([]string{input, "-r", itoa(Rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-"}, effects...)
+	// -D: no dither, which is random, so a signal is the same on every run.
+	args := append([]string{"-D", input, "-r", itoa(Rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-"}, effects...)
 	return pcm(Run(t, "sox", args...))
 }
 
@@ -115,41 +117,52 @@ func Bytes(pcm []int16) []byte {
 
 // Window is one 100 ms window of a comparison of two signals.
 type Window struct {
-	Start int     // first sample
-	Level float64 // RMS level of the source, dBFS
-	Corr  float64 // correlation of the two envelopes
+	Start    int     // first sample
+	Level    float64 // RMS level of the source, dBFS
+	GotLevel float64 // RMS level of the signal compared, dBFS
+	// Shaped: the source's envelope varies in the window (by at least a
+	// tenth of its mean), so Corr means something. A steady tone or vowel
+	// has no shape to follow; compare its level.
+	Shaped bool
+	// Corr is the Pearson correlation of the two envelopes (0 when the
+	// window has no shape).
+	Corr float64
 }
 
-// Envelope measures: 100 ms windows of 5 ms blocks.
+// Envelope measures: 100 ms windows, each with the signal's RMS over
+// 20 ms around every 5 ms, which follows syllables and leaves out the
+// ripple of the voice's pitch (a codec keeps the envelope of speech, not
+// the phase of each pitch period).
 const (
 	WindowMS = 100
-	blockMS  = 5
+	hopMS    = 5
+	spanMS   = 20
 )
 
 // Envelopes compares the envelopes of want and got (mono, rate Hz) window
-// by window: in each 100 ms window, the Pearson correlation of their RMS
-// in 5 ms blocks. A window where want barely varies (a steady tone) has no
-// shape to correlate; its Corr is then 1 minus the relative difference of
-// the two windows' RMS levels, so a level error shows just the same.
+// by window: in each 100 ms window, their levels and the Pearson
+// correlation of their RMS over 20 ms around every 5 ms.
 func Envelopes(want, got []int16, rate int) []Window {
-	block := rate * blockMS / 1000
-	per := WindowMS / blockMS
-	n := min(len(want), len(got)) / block
+	hop, span := rate*hopMS/1000, rate*spanMS/1000
+	per := WindowMS / hopMS
+	n := min(len(want), len(got))
+	env := func(p []int16, at int) float64 {
+		from, to := max(0, at+hop/2-span/2), min(n, at+hop/2+span/2)
+		return rms(p[from:to])
+	}
 	var out []Window
-	for w := 0; w+per <= n; w += per {
+	for start := 0; start+per*hop <= n; start += per * hop {
 		a := make([]float64, per)
 		b := make([]float64, per)
 		for i := range per {
-			a[i] = rms(want[(w+i)*block : (w+i+1)*block])
-			b[i] = rms(got[(w+i)*block : (w+i+1)*block])
+			a[i] = env(want, start+i*hop)
+			b[i] = env(got, start+i*hop)
 		}
-		start := w * block
-		win := Window{Start: start, Level: DBFS(rms(want[start : start+per*block]))}
+		end := start + per*hop
+		win := Window{Start: start, Level: DBFS(rms(want[start:end])), GotLevel: DBFS(rms(got[start:end]))}
 		ma, sa := meanStd(a)
 		mb, sb := meanStd(b)
-		if sa < 0.1*ma || sb == 0 {
-			win.Corr = 1 - math.Abs(rms(want[start:start+per*block])-rms(got[start:start+per*block]))/max(ma, 1e-9)
-		} else {
+		if win.Shaped = sa >= 0.1*ma && ma > 0; win.Shaped && sb > 0 {
 			var c float64
 			for i := range per {
 				c += (a[i] - ma) * (b[i] - mb)

@@ -31,8 +31,8 @@ type Decoder struct {
 	r      *oggopus.Reader
 	dec    *C.OpusDecoder
 	pcm    [oggopus.SampleRate / samplesToGranule * 120 / 1000 * Channels]C.opus_int16 // 120 ms
-	buf    []byte // the last packet's output
-	out    []byte // what of it has not been read yet
+	buf    []byte                                                                      // the last packet's output
+	out    []byte                                                                      // what of it has not been read yet
 	err    error
 	closed bool
 }

@@ -74,9 +74,9 @@ type Encoder struct {
 	silence []byte
 
 	pcm    [frameSamples * Channels]C.opus_int16
-	filled int     // samples (both channels) of pcm filled
-	odd    []byte  // a byte of a sample split between two Writes
-	frames int64   // frames taken so far
+	filled int    // samples (both channels) of pcm filled
+	odd    []byte // a byte of a sample split between two Writes
+	frames int64  // frames taken so far
 	out    [4000]C.uchar
 	err    error
 	closed bool

@@ -20,6 +20,10 @@ import (
 	"github.com/callguard/callguard/artefact/oggopus"
 )
 
+// maxPacketSamples is the longest Opus packet, 120 ms, in samples per
+// channel at the output's rate.
+const maxPacketSamples = SampleRate * 120 / 1000
+
 // ErrDecoderClosed: the Decoder was closed.
 var ErrDecoderClosed = errors.New("opus: decoder closed")
 
@@ -30,9 +34,9 @@ var ErrDecoderClosed = errors.New("opus: decoder closed")
 type Decoder struct {
 	r      *oggopus.Reader
 	dec    *C.OpusDecoder
-	pcm    [oggopus.SampleRate / samplesToGranule * 120 / 1000 * Channels]C.opus_int16 // 120 ms
-	buf    []byte                                                                      // the last packet's output
-	out    []byte                                                                      // what of it has not been read yet
+	pcm    [maxPacketSamples * Channels]C.opus_int16
+	buf    []byte // the last packet's output
+	out    []byte // what of it has not been read yet
 	err    error
 	closed bool
 }

@@ -191,7 +191,8 @@ func TestPausesDecodeToExactSilence(t *testing.T) {
 	// Pauses in whole 20 ms buffers from the start, as the gate makes them,
 	// and one that is not, which may cost a frame more.
 	type pause struct{ from, to, slack int }
-	pauses := []pause{{ms(1000), ms(2500), ms(20)}, {ms(3000), ms(3300), ms(20)}, {ms(3807), ms(4413), ms(40)}}
+	// A recording that starts paused is silent from its first sample.
+	pauses := []pause{{0, ms(400), 0}, {ms(1000), ms(2500), ms(20)}, {ms(3000), ms(3300), ms(20)}, {ms(3807), ms(4413), ms(40)}}
 	pcm := slices.Clone(talk[:2*ms(5000)])
 	for _, p := range pauses {
 		clear(pcm[2*p.from : 2*p.to])
@@ -221,8 +222,9 @@ func TestPausesDecodeToExactSilence(t *testing.T) {
 			silent++
 		}
 	}
-	// 1.5 s + 0.3 s + 0.6 s of pause: 120 frames, less the first of each.
-	if silent < 112 {
+	// 0.4 s + 1.5 s + 0.3 s + 0.6 s of pause: 140 frames, less the first of
+	// each but the first.
+	if silent < 136 {
 		t.Errorf("%d silence packets in 2.4 s of pauses", silent)
 	}
 }
@@ -231,7 +233,7 @@ func TestEncoderOptions(t *testing.T) {
 	t.Parallel()
 	pcm := opustest.Stereo(speech(t, officerSays), speech(t, callerSays))
 	sizes := map[int]int{}
-	for _, bps := range []int{16000, opus.DefaultBitrate, 48000} {
+	for _, bps := range []int{opus.DefaultBitrate, 32000, 48000} {
 		stream, e := encode(t, pcm, opus.WithBitrate(bps))
 		if e.Bitrate() != bps {
 			t.Fatalf("Bitrate() = %d, want %d", e.Bitrate(), bps)
@@ -243,10 +245,10 @@ func TestEncoderOptions(t *testing.T) {
 			t.Errorf("at %d bit/s the stream takes %.1f kbit/s", bps, kbps)
 		}
 	}
-	if !(sizes[16000] < sizes[opus.DefaultBitrate] && sizes[opus.DefaultBitrate] < sizes[48000]) {
+	if !(sizes[opus.DefaultBitrate] < sizes[32000] && sizes[32000] < sizes[48000]) {
 		t.Errorf("sizes do not grow with the bitrate: %v", sizes)
 	}
-	for _, bad := range []int{0, 6000, 500000} {
+	for _, bad := range []int{0, 16000, 500000} {
 		if _, err := opus.NewEncoder(&bytes.Buffer{}, opus.WithBitrate(bad)); err == nil {
 			t.Errorf("an encoder at %d bit/s", bad)
 		}

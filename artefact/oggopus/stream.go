@@ -1,7 +1,6 @@
 package oggopus
 
 import (
-	"errors"
 	"fmt"
 	"io"
 )
@@ -296,7 +295,3 @@ func packetEnd(lacing []byte) int {
 	}
 	return len(lacing)
 }
-
-// isEnd reports whether err ends a stream that was read to its last
-// complete page: its proper end (nil) or a cut (ErrTruncated).
-func isEnd(err error) bool { return err == io.EOF || errors.Is(err, ErrTruncated) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -96,16 +95,6 @@ func speech(t testing.TB, text string) []int16 {
 
 // isTruncated reports whether err says a stream was cut short.
 func isTruncated(err error) bool { return errors.Is(err, oggopus.ErrTruncated) }
-
-// writeFile writes b to a file in the test's directory.
-func writeFile(t testing.TB, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // readTestdata is oggopus's sample of opusenc's output.
 func readTestdata(t testing.TB) []byte {

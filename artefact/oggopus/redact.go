@@ -1,6 +1,7 @@
 package oggopus
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -171,6 +172,10 @@ func Redact(dst io.Writer, src io.Reader, cuts []Interval, silence []byte) (Reda
 	return res, nil
 }
 
+// maxMS bounds the times of a cut (about 35 years, past the end of any
+// recording), so that they convert to samples without overflow.
+const maxMS = 1 << 40
+
 // sampleSpans turns cuts into sorted, merged spans of 48 kHz samples.
 func sampleSpans(cuts []Interval) ([][2]int64, error) {
 	spans := make([][2]int64, 0, len(cuts))
@@ -178,9 +183,10 @@ func sampleSpans(cuts []Interval) ([][2]int64, error) {
 		if c.FromMS < 0 || c.ToMS <= c.FromMS {
 			return nil, fmt.Errorf("redact %d–%d ms: %w", c.FromMS, c.ToMS, ErrBadInterval)
 		}
-		spans = append(spans, [2]int64{c.FromMS * SampleRate / 1000, c.ToMS * SampleRate / 1000})
+		from, to := min(c.FromMS, maxMS), min(c.ToMS, maxMS)
+		spans = append(spans, [2]int64{from * SampleRate / 1000, to * SampleRate / 1000})
 	}
-	slices.SortFunc(spans, func(a, b [2]int64) int { return int(a[0] - b[0]) })
+	slices.SortFunc(spans, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
 	merged := spans[:0]
 	for _, s := range spans {
 		if n := len(merged); n > 0 && s[0] <= merged[n-1][1] {

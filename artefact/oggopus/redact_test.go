@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,6 +36,7 @@ func TestRedactSilencesCutsAndKeepsEveryOtherPacket(t *testing.T) {
 		{"from the start, over the pre-skip", []oggopus.Interval{{FromMS: 0, ToMS: 300}}},
 		{"to past the end", []oggopus.Interval{{FromMS: 4000, ToMS: 60_000}}},
 		{"past the end only", []oggopus.Interval{{FromMS: 60_000, ToMS: 70_000}}},
+		{"to the end of time", []oggopus.Interval{{FromMS: 4500, ToMS: math.MaxInt64}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

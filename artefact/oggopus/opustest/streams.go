@@ -94,7 +94,8 @@ func WantReplaced(ps []Packet, preSkip int, cuts []oggopus.Interval) []bool {
 	hit := make([]bool, len(ps))
 	for i, p := range ps {
 		for _, c := range cuts {
-			if p.Start < c.ToMS*48 && p.Start+int64(p.Samples)+int64(preSkip) > c.FromMS*48 {
+			to := min(c.ToMS, 1<<40) * 48 // no overflow for a cut to the end of time
+			if p.Start < to && p.Start+int64(p.Samples)+int64(preSkip) > c.FromMS*48 {
 				hit[i] = true
 			}
 		}

@@ -95,15 +95,9 @@ func Redact(dst io.Writer, src io.Reader, cuts []Interval, silence []byte) (Reda
 	if err != nil {
 		return res, fmt.Errorf("redact: %w", err)
 	}
-	lookahead := int64(d.head.PreSkip)
-	var (
-		page      Page
-		lacing    = make([]byte, 0, maxSegments)
-		body      = make([]byte, 0, maxSegments*maxLacingValue)
-		replacing bool // the packet in progress is being replaced
-		after     int  // packets still to replace after a cut
-		end       int64
-	)
+	r := &redaction{spans: spans, lookahead: int64(d.head.PreSkip), silence: sil, res: &res,
+		lacing: make([]byte, 0, maxSegments), body: make([]byte, 0, maxSegments*maxLacingValue)}
+	var end int64
 	for {
 		p, pieces, err := d.nextPage()
 		if err == io.EOF {
@@ -116,60 +110,93 @@ func Redact(dst io.Writer, src io.Reader, cuts []Interval, silence []byte) (Reda
 		if err != nil {
 			return res, fmt.Errorf("redact: %w", err)
 		}
-		lacing, body = lacing[:0], body[:0]
-		continued := false
-		for _, pc := range pieces {
-			if pc.first {
-				res.Packets++
-				// The packet plays [from, to) and was coded from the input up
-				// to its end plus the encoder's look-ahead.
-				from := pc.start - lookahead
-				to := from + int64(pc.samples)
-				switch {
-				case overlap(spans, from, to+lookahead):
-					replacing, after = true, afterCut
-				case after > 0:
-					replacing = true
-					after--
-				default:
-					replacing = false
-				}
-				if replacing {
-					res.Replaced++
-					res.Silenced = addSpan(res.Silenced, from, to)
-				}
-			}
-			if replacing {
-				if !pc.last {
-					continue // the silence goes where the packet ends
-				}
-				s, err := sil.packet(pc.samples)
-				if err != nil {
-					return res, fmt.Errorf("redact: page %d: %w", p.Sequence, err)
-				}
-				lacing = append(lacing, byte(len(s)))
-				body = append(body, s...)
-				continue
-			}
-			if len(lacing) == 0 && !pc.first {
-				continued = true
-			}
-			lacing = append(lacing, pc.lacing...)
-			body = append(body, pc.data...)
+		out, err := r.rewrite(p, pieces)
+		if err != nil {
+			return res, fmt.Errorf("redact: page %d: %w", p.Sequence, err)
 		}
-		if len(lacing) == 0 && len(p.Lacing) > 0 && !p.EOS {
+		if out == nil {
 			continue // it held only part of a replaced packet
 		}
-		page = Page{Continued: continued, EOS: p.EOS, Granule: p.Granule, Serial: p.Serial, Lacing: lacing, Body: body}
-		if err := write(&page); err != nil {
+		if err := write(out); err != nil {
 			return res, err
 		}
 		if p.Granule >= 0 {
 			end = p.Granule
 		}
 	}
-	res.DurationMS = max(0, end-lookahead) * 1000 / SampleRate
+	res.DurationMS = max(0, end-int64(d.head.PreSkip)) * 1000 / SampleRate
 	return res, nil
+}
+
+// redaction rewrites the audio pages of one stream.
+type redaction struct {
+	spans     [][2]int64 // the cuts, in 48 kHz samples
+	lookahead int64      // the encoder's, in 48 kHz samples: the pre-skip
+	silence   *silencer
+	res       *RedactResult
+
+	replacing bool // the packet in progress is being replaced
+	after     int  // packets still to replace after a cut
+	page      Page
+	lacing    []byte
+	body      []byte
+}
+
+// rewrite returns page p with the packets to silence replaced, or nil when
+// nothing is left of it.
+func (r *redaction) rewrite(p *Page, pieces []piece) (*Page, error) {
+	r.lacing, r.body = r.lacing[:0], r.body[:0]
+	continued := false
+	for _, pc := range pieces {
+		if pc.first {
+			r.replacing = r.replaces(pc)
+		}
+		switch {
+		case r.replacing && pc.last:
+			// The silence goes where the packet ends.
+			s, err := r.silence.packet(pc.samples)
+			if err != nil {
+				return nil, err
+			}
+			r.lacing = append(r.lacing, byte(len(s)))
+			r.body = append(r.body, s...)
+		case r.replacing:
+		default:
+			if len(r.lacing) == 0 && !pc.first {
+				continued = true
+			}
+			r.lacing = append(r.lacing, pc.lacing...)
+			r.body = append(r.body, pc.data...)
+		}
+	}
+	if len(r.lacing) == 0 && len(p.Lacing) > 0 && !p.EOS {
+		return nil, nil
+	}
+	r.page = Page{Continued: continued, EOS: p.EOS, Granule: p.Granule, Serial: p.Serial, Lacing: r.lacing, Body: r.body}
+	return &r.page, nil
+}
+
+// replaces decides whether the packet that begins with pc is replaced, and
+// counts it.
+func (r *redaction) replaces(pc piece) bool {
+	r.res.Packets++
+	// The packet plays [from, to) and was coded from the input up to its
+	// end plus the encoder's look-ahead.
+	from := pc.start - r.lookahead
+	to := from + int64(pc.samples)
+	replace := false
+	switch {
+	case overlap(r.spans, from, to+r.lookahead):
+		replace, r.after = true, afterCut
+	case r.after > 0:
+		replace = true
+		r.after--
+	}
+	if replace {
+		r.res.Replaced++
+		r.res.Silenced = addSpan(r.res.Silenced, from, to)
+	}
+	return replace
 }
 
 // maxMS bounds the times of a cut (about 35 years, past the end of any

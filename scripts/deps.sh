@@ -6,13 +6,14 @@ set -euo pipefail
 
 build=(
   gcc pkg-config libc6-dev
-  portaudio19-dev libasound2-dev
+  portaudio19-dev libasound2-dev libopus-dev
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 )
 rig=(
   xvfb x11-utils imagemagick xdotool
   kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip sox alsa-utils
   rtpengine-daemon rtpengine-recording-daemon rtpengine-utils
+  opus-tools espeak-ng
   gnome-keyring dbus dbus-x11 libsecret-tools
   postgresql postgresql-client
   msitools wixl osslsigncode gcc-mingw-w64-x86-64 dpkg-dev

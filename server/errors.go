@@ -17,4 +17,7 @@ var (
 	ErrGone = errors.New("deleted")
 	// ErrNoKey: the server has no organisation identity to decrypt with.
 	ErrNoKey = errors.New("the server has no organisation key (start it with --identity)")
+	// ErrAuditFailed: the audit record of a read or a change could not be
+	// written, so the read was not served and the change not made.
+	ErrAuditFailed = errors.New("the audit log cannot be written")
 )

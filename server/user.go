@@ -35,6 +35,9 @@ type Principal struct {
 	Username string
 	Role     Role
 	DeviceID string
+	// IP is the client's address, for the audit (the real client's when a
+	// trusted proxy forwarded the request).
+	IP string
 }
 
 // Enrolment is what a device gets when it enrols: its token (shown once),

@@ -293,11 +293,13 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		defer st.Close()
-		u, err := st.CreateUser(ctx, *username, r, hash, false)
+		var u server.User
+		err = audited(ctx, st, server.AuditUserAdd, *username, func(ctx context.Context) (string, error) {
+			var err error
+			u, err = st.CreateUser(ctx, *username, r, hash, false)
+			return fmt.Sprintf(`{"role":%q,"via":"cli"}`, r), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditUserAdd, u.Username, fmt.Sprintf(`{"role":%q,"via":"cli"}`, u.Role)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "added %s (%s)\n", u.Username, u.Role)
@@ -338,11 +340,13 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		defer st.Close()
-		old, err := st.SetRole(ctx, *username, r)
+		var old server.Role
+		err = audited(ctx, st, server.AuditRoleChange, *username, func(ctx context.Context) (string, error) {
+			var err error
+			old, err = st.SetRole(ctx, *username, r)
+			return fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditRoleChange, *username, fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: %s → %s\n", *username, old, r)
@@ -358,14 +362,14 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		defer st.Close()
-		if err := st.SetUserDisabled(ctx, *username, sub == "disable"); err != nil {
-			return err
-		}
 		action := server.AuditUserEnable
 		if sub == "disable" {
 			action = server.AuditUserDisable
 		}
-		if err := audit(ctx, st, action, *username, `{"via":"cli"}`); err != nil {
+		err = audited(ctx, st, action, *username, func(ctx context.Context) (string, error) {
+			return `{"via":"cli"}`, st.SetUserDisabled(ctx, *username, sub == "disable")
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%sd %s\n", sub, *username)
@@ -422,10 +426,10 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer st.Close()
-		if err := st.RevokeDevice(ctx, *id); err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditDeviceRevoke, *id, `{"via":"cli"}`); err != nil {
+		err = audited(ctx, st, server.AuditDeviceRevoke, *id, func(ctx context.Context) (string, error) {
+			return `{"via":"cli"}`, st.RevokeDevice(ctx, *id)
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", *id)
@@ -434,17 +438,25 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return fmt.Errorf("device: unknown subcommand %q (list, revoke)", sub)
 }
 
-// audit writes what a command did to the audit log; a command whose
-// record could not be written fails, so the gap is not silent.
-func audit(ctx context.Context, st *store.Store, action, target, detail string) error {
+// audited runs change, what a command reads or changes through st, and
+// writes its audit record (with the detail change returns) in the same
+// transaction: a command whose record cannot be written fails, changes
+// nothing and prints nothing it read.
+func audited(ctx context.Context, st *store.Store, action, target string, change func(ctx context.Context) (detail string, err error)) error {
 	actor := "cli"
 	if u := os.Getenv("USER"); u != "" {
 		actor = "cli:" + u
 	}
-	if err := st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
-		return fmt.Errorf("%s on %s not written to the audit log: %w", action, target, err)
-	}
-	return nil
+	return st.Tx(ctx, func(ctx context.Context) error {
+		detail, err := change(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
+			return fmt.Errorf("%s on %s refused: it cannot be written to the audit log: %w", action, target, err)
+		}
+		return nil
+	})
 }
 
 // readPassword prompts on a terminal (twice, without echo) or reads the

@@ -151,11 +151,13 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		defer st.Close()
 		now := time.Now()
-		rep, err := st.RetentionReport(ctx, now, now.AddDate(0, 0, *days), *limit)
+		var rep server.RetentionReport
+		err = audited(ctx, st, server.AuditRetentionReport, "retention", func(ctx context.Context) (string, error) {
+			var err error
+			rep, err = st.RetentionReport(ctx, now, now.AddDate(0, 0, *days), *limit)
+			return fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditRetentionReport, "retention", fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount)); err != nil {
 			return err
 		}
 		printReport(stdout, rep)
@@ -171,11 +173,13 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		defer st.Close()
-		n, err := st.ReapplyRetention(ctx)
+		var n int
+		err = audited(ctx, st, "retention.reapply", "retention", func(ctx context.Context) (string, error) {
+			var err error
+			n, err = st.ReapplyRetention(ctx)
+			return fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, "retention.reapply", "retention", fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "retention recomputed for %d calls\n", n)
@@ -357,27 +361,40 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer f.Close()
 			w = f
 		}
+		// The export is audited, up to the record it will end at, before a
+		// record leaves.
+		var upTo int64
+		err = audited(ctx, st, server.AuditExport, "audit", func(ctx context.Context) (string, error) {
+			var err error
+			upTo, err = st.LastAuditSeq(ctx)
+			return fmt.Sprintf(`{"since":%q,"after_seq":%d,"up_to_seq":%d,"via":"cli"}`, *since, *after, upTo), err
+		})
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(w)
 		n, last := 0, *after
-		for {
+	pages:
+		for last < upTo {
 			recs, err := st.SearchAudit(ctx, server.AuditFilter{AfterSeq: last, From: from, Limit: 1000})
 			if err != nil {
 				return err
 			}
 			for _, r := range recs {
+				if r.Seq > upTo {
+					break pages
+				}
 				if err := enc.Encode(r); err != nil {
 					return err
 				}
 				last = r.Seq
+				n++
 			}
-			n += len(recs)
 			if len(recs) < 1000 {
 				break
 			}
 		}
-		if err := audit(ctx, st, server.AuditExport, "audit", fmt.Sprintf(`{"since":%q,"after_seq":%d,"records":%d,"last_seq":%d,"via":"cli"}`, *since, *after, n, last)); err != nil {
-			return err
-		}
+		last = max(last, upTo)
 		fmt.Fprintf(stderr, "exported %d records; continue later with --after-seq %d\n", n, last)
 		return nil
 	case "checkpoint":
@@ -398,11 +415,13 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer st.Close()
-		cp, err := st.Checkpoint(ctx)
+		var cp server.AuditCheckpoint
+		err = audited(ctx, st, server.AuditCheckpointed, "audit", func(ctx context.Context) (string, error) {
+			var err error
+			cp, err = st.Checkpoint(ctx)
+			return fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditCheckpointed, "audit", fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "checkpoint signed at record %d (hash %s…)\n", cp.Seq, cp.Hash[:16])

@@ -43,6 +43,9 @@ type Store interface {
 	Recording(ctx context.Context, callID string) (store.Recording, error)
 	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
 	Audit(ctx context.Context, r server.AuditRecord) error
+	// Tx runs f in one transaction that every store call made with f's
+	// context joins (see store.Store.Tx).
+	Tx(ctx context.Context, f func(ctx context.Context) error) error
 	SetRole(ctx context.Context, username string, role server.Role) (server.Role, error)
 
 	ReviewQueue(ctx context.Context, f store.ReviewFilter) ([]server.ReviewItem, error)
@@ -239,7 +242,7 @@ func (a *API) route(pattern string, roles []server.Role, maxBody int64, h handle
 			return
 		}
 		if !p.Role.In(roles...) {
-			a.audit(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
+			a.auditRefusal(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
 			writeError(w, http.StatusForbidden, fmt.Sprintf("role %s may not %s %s", p.Role, r.Method, r.URL.Path))
 			return
 		}
@@ -271,17 +274,18 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Princ
 		return server.Principal{}, false
 	}
 	p, err := a.o.Store.Authenticate(r.Context(), auth.HashToken(tok))
+	p.IP = a.clientIP(r)
 	switch {
 	case err == nil:
 		return p, true
 	case errors.Is(err, server.ErrTokenRevoked):
-		a.audit(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
+		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
 		writeError(w, http.StatusUnauthorized, "device token revoked: enrol this device again")
 	case errors.Is(err, server.ErrDisabled):
-		a.audit(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
+		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")
 	case errors.Is(err, server.ErrUnauthorized):
-		a.o.Logger.Warn("unknown device token", "remote", clientIP(r))
+		a.o.Logger.Warn("unknown device token", "remote", p.IP)
 		writeError(w, http.StatusUnauthorized, "unknown device token: enrol the device again")
 	default:
 		a.fail(w, r, err)
@@ -289,19 +293,47 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Princ
 	return server.Principal{}, false
 }
 
-// audit writes an audit record; a failure is logged, not shown.
-func (a *API) audit(r *http.Request, p server.Principal, action, target string, detail map[string]any) {
-	if detail == nil {
-		detail = map[string]any{}
+// entry is an audit record as a handler describes it.
+type entry struct {
+	action, target string
+	detail         map[string]any
+}
+
+func (a *API) record(r *http.Request, p server.Principal, e entry) server.AuditRecord {
+	if e.detail == nil {
+		e.detail = map[string]any{}
 	}
-	detail["ip"] = clientIP(r)
-	b, _ := json.Marshal(detail)
-	if err := a.o.Store.Audit(context.WithoutCancel(r.Context()), server.AuditRecord{Actor: p.Username, Device: p.DeviceID, Action: action, Target: target, Detail: string(b)}); err != nil {
+	e.detail["ip"] = a.clientIP(r)
+	b, _ := json.Marshal(e.detail)
+	return server.AuditRecord{Actor: p.Username, Device: p.DeviceID, Action: e.action, Target: e.target, Detail: string(b)}
+}
+
+// audited runs f, a read or a change through the store, and writes the
+// audit record f returns in the same transaction: when the record cannot be
+// written nothing f read may be served and nothing it changed commits (the
+// error wraps server.ErrAuditFailed, answered 503). f may run again when
+// concurrent writers conflict.
+func (a *API) audited(r *http.Request, p server.Principal, f func(ctx context.Context) (entry, error)) error {
+	return a.o.Store.Tx(r.Context(), func(ctx context.Context) error {
+		e, err := f(ctx)
+		if err != nil {
+			return err
+		}
+		return a.o.Store.Audit(ctx, a.record(r, p, e))
+	})
+}
+
+// auditRefusal records a request that was refused (denied, a wrong
+// password, a decision that did not apply). Nothing is served or changed
+// by it, so a failure to write it is logged and the refusal stands.
+func (a *API) auditRefusal(r *http.Request, p server.Principal, action, target string, detail map[string]any) {
+	rec := a.record(r, p, entry{action, target, detail})
+	if err := a.o.Store.Audit(context.WithoutCancel(r.Context()), rec); err != nil {
 		a.o.Logger.Error("audit write failed", "action", action, "err", err)
 	}
 }
 
-func clientIP(r *http.Request) string {
+func (a *API) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -346,6 +378,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusGone, err.Error())
 	case errors.Is(err, server.ErrNoKey):
 		writeError(w, http.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, server.ErrAuditFailed):
+		a.o.Logger.Error("refused: the audit log cannot be written", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written just now, so nothing was read or changed: try again later (IT: see the server's log)")
 	case errors.Is(err, context.Canceled):
 		writeError(w, 499, "request cancelled")
 	default:

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "username and device_name have at most 128 characters")
 		return
 	}
-	keys := []string{"user:" + strings.ToLower(req.Username), "ip:" + clientIP(r)}
+	keys := []string{"user:" + strings.ToLower(req.Username), "ip:" + a.clientIP(r)}
 	if wait := a.o.Limiter.Wait(keys...); wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -59,24 +60,27 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.o.Limiter.Fail(keys...)
-		a.audit(r, server.Principal{}, server.AuditLoginFailed, req.Username, nil)
+		a.auditRefusal(r, server.Principal{}, server.AuditLoginFailed, req.Username, nil)
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
 	a.o.Limiter.Succeed(keys...)
 	p := server.Principal{UserID: u.ID, Username: u.Username, Role: u.Role}
 	if u.Disabled {
-		a.audit(r, p, server.AuditLoginFailed, u.Username, map[string]any{"why": "account disabled"})
+		a.auditRefusal(r, p, server.AuditLoginFailed, u.Username, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")
 		return
 	}
 	tok, th := auth.NewToken()
 	p.DeviceID = auth.NewID()
-	if err := a.o.Store.CreateDevice(r.Context(), p.DeviceID, u.ID, req.DeviceName, th); err != nil {
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditLogin, u.Username, map[string]any{"device_name": req.DeviceName}},
+			a.o.Store.CreateDevice(ctx, p.DeviceID, u.ID, req.DeviceName, th)
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditLogin, u.Username, map[string]any{"device_name": req.DeviceName})
 	writeJSON(w, http.StatusOK, server.Enrolment{Token: tok, DeviceID: p.DeviceID, Role: u.Role, Agent: u.Username})
 }
 
@@ -172,37 +176,51 @@ func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Princ
 	}
 	if p.Role == server.RoleAgent {
 		if f.Agent != "" && f.Agent != p.Username {
-			a.audit(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
+			a.auditRefusal(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
 			writeError(w, http.StatusForbidden, "agents may read only their own calls")
 			return
 		}
 		f.Agent = p.Username
 	}
-	calls, err := a.o.Store.SearchCalls(r.Context(), f)
+	var calls []server.Call
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		calls, err = a.o.Store.SearchCalls(ctx, f)
+		// The audit never holds a whole phone number, so erasing a number
+		// never has to rewrite it.
+		return entry{server.AuditCallsSearch, "calls", map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
+			"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// The audit never holds a whole phone number, so erasing a number never
-	// has to rewrite it.
-	a.audit(r, p, server.AuditCallsSearch, "calls", map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
-		"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)})
 	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
 }
 
+// errOthersCall: an agent asked for another agent's call.
+var errOthersCall = errors.New("another agent's call")
+
 func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	id := r.PathValue("id")
-	c, err := a.o.Store.Call(r.Context(), id)
+	var c server.Call
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		c, err = a.o.Store.Call(ctx, id)
+		if err == nil && p.Role == server.RoleAgent && c.Agent != p.Username {
+			err = errOthersCall
+		}
+		return entry{server.AuditCallRead, id, nil}, err
+	})
+	if errors.Is(err, errOthersCall) {
+		a.auditRefusal(r, p, server.AuditAuthzDenied, id, nil)
+		writeError(w, http.StatusForbidden, "agents may read only their own calls")
+		return
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if p.Role == server.RoleAgent && c.Agent != p.Username {
-		a.audit(r, p, server.AuditAuthzDenied, id, nil)
-		writeError(w, http.StatusForbidden, "agents may read only their own calls")
-		return
-	}
-	a.audit(r, p, server.AuditCallRead, id, nil)
 	writeJSON(w, http.StatusOK, c)
 }
 
@@ -469,22 +487,28 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request, p server.Principal
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	u, err := a.o.Store.CreateUser(r.Context(), req.Username, req.Role, hash, false)
+	var u server.User
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		u, err = a.o.Store.CreateUser(ctx, req.Username, req.Role, hash, false)
+		return entry{server.AuditUserAdd, u.Username, map[string]any{"role": u.Role}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditUserAdd, u.Username, map[string]any{"role": u.Role})
 	writeJSON(w, http.StatusCreated, u)
 }
 
 func (a *API) disableUser(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	name := r.PathValue("username")
-	if err := a.o.Store.SetUserDisabled(r.Context(), name, true); err != nil {
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditUserDisable, name, nil}, a.o.Store.SetUserDisabled(ctx, name, true)
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditUserDisable, name, nil)
 	writeJSON(w, http.StatusOK, map[string]any{"username": name, "disabled": true})
 }
 
@@ -502,10 +526,12 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, p server.Princ
 
 func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	id := r.PathValue("id")
-	if err := a.o.Store.RevokeDevice(r.Context(), id); err != nil {
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditDeviceRevoke, id, nil}, a.o.Store.RevokeDevice(ctx, id)
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditDeviceRevoke, id, nil)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"archive/zip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,18 +35,22 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 		writeError(w, http.StatusBadRequest, "number is required")
 		return
 	}
-	calls, err := a.o.Store.CallsOfNumber(r.Context(), key)
+	canPlay := a.o.Protect != nil && a.o.Protect.HasKey()
+	var calls []server.Call
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		calls, err = a.o.Store.CallsOfNumber(ctx, key)
+		ids := make([]string, len(calls))
+		for i, c := range calls {
+			ids[i] = c.ID
+		}
+		return entry{server.AuditSubjectAccess, "subject-access", map[string]any{"number": server.MaskNumber(key),
+			"reference": r.URL.Query().Get("reference"), "calls": ids, "decrypted": canPlay}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ids := make([]string, len(calls))
-	for i, c := range calls {
-		ids[i] = c.ID
-	}
-	canPlay := a.o.Protect != nil && a.o.Protect.HasKey()
-	a.audit(r, p, server.AuditSubjectAccess, "subject-access", map[string]any{"number": server.MaskNumber(key),
-		"reference": r.URL.Query().Get("reference"), "calls": ids, "decrypted": canPlay})
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="subject-access-%s.zip"`, a.o.Clock().UTC().Format("20060102-150405")))

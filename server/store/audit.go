@@ -54,11 +54,13 @@ var (
 )
 
 // Audit appends a record to the audit log, chaining it to the last one.
-// r.Detail must be a JSON object or empty; Seq, At and the hashes are set here.
+// r.Detail must be a JSON object or empty; Seq, At and the hashes are set
+// here. Inside Tx it joins the transaction, so the record commits with the
+// read or change it records. Its errors wrap server.ErrAuditFailed.
 func (s *Store) Audit(ctx context.Context, r server.AuditRecord) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.auditTx(ctx, tx, r) })
 	if err != nil {
-		return fmt.Errorf("audit %s: %w", r.Action, err)
+		return fmt.Errorf("audit %s: %w: %w", r.Action, server.ErrAuditFailed, err)
 	}
 	return nil
 }
@@ -171,6 +173,15 @@ func (s *Store) CatchUpCheckpoint(ctx context.Context) (bool, error) {
 	}
 	_, err := s.Checkpoint(ctx)
 	return err == nil, err
+}
+
+// LastAuditSeq returns the seq of the last audit record (0: none yet).
+func (s *Store) LastAuditSeq(ctx context.Context) (int64, error) {
+	var last sql.NullInt64
+	if err := s.queryRow(ctx, s.db, `SELECT MAX(seq) FROM audit`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	return last.Int64, nil
 }
 
 // Checkpoints returns every checkpoint, oldest first.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -146,6 +147,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints (default: DATA/"+auth.SigningKeyFile+", created on first start)")
 	every := fs.Int("checkpoint-every", 1000, "sign an audit checkpoint every this many records")
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
+	var proxies proxyList
+	fs.Var(&proxies, "trusted-proxy", "a reverse proxy (address or CIDR, repeatable or comma-separated) whose X-Forwarded-For gives the client's address; from anyone else the header is ignored")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -180,7 +183,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
-		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery})
+		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}
@@ -223,6 +226,36 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// proxyList is the --trusted-proxy flag: addresses or CIDRs.
+type proxyList []netip.Prefix
+
+func (p *proxyList) String() string {
+	var out []string
+	for _, x := range *p {
+		out = append(out, x.String())
+	}
+	return strings.Join(out, ",")
+}
+
+func (p *proxyList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if pre, err := netip.ParsePrefix(f); err == nil {
+			*p = append(*p, pre.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return fmt.Errorf("%q is neither an address nor a CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)", f)
+		}
+		*p = append(*p, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return nil
 }
 
 func loopback(addr string) bool {

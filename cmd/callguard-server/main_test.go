@@ -83,3 +83,19 @@ func TestBuildsWithoutCgo(t *testing.T) {
 		t.Fatalf("version: %q %v", v, err)
 	}
 }
+
+func TestTrustedProxyFlag(t *testing.T) {
+	var p proxyList
+	if err := p.Set("10.0.0.5, 192.168.1.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Set("::1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.String(); got != "10.0.0.5/32,192.168.1.0/24,::1/128" {
+		t.Fatalf("parsed %s", got)
+	}
+	if err := p.Set("proxy.example.org"); err == nil || !strings.Contains(err.Error(), "CIDR") {
+		t.Fatalf("a host name: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -59,6 +60,9 @@ type Options struct {
 	CheckpointEvery int
 	// RetentionEvery is how often the retention job runs (default 1 h).
 	RetentionEvery time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see httpapi.Options).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is a running central server.
@@ -145,7 +149,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot}
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
-		BcryptCost: o.BcryptCost, Version: o.Version,
+		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel

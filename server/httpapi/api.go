@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -116,6 +117,11 @@ type Options struct {
 	Version string
 	// Keepalive is the SSE comment interval (default 15 s).
 	Keepalive time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: a request from one of them is taken to come from the last
+	// address in that header not itself a trusted proxy. From anyone else
+	// the header is ignored, so a client cannot choose its own address.
+	TrustedProxies []netip.Prefix
 }
 
 // API is the HTTP handler of the server.
@@ -333,12 +339,42 @@ func (a *API) auditRefusal(r *http.Request, p server.Principal, action, target s
 	}
 }
 
+// clientIP is the address the request came from: the peer's, or, when the
+// peer is a trusted proxy, the last address in X-Forwarded-For that is not
+// itself a trusted proxy (each proxy appends the address it heard from, so
+// what a client wrote itself is further left and never believed).
 func (a *API) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !a.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // malformed: believe no further
+		}
+		hop = hop.Unmap()
+		if !a.trusted(hop) {
+			return hop.String()
+		}
+		peer = hop
+	}
+	return peer.String()
+}
+
+func (a *API) trusted(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range a.o.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // errorBody is every error response.

@@ -41,8 +41,11 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "username and device_name have at most 128 characters")
 		return
 	}
-	keys := []string{"user:" + strings.ToLower(req.Username), "ip:" + a.clientIP(r)}
-	if wait := a.o.Limiter.Wait(keys...); wait > 0 {
+	// The attempt is reserved before the password is checked, so guesses
+	// sent at once count against each other.
+	p := server.Principal{IP: a.clientIP(r)}
+	attempt, wait := a.o.Limiter.Reserve(strings.ToLower(req.Username), p.IP)
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
@@ -51,7 +54,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	u, hash, err := a.o.Store.UserByName(r.Context(), req.Username)
 	switch {
 	case errors.Is(err, server.ErrNotFound):
-		auth.SpendCheck(req.Password)
+		auth.SpendCheck(req.Password, a.o.BcryptCost)
 	case err != nil:
 		a.fail(w, r, err)
 		return
@@ -59,13 +62,12 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		err = auth.CheckPassword(hash, req.Password)
 	}
 	if err != nil {
-		a.o.Limiter.Fail(keys...)
-		a.auditRefusal(r, server.Principal{}, server.AuditLoginFailed, req.Username, nil)
+		a.auditRefusal(r, p, server.AuditLoginFailed, req.Username, nil)
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
-	a.o.Limiter.Succeed(keys...)
-	p := server.Principal{UserID: u.ID, Username: u.Username, Role: u.Role}
+	attempt.Succeeded()
+	p = server.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, IP: p.IP}
 	if u.Disabled {
 		a.auditRefusal(r, p, server.AuditLoginFailed, u.Username, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")

@@ -63,6 +63,10 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (see httpapi.Options).
 	TrustedProxies []netip.Prefix
+	// Timeouts of the connections (zero: httpapi's defaults).
+	Timeouts httpapi.Timeouts
+	// Keepalive is the live board's comment interval (default 15 s).
+	Keepalive time.Duration
 }
 
 // Server is a running central server.
@@ -149,7 +153,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot}
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
-		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies,
+		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies, Timeouts: o.Timeouts, Keepalive: o.Keepalive,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -188,9 +192,13 @@ func (s *Server) Blobs() *blob.Store { return s.blobs }
 // Board returns the live board.
 func (s *Server) Board() *live.Board { return s.board }
 
+// HTTPServer returns an http.Server for the API with the server's
+// timeouts, for a caller that serves it itself.
+func (s *Server) HTTPServer() *http.Server { return s.o.Timeouts.Server(s.api, s.o.Logger) }
+
 // Serve serves the API on l until Close; it returns at once.
 func (s *Server) Serve(l net.Listener) {
-	hs := &http.Server{Handler: s.api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn)}
+	hs := s.HTTPServer()
 	s.mu.Lock()
 	s.https = append(s.https, hs)
 	s.mu.Unlock()

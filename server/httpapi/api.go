@@ -117,6 +117,9 @@ type Options struct {
 	Version string
 	// Keepalive is the SSE comment interval (default 15 s).
 	Keepalive time.Duration
+	// Timeouts: the streams' Stall (the rest is for the http.Server, see
+	// Timeouts.Server).
+	Timeouts Timeouts
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed: a request from one of them is taken to come from the last
 	// address in that header not itself a trusted proxy. From anyone else
@@ -148,6 +151,7 @@ func New(o Options) *API {
 	if o.Keepalive <= 0 {
 		o.Keepalive = 15 * time.Second
 	}
+	o.Timeouts = o.Timeouts.WithDefaults()
 	a := &API{o: o, mux: http.NewServeMux(), touched: map[string]time.Time{}}
 	callers := []server.Role{server.RoleAgent, server.RoleSupervisor}
 	readers := []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}

@@ -326,7 +326,9 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		a.fail(w, r, err)
 		return
 	}
-	size, err := a.o.Blobs.Append(id, offset, r.Body)
+	// A chunk may take longer than the server's read timeout, as long as
+	// it keeps coming.
+	size, err := a.o.Blobs.Append(id, offset, a.slowBody(w, r))
 	w.Header().Set("Upload-Offset", strconv.FormatInt(size, 10))
 	if err != nil {
 		a.fail(w, r, err)
@@ -413,6 +415,7 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		return
 	}
 	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{}) // the stream outlives the read timeout; each write has its own deadline
 	sub := a.o.Board.Subscribe()
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -429,7 +432,7 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		case <-r.Context().Done():
 			return
 		case <-keep.C:
-			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			rc.SetWriteDeadline(time.Now().Add(a.o.Timeouts.Stall))
 			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
 				return
 			}
@@ -438,7 +441,7 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 			if !ok {
 				return // too slow or the server stops: the client reconnects
 			}
-			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			rc.SetWriteDeadline(time.Now().Add(a.o.Timeouts.Stall))
 			if _, err := fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data); err != nil {
 				return
 			}

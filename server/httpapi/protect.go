@@ -74,7 +74,7 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		a.fail(w, r, err)
 		return
 	}
-	rep, err := a.o.Protect.Play(r.Context(), id, w, func() {
+	rep, err := a.o.Protect.Play(r.Context(), id, a.streamTo(w), func() {
 		w.Header().Set("Content-Type", "audio/wav")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.wav"`, id))
@@ -126,7 +126,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	io.Copy(w, f)
+	io.Copy(a.streamTo(w), f)
 }
 
 func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p server.Principal) {

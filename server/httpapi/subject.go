@@ -55,7 +55,7 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="subject-access-%s.zip"`, a.o.Clock().UTC().Format("20060102-150405")))
 	w.WriteHeader(http.StatusOK)
-	zw := zip.NewWriter(w)
+	zw := zip.NewWriter(a.streamTo(w))
 	defer zw.Close()
 	entry := func(name string) (io.Writer, error) {
 		return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: a.o.Clock().UTC()})

@@ -17,6 +17,9 @@ var (
 	ErrGone = errors.New("deleted")
 	// ErrNoKey: the server has no organisation identity to decrypt with.
 	ErrNoKey = errors.New("the server has no organisation key (start it with --identity)")
+	// ErrRedactionPending: a recording holds card details not yet silenced
+	// (the redaction waits or failed), so nobody may play or download it.
+	ErrRedactionPending = errors.New("card details in this recording are not yet silenced")
 	// ErrAuditFailed: the audit record of a read or a change could not be
 	// written, so the read was not served and the change not made.
 	ErrAuditFailed = errors.New("the audit log cannot be written")

@@ -117,6 +117,7 @@ const (
 const (
 	PendingNoKey       = "no-key"       // the server has no organisation identity (--identity)
 	PendingNoRecording = "no-recording" // the recording has not been uploaded yet
+	PendingFailed      = "failed"       // the redaction failed (see the server's log); it is retried every minute
 )
 
 // Review item kinds.

@@ -72,6 +72,9 @@ type Protect interface {
 	Decide(ctx context.Context, p server.Principal, id string, d server.Decision) (server.ReviewItem, error)
 	Approve(ctx context.Context, p server.Principal, id string, approve bool) (server.ReviewItem, error)
 	Play(ctx context.Context, callID string, w io.Writer, before func()) (artefact.DecryptReport, error)
+	// CheckRedacted fails with server.ErrRedactionPending while the call's
+	// recording holds card details not yet silenced.
+	CheckRedacted(ctx context.Context, callID string) error
 	RequestErasure(ctx context.Context, p server.Principal, number, reference string) (server.Erasure, error)
 	ApproveErasure(ctx context.Context, p server.Principal, id int64, approve bool) (server.Erasure, error)
 	LiftHold(ctx context.Context, p server.Principal, id int64, reason string) (server.Hold, bool, error)
@@ -408,6 +411,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, server.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, server.ErrRedactionPending):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, server.ErrForbidden):
 		writeError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, server.ErrExists), errors.Is(err, server.ErrConflict), errors.Is(err, blob.ErrOffset), errors.Is(err, blob.ErrChecksum):

@@ -69,8 +69,13 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		return
 	}
 	// Audited before a byte goes out: a play cut short was still a play.
-	err := a.audited(r, p, func(ctx context.Context) (entry, error) { return entry{server.AuditPlay, id, nil}, nil })
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditPlay, id, nil}, a.o.Protect.CheckRedacted(ctx, id)
+	})
 	if err != nil {
+		if errors.Is(err, server.ErrRedactionPending) {
+			a.auditRefusal(r, p, server.AuditPlay, id, map[string]any{"refused": "card details not yet silenced"})
+		}
 		a.fail(w, r, err)
 		return
 	}
@@ -95,6 +100,9 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 		writeError(w, http.StatusBadRequest, "bad call id")
 		return
 	}
+	if !a.needProtect(w) {
+		return
+	}
 	var rec store.Recording
 	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
 		var err error
@@ -105,9 +113,15 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 			err = fmt.Errorf("recording %s: %w", id, server.ErrGone)
 		case rec.Status != "stored":
 			err = fmt.Errorf("recording %s is still uploading: %w", id, server.ErrConflict)
+		default:
+			// The encrypted file too: whoever holds the key could hear them.
+			err = a.o.Protect.CheckRedacted(ctx, id)
 		}
 		return entry{server.AuditDownload, id, map[string]any{"sha256": rec.SHA256, "bytes": rec.Size}}, err
 	})
+	if errors.Is(err, server.ErrRedactionPending) {
+		a.auditRefusal(r, p, server.AuditDownload, id, map[string]any{"refused": "card details not yet silenced"})
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

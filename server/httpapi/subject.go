@@ -29,6 +29,9 @@ it: their tombstones (deletion evidence) hold no personal data.
 `
 
 func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	if !a.needProtect(w) {
+		return
+	}
 	number := r.URL.Query().Get("number")
 	key := server.NumberKey(number)
 	if key == "" || len(key) > 128 {
@@ -72,6 +75,14 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 	enc.Encode(calls)
 	for _, c := range calls {
 		if c.Recording != server.RecordingStored {
+			continue
+		}
+		if err := a.o.Protect.CheckRedacted(r.Context(), c.ID); err != nil {
+			// Withheld, and the bundle says why: the dpo sends it once the
+			// card details are silenced.
+			if f, err2 := entry("recordings/" + c.ID + ".withheld.txt"); err2 == nil {
+				fmt.Fprintf(f, "The recording of call %s is withheld from this bundle: %v.\nExport the bundle again once the review item is done.\n", c.ID, err)
+			}
 			continue
 		}
 		if canPlay {

@@ -326,6 +326,10 @@ func (s *Service) Work(ctx context.Context) (int, error) {
 		done, err := s.autoRedact(ctx, it)
 		if err != nil {
 			s.o.Logger.Error("redaction of card details failed; retrying later", "item", it.ID, "call", it.CallID, "err", err)
+			// The dpo sees it on the item; the recording stays unplayable.
+			if it.Pending != server.PendingFailed {
+				s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: server.PendingFailed})
+			}
 			continue
 		}
 		if done {
@@ -651,6 +655,10 @@ func (s *Service) Play(ctx context.Context, callID string, w io.Writer, before f
 	default:
 		return artefact.DecryptReport{}, fmt.Errorf("recording %s is still uploading: %w", callID, server.ErrConflict)
 	}
+	// Checked under the call's lock, which the redaction holds too.
+	if err := s.CheckRedacted(ctx, callID); err != nil {
+		return artefact.DecryptReport{}, err
+	}
 	started := false
 	rep, err := artefact.Decrypt(s.o.Blobs.AudioPath(callID), s.o.Identities, writerFunc(func(p []byte) (int, error) {
 		if !started {
@@ -662,6 +670,29 @@ func (s *Service) Play(ctx context.Context, callID string, w io.Writer, before f
 		return w.Write(p)
 	}))
 	return rep, err
+}
+
+// CheckRedacted fails with server.ErrRedactionPending, saying which review
+// item waits and why, while the call's recording holds card details not
+// yet silenced: nobody may play or download it until they are.
+func (s *Service) CheckRedacted(ctx context.Context, callID string) error {
+	it, pending, err := s.o.Store.UnredactedCardDetails(ctx, callID)
+	if err != nil || !pending {
+		return err
+	}
+	why := "is waiting to be silenced"
+	switch {
+	case it.State == server.ReviewAwaitingApproval || it.State == ReviewApproved:
+		why = "waits for a decided deletion to be carried out"
+	case it.Pending == server.PendingNoKey:
+		why = "waits for the organisation key (start the server with --identity)"
+	case it.Pending == server.PendingNoRecording:
+		why = "waits for the recording to be uploaded"
+	case it.Pending == server.PendingFailed:
+		why = "could not be silenced (see the server's log; it is retried every minute)"
+	}
+	return fmt.Errorf("%w: review item %s (%s) %s; until then the recording of call %s cannot be played or downloaded",
+		server.ErrRedactionPending, it.ID, it.Reason, why, callID)
 }
 
 type writerFunc func(p []byte) (int, error)

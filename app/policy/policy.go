@@ -122,6 +122,19 @@ type Review struct {
 	// different one lifts. The default policy sets it; an organisation with
 	// a single dpo turns it off.
 	TwoPersonHoldLift bool `json:"two_person_hold_lift"`
+	// IndependentAfterDays: the two dpos of a two-person action must be
+	// independent: neither created the other's account or gave it its role,
+	// and, when one person set up both, both have held their role for at
+	// least this many days [30].
+	IndependentAfterDays int `json:"independent_after_days,omitempty"`
+}
+
+// IndependenceWindow is IndependentAfterDays as a duration (default 30 days).
+func (r Review) IndependenceWindow() time.Duration {
+	if r.IndependentAfterDays <= 0 {
+		return 30 * 24 * time.Hour
+	}
+	return time.Duration(r.IndependentAfterDays) * 24 * time.Hour
 }
 
 // Period is a retention period in calendar months plus days.

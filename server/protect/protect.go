@@ -562,8 +562,8 @@ func (s *Service) Approve(ctx context.Context, p server.Principal, id string, ap
 	if it.State != server.ReviewAwaitingApproval {
 		return it, fmt.Errorf("review item %s is %s, not awaiting approval: %w", id, it.State, server.ErrConflict)
 	}
-	if it.DecidedBy == p.Username {
-		return it, fmt.Errorf("review item %s: %s decided it: %w", id, p.Username, store.ErrSecondDPO)
+	if err := s.o.Store.Independent(ctx, it.DecidedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+		return it, fmt.Errorf("review item %s: %w", id, err)
 	}
 	change := func(c store.ReviewChange) (server.ReviewItem, error) {
 		action := server.AuditReviewApprove
@@ -707,8 +707,20 @@ func (s *Service) LiftHold(ctx context.Context, p server.Principal, id int64, re
 		lifted bool
 	)
 	err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+		twoPerson := s.o.Policy.Review.TwoPersonHoldLift
+		if twoPerson {
+			asked, err := s.o.Store.Hold(ctx, id)
+			if err != nil {
+				return entry{}, err
+			}
+			if asked.LiftRequestedBy != "" && asked.Lifted == nil && asked.LiftRequestedBy != p.Username {
+				if err := s.o.Store.Independent(ctx, asked.LiftRequestedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+					return entry{}, fmt.Errorf("hold %d: %w", id, err)
+				}
+			}
+		}
 		var err error
-		h, lifted, err = s.o.Store.LiftHold(ctx, id, p.Username, reason, s.o.Policy.Review.TwoPersonHoldLift)
+		h, lifted, err = s.o.Store.LiftHold(ctx, id, p.Username, reason, twoPerson)
 		action := server.AuditHoldLiftRequest
 		if lifted {
 			action = server.AuditHoldLift
@@ -758,6 +770,17 @@ func (s *Service) ApproveErasure(ctx context.Context, p server.Principal, id int
 		action := server.AuditErasureApprove
 		if !approve {
 			action = server.AuditErasureReject
+		}
+		if approve {
+			asked, _, err := s.o.Store.Erasure(ctx, id)
+			if err != nil {
+				return entry{}, err
+			}
+			if asked.RequestedBy != p.Username {
+				if err := s.o.Store.Independent(ctx, asked.RequestedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+					return entry{}, fmt.Errorf("erasure %d: %w", id, err)
+				}
+			}
 		}
 		var err error
 		e, err = s.o.Store.ApproveErasure(ctx, id, p.Username, !approve)

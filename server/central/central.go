@@ -52,9 +52,21 @@ type Options struct {
 	// recordings; without it those answer 503 and card-detail redactions
 	// wait (downloading the encrypted file still works).
 	Identities []age.Identity
-	// AuditKeyFile is the ed25519 key that signs audit checkpoints
-	// (default: DataDir/audit-ed25519.pem, created on first start).
+	// AuditKeyFile is the ed25519 key that signs audit checkpoints,
+	// created on first start. Keep it outside the data directory (the
+	// command and the desktop do); the default, DataDir/audit-ed25519.pem,
+	// is for tests.
 	AuditKeyFile string
+	// CheckpointLog is a file outside the data directory to which every
+	// signed checkpoint is appended as a JSON line; CheckpointSyslog sends
+	// them to syslog ("local", "udp:HOST:PORT", "tcp:HOST:PORT",
+	// "unixgram:PATH"). Either keeps them where whoever holds the database
+	// cannot delete them (audit verify --checkpoints).
+	CheckpointLog    string
+	CheckpointSyslog string
+	// CheckpointInterval: a checkpoint is signed at least this often while
+	// records are unsigned, and on Close (default 5 min).
+	CheckpointInterval time.Duration
 	// CheckpointEvery signs a checkpoint every this many audit records
 	// (default 1000).
 	CheckpointEvery int
@@ -79,6 +91,7 @@ type Server struct {
 	api     *httpapi.API
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	cps     *checkpointer
 
 	mu    sync.Mutex
 	https []*http.Server
@@ -140,6 +153,22 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		o.CheckpointEvery = 1000
 	}
 	st.SetAuditKey(key, o.CheckpointEvery)
+	if !o.Embedded && inside(o.AuditKeyFile, o.DataDir) {
+		o.Logger.Warn("the audit signing key is inside the data directory: whoever has a copy of the data can forge checkpoints; move it (--audit-key)", "path", o.AuditKeyFile)
+	}
+	sinks, err := openSinks(o)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cps, err := newCheckpointer(ctx, st, sinks, o.Logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 5 * time.Minute
+	}
 	lo := live.Options{
 		Policy: o.Policy, Clock: o.Clock, Logger: o.Logger, OfflineAfter: o.OfflineAfter,
 		Save: presence{st}, Instance: auth.NewID(),
@@ -150,7 +179,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	board := live.New(lo)
 	prot := protect.New(protect.Options{Store: st, Blobs: blobs, Policy: o.Policy, Identities: o.Identities,
 		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery})
-	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot}
+	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot, cps: cps}
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
 		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies, Timeouts: o.Timeouts, Keepalive: o.Keepalive,
@@ -166,6 +195,11 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	go func() {
 		defer s.wg.Done()
 		prot.Run(runCtx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		cps.run(runCtx, o.CheckpointInterval)
 	}()
 	return s, nil
 }
@@ -243,6 +277,11 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	// A last checkpoint, so what was audited up to the stop is signed and
+	// exported.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	s.cps.once(ctx)
+	cancel()
 	return s.store.Close()
 }
 

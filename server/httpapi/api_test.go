@@ -335,6 +335,9 @@ func TestFailedLoginsAreSlowedDown(t *testing.T) {
 	if failed != 5 || logins != 2 {
 		t.Fatalf("audit: %d logins, %d failures", logins, failed)
 	}
+	if _, err := e.srv.Store().Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if seq, err := e.srv.Store().VerifyAudit(context.Background()); err != nil {
 		t.Fatalf("audit chain broken at %d: %v", seq, err)
 	}

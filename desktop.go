@@ -221,6 +221,14 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	)
 	if cfg.Server.Embedded() {
 		dir := filepath.Join(d.dataDir, "server")
+		// The audit key and the checkpoints live with the settings, not with
+		// the data: a copy of the data neither forges nor hides checkpoints.
+		keys := ""
+		if d.opts.ConfigPath != "" {
+			keys = filepath.Dir(d.opts.ConfigPath)
+		} else if cfgDir, err := os.UserConfigDir(); err == nil {
+			keys = filepath.Join(cfgDir, "callguard")
+		}
 		o := central.Options{
 			DB:       filepath.Join(dir, "callguard.db"),
 			DataDir:  dir,
@@ -228,6 +236,13 @@ func (d *desktop) startUplink(ctx context.Context) error {
 			Policy:   d.policy,
 			Embedded: true,
 			Version:  d.opts.Version,
+		}
+		if keys != "" {
+			o.AuditKeyFile = filepath.Join(keys, "audit-ed25519.pem")
+			o.CheckpointLog = filepath.Join(keys, "audit-checkpoints.jsonl")
+			if old := filepath.Join(dir, "audit-ed25519.pem"); fileExists(old) {
+				o.AuditKeyFile = old // made by an earlier version: its checkpoints stay verifiable
+			}
 		}
 		if d.demoKey != nil {
 			o.Identities = []age.Identity{d.demoKey}
@@ -602,4 +617,9 @@ func lockedKeys(managed []byte) []string {
 		}
 	}
 	return keys
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -143,8 +145,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	offline := fs.Duration("offline-after", 35*time.Second, "how long without a heartbeat marks an agent offline")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	identity := fs.String("identity", "", "the organisation's age identity file (AGE-SECRET-KEY-…), to play recordings and redact card details; without it play answers 503 and redactions wait")
-	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints (default: DATA/"+auth.SigningKeyFile+", created on first start)")
+	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints, outside the data directory (default: "+DefaultAuditKey+", created on first start)")
 	every := fs.Int("checkpoint-every", 1000, "sign an audit checkpoint every this many records")
+	cpInterval := fs.Duration("checkpoint-interval", 5*time.Minute, "sign an audit checkpoint at least this often while records are unsigned (and when the server stops)")
+	cpLog := fs.String("checkpoint-log", DefaultCheckpointLog, `append every audit checkpoint to this file, outside the data directory; make it append-only (chattr +a); "none": no file`)
+	cpSyslog := fs.String("checkpoint-syslog", "", `also send every audit checkpoint to syslog: "local", "udp:HOST:PORT", "tcp:HOST:PORT" or "unixgram:PATH"`)
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
 	var proxies proxyList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy (address or CIDR, repeatable or comma-separated) whose X-Forwarded-For gives the client's address; from anyone else the header is ignored")
@@ -179,12 +184,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		logger.Warn("no --identity: recordings cannot be played and card details wait to be redacted")
 	}
+	keyFile, legacy := auditKeyPath(*auditKey, dataDirOf(*db, *data))
+	if legacy {
+		logger.Warn("the audit signing key is in the data directory, where an older server made it: whoever has a copy of the data can forge checkpoints; move it to "+DefaultAuditKey+" (or give --audit-key)", "path", keyFile)
+	}
+	if *cpLog == "none" {
+		*cpLog = ""
+	}
+	if *cpLog == "" && *cpSyslog == "" {
+		return errors.New("audit checkpoints must also go where whoever holds the database cannot delete them: give --checkpoint-log FILE and/or --checkpoint-syslog local")
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
-		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies})
+		Identities: ids, AuditKeyFile: keyFile, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies,
+		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval})
 	if err != nil {
-		return err
+		return explainSetup(err, keyFile, *cpLog)
 	}
 	defer srv.Close()
 	hs := srv.HTTPServer()
@@ -252,6 +268,49 @@ func (p *proxyList) Set(v string) error {
 		*p = append(*p, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return nil
+}
+
+// Where serve keeps the audit signing key and the checkpoint log unless
+// told otherwise: outside the data directory, so a copy of the database
+// and the recordings neither forges nor hides checkpoints.
+const (
+	DefaultAuditKey      = "/etc/callguard/" + auth.SigningKeyFile
+	DefaultCheckpointLog = "/var/log/callguard/audit-checkpoints.jsonl"
+)
+
+// auditKeyPath is the key file: flag if given, else the key an older
+// server left in the data directory (legacy), else DefaultAuditKey.
+func auditKeyPath(flag, dataDir string) (path string, legacy bool) {
+	if flag != "" {
+		return flag, false
+	}
+	if dataDir != "" {
+		old := filepath.Join(dataDir, auth.SigningKeyFile)
+		if _, err := os.Stat(old); err == nil {
+			return old, true
+		}
+	}
+	return DefaultAuditKey, false
+}
+
+// dataDirOf is --data, or data/ beside a SQLite database ("" for
+// PostgreSQL without --data).
+func dataDirOf(db, data string) string {
+	if data != "" || strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return data
+	}
+	return filepath.Join(filepath.Dir(strings.TrimPrefix(db, "sqlite:")), "data")
+}
+
+// explainSetup adds what IT does about a key or checkpoint log the server
+// may not create.
+func explainSetup(err error, keyFile, cpLog string) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return fmt.Errorf("%w\nthe server's user must be able to create the audit key %s and append to the checkpoint log %s; as root, once:\n"+
+		"  install -d -o callguard -m 700 %s\n  install -d -o callguard -m 750 %s\n(or give --audit-key and --checkpoint-log elsewhere outside the data directory)",
+		err, keyFile, cpLog, filepath.Dir(keyFile), filepath.Dir(cpLog))
 }
 
 func loopback(addr string) bool {

@@ -19,6 +19,7 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/blob"
+	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/server/protect"
 	"github.com/callguard/callguard/server/store"
 )
@@ -33,7 +34,7 @@ func newDataFlags(fs *flag.FlagSet, db *string) dataFlags {
 	return dataFlags{
 		db:       db,
 		data:     fs.String("data", "", "the server's data directory (default: data/ beside a SQLite database; required with PostgreSQL)"),
-		auditKey: fs.String("audit-key", "", "the audit signing key (default: DATA/"+auth.SigningKeyFile+")"),
+		auditKey: fs.String("audit-key", "", "the audit signing key (default: "+DefaultAuditKey+", or DATA/"+auth.SigningKeyFile+" where an older server left it)"),
 		policy:   fs.String("policy", "", "organisation policy JSON, as given to serve"),
 	}
 }
@@ -49,17 +50,19 @@ func (d dataFlags) dataDir() (string, error) {
 	return filepath.Join(filepath.Dir(strings.TrimPrefix(*d.db, "sqlite:")), "data"), nil
 }
 
+// keyPath is --audit-key, or where serve keeps the key by default.
+func (d dataFlags) keyPath() string {
+	if *d.auditKey != "" {
+		return *d.auditKey
+	}
+	dir, _ := d.dataDir()
+	path, _ := auditKeyPath("", dir)
+	return path
+}
+
 // key reads the audit signing key (nil if there is none; never created here).
 func (d dataFlags) key() (ed25519.PrivateKey, error) {
-	path := *d.auditKey
-	if path == "" {
-		dir, err := d.dataDir()
-		if err != nil {
-			return nil, nil
-		}
-		path = filepath.Join(dir, auth.SigningKeyFile)
-	}
-	k, err := auth.ReadSigningKey(path)
+	k, err := auth.ReadSigningKey(d.keyPath())
 	if errors.Is(err, fs.ErrNotExist) && *d.auditKey == "" {
 		return nil, nil
 	}
@@ -286,8 +289,21 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		df := newDataFlags(fs, db)
 		pubHex := fs.String("public-key", "", "the server's audit public key (64 hex digits), when its key file is elsewhere")
 		asJSON := fs.Bool("json", false, "print the result as JSON")
+		cpFile := fs.String("checkpoints", "", "checkpoints exported outside the database: the checkpoint log, or syslog lines (journalctl -t callguard-audit -o cat) (default: "+DefaultCheckpointLog+" if it exists)")
 		if err := fs.Parse(rest); err != nil {
 			return err
+		}
+		if *cpFile == "" {
+			if _, err := os.Stat(DefaultCheckpointLog); err == nil {
+				*cpFile = DefaultCheckpointLog
+			}
+		}
+		var exported []server.AuditCheckpoint
+		if *cpFile != "" {
+			var err error
+			if exported, err = central.ReadCheckpoints(*cpFile); err != nil {
+				return fmt.Errorf("exported checkpoints: %w", err)
+			}
 		}
 		var trusted []ed25519.PublicKey
 		if *pubHex != "" {
@@ -307,7 +323,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer st.Close()
 		start := time.Now()
-		v, verr := st.VerifyAuditChain(ctx, trusted)
+		v, verr := st.VerifyAuditChain(ctx, trusted, exported...)
 		if verr != nil && !errors.Is(verr, store.ErrAuditBroken) {
 			return verr
 		}
@@ -319,8 +335,13 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		} else {
 			fmt.Fprintf(stdout, "audit chain OK: %d record(s), %d signed checkpoint(s), the last at record %d; verified in %v\n",
 				v.Records, v.Checkpoints, v.LastCheckpoint, time.Since(start).Round(10*time.Microsecond))
-			if v.LastSeq > v.LastCheckpoint {
-				fmt.Fprintf(stdout, "%d record(s) after the last checkpoint protected by the chain only (run \"audit checkpoint\" to sign them)\n", v.LastSeq-v.LastCheckpoint)
+			if *cpFile != "" {
+				fmt.Fprintf(stdout, "%d exported checkpoint(s) from %s match the database\n", v.Exported, *cpFile)
+			} else {
+				fmt.Fprintln(stdout, "WARNING: not checked against exported checkpoints (--checkpoints): a rewrite that also replaced the checkpoints would pass")
+			}
+			if v.Unprotected > 0 {
+				fmt.Fprintf(stdout, "UNPROTECTED: record(s) %d–%d after the last checkpoint are protected by the chain only, which whoever holds the database can rewrite (run \"audit checkpoint\" to sign them)\n", v.LastCheckpoint+1, v.LastSeq)
 			}
 			switch {
 			case v.Checkpoints == 0:

@@ -147,7 +147,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	if created {
-		o.Logger.Info("created the audit signing key; back it up with the data directory", "path", o.AuditKeyFile, "public_key", auth.PublicKeyHex(key))
+		o.Logger.Info("created the audit signing key; back it up (apart from the data directory)", "path", o.AuditKeyFile, "public_key", auth.PublicKeyHex(key))
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 1000

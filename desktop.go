@@ -240,6 +240,7 @@ func (d *desktop) startUplink(ctx context.Context) error {
 		if keys != "" {
 			o.AuditKeyFile = filepath.Join(keys, "audit-ed25519.pem")
 			o.CheckpointLog = filepath.Join(keys, "audit-checkpoints.jsonl")
+			o.NumberKeyFile = filepath.Join(keys, "number-hmac.key")
 			if old := filepath.Join(dir, "audit-ed25519.pem"); fileExists(old) {
 				o.AuditKeyFile = old // made by an earlier version: its checkpoints stay verifiable
 			}

@@ -45,6 +45,12 @@ const (
 	AuditSearch          = "audit.search"
 	AuditExport          = "audit.export"
 	AuditCheckpointed    = "audit.checkpoint"
+	AuditNumberLookups   = "audit.number" // a dpo asked who looked up a number
+
+	AuditTeamAdd          = "team.add"
+	AuditTeamRemove       = "team.remove"
+	AuditTeamMemberAdd    = "team.member-add"
+	AuditTeamMemberRemove = "team.member-remove"
 )
 
 // AuditRecord is one row of the append-only audit log. Hash is the sha256 of

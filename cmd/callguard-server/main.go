@@ -41,6 +41,11 @@ Commands:
   user list      list accounts
   user disable   disable an account (its devices stop working)
   user role      change an account's role
+  team add       add a team (a supervisor sees the agents of her teams only)
+  team list      list teams and their members
+  team remove    remove a team
+  team member-add       put an account in a team
+  team member-remove    take an account out of a team
   device list    list enrolled devices
   device revoke  revoke a device's token
   retention run  delete the calls past their retention date now (for cron)
@@ -50,6 +55,7 @@ Commands:
   audit verify   walk the audit chain and its signed checkpoints; report the first break
   audit export   write audit records as JSON lines (for a SIEM)
   audit checkpoint      sign a checkpoint of the audit chain now
+  audit number   who looked up a phone number (searches, subject access)
   migrate        create or update the database schema
   version        print the version
 
@@ -100,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userCmd(ctx, rest, stdin, stdout, stderr)
 	case "device":
 		return deviceCmd(ctx, rest, stdout, stderr)
+	case "team":
+		return teamCmd(ctx, rest, stdout, stderr)
 	case "retention":
 		return retentionCmd(ctx, rest, stdout, stderr)
 	case "audit":
@@ -149,6 +157,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	every := fs.Int("checkpoint-every", 1000, "sign an audit checkpoint every this many records")
 	cpInterval := fs.Duration("checkpoint-interval", 5*time.Minute, "sign an audit checkpoint at least this often while records are unsigned (and when the server stops)")
 	cpLog := fs.String("checkpoint-log", DefaultCheckpointLog, `append every audit checkpoint to this file, outside the data directory; make it append-only (chattr +a); "none": no file`)
+	numberKey := fs.String("number-key", DefaultNumberKey, "the secret that keys the hash of phone numbers in the audit, outside the data directory (created on first start)")
 	cpSyslog := fs.String("checkpoint-syslog", "", `also send every audit checkpoint to syslog: "local", "udp:HOST:PORT", "tcp:HOST:PORT" or "unixgram:PATH"`)
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
 	var proxies proxyList
@@ -198,7 +207,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
 		Identities: ids, AuditKeyFile: keyFile, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies,
-		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval})
+		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval, NumberKeyFile: *numberKey})
 	if err != nil {
 		return explainSetup(err, keyFile, *cpLog)
 	}
@@ -276,6 +285,7 @@ func (p *proxyList) Set(v string) error {
 const (
 	DefaultAuditKey      = "/etc/callguard/" + auth.SigningKeyFile
 	DefaultCheckpointLog = "/var/log/callguard/audit-checkpoints.jsonl"
+	DefaultNumberKey     = "/etc/callguard/" + auth.NumberKeyFile
 )
 
 // auditKeyPath is the key file: flag if given, else the key an older

@@ -274,7 +274,7 @@ func parseWhen(name, v string) (time.Time, error) {
 }
 
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: callguard-server audit verify|export|checkpoint [flags]\nRun \"callguard-server audit verify --help\" for a subcommand's flags.\n"
+	const usage = "usage: callguard-server audit verify|export|checkpoint|number [flags]\nRun \"callguard-server audit verify --help\" for a subcommand's flags.\n"
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("audit: no subcommand")
@@ -447,6 +447,48 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "checkpoint signed at record %d (hash %s…)\n", cp.Seq, cp.Hash[:16])
 		return nil
+	case "number":
+		fs, db := dbFlags("audit number", "who looked up a phone number: the searches and subject-access exports of it, found by the keyed hash the audit holds (the lookup is audited)", stderr)
+		df := newDataFlags(fs, db)
+		number := fs.String("number", "", "the phone number, written any way (+44 1632 960123)")
+		keyFile := fs.String("number-key", DefaultNumberKey, "the server's number-hashing secret (as given to serve)")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if server.NumberKey(*number) == "" {
+			return errors.New("audit number: --number is required")
+		}
+		if _, err := os.Stat(*keyFile); err != nil {
+			return fmt.Errorf("audit number: the number-hashing secret: %w (pass --number-key as given to serve)", err)
+		}
+		secret, _, err := auth.LoadOrCreateSecret(*keyFile)
+		if err != nil {
+			return err
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		target := server.NumberTarget(secret, *number)
+		var recs []server.AuditRecord
+		err = audited(ctx, st, server.AuditNumberLookups, target, func(ctx context.Context) (string, error) {
+			var err error
+			recs, err = st.SearchAudit(ctx, server.AuditFilter{Target: target, Limit: 1000})
+			return fmt.Sprintf(`{"number":%q,"results":%d,"via":"cli"}`, server.MaskNumber(server.NumberKey(*number)), len(recs)), err
+		})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEQ	WHEN	WHO	WHAT")
+		for _, r := range recs {
+			fmt.Fprintf(tw, "%d	%s	%s	%s\n", r.Seq, r.At.Format(time.DateTime), r.Actor, r.Action)
+		}
+		if len(recs) == 0 {
+			fmt.Fprintln(tw, "(nobody looked it up)")
+		}
+		return tw.Flush()
 	}
-	return fmt.Errorf("audit: unknown subcommand %q (verify, export, checkpoint)", sub)
+	return fmt.Errorf("audit: unknown subcommand %q (verify, export, checkpoint, number)", sub)
 }

@@ -57,6 +57,11 @@ type Options struct {
 	// command and the desktop do); the default, DataDir/audit-ed25519.pem,
 	// is for tests.
 	AuditKeyFile string
+	// NumberKeyFile holds the secret that keys the hash of phone numbers in
+	// the audit (created on first start; keep it outside the data
+	// directory, as the command and the desktop do; the default,
+	// DataDir/number-hmac.key, is for tests).
+	NumberKeyFile string
 	// CheckpointLog is a file outside the data directory to which every
 	// signed checkpoint is appended as a JSON line; CheckpointSyslog sends
 	// them to syslog ("local", "udp:HOST:PORT", "tcp:HOST:PORT",
@@ -149,6 +154,17 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if created {
 		o.Logger.Info("created the audit signing key; back it up (apart from the data directory)", "path", o.AuditKeyFile, "public_key", auth.PublicKeyHex(key))
 	}
+	if o.NumberKeyFile == "" {
+		o.NumberKeyFile = filepath.Join(o.DataDir, auth.NumberKeyFile)
+	}
+	numberSecret, _, err := auth.LoadOrCreateSecret(o.NumberKeyFile)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("number-hashing secret: %w", err)
+	}
+	if !o.Embedded && inside(o.NumberKeyFile, o.DataDir) {
+		o.Logger.Warn("the number-hashing secret is inside the data directory: whoever has a copy of the data can test guessed numbers against the audit; move it (--number-key)", "path", o.NumberKeyFile)
+	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 1000
 	}
@@ -178,11 +194,12 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	}
 	board := live.New(lo)
 	prot := protect.New(protect.Options{Store: st, Blobs: blobs, Policy: o.Policy, Identities: o.Identities,
-		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery})
+		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery, NumberSecret: numberSecret})
 	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot, cps: cps}
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
 		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies, Timeouts: o.Timeouts, Keepalive: o.Keepalive,
+		NumberSecret: numberSecret,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel

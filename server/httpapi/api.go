@@ -62,6 +62,14 @@ type Store interface {
 	SearchAudit(ctx context.Context, f server.AuditFilter) ([]server.AuditRecord, error)
 	Checkpoint(ctx context.Context) (server.AuditCheckpoint, error)
 	CallsOfNumber(ctx context.Context, key string) ([]server.Call, error)
+
+	CreateTeam(ctx context.Context, name string) (server.Team, error)
+	DeleteTeam(ctx context.Context, name string) error
+	AddTeamMember(ctx context.Context, team, username string) error
+	RemoveTeamMember(ctx context.Context, team, username string) error
+	Teams(ctx context.Context) ([]server.Team, error)
+	Supervises(ctx context.Context, supervisor, agent string) (bool, error)
+	Supervised(ctx context.Context, supervisor string) (all bool, agents map[string]bool, err error)
 }
 
 // Protect is what the API needs of the data-protection service
@@ -128,6 +136,10 @@ type Options struct {
 	// address in that header not itself a trusted proxy. From anyone else
 	// the header is ignored, so a client cannot choose its own address.
 	TrustedProxies []netip.Prefix
+	// NumberSecret keys the hash of phone numbers in the audit (see
+	// server.NumberHMAC); kept outside the database. Default: random, so
+	// lookups match only within one run.
+	NumberSecret []byte
 }
 
 // API is the HTTP handler of the server.
@@ -155,6 +167,9 @@ func New(o Options) *API {
 		o.Keepalive = 15 * time.Second
 	}
 	o.Timeouts = o.Timeouts.WithDefaults()
+	if len(o.NumberSecret) == 0 {
+		o.NumberSecret = randomSecret()
+	}
 	a := &API{o: o, mux: http.NewServeMux(), touched: map[string]time.Time{}}
 	callers := []server.Role{server.RoleAgent, server.RoleSupervisor}
 	readers := []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}
@@ -179,6 +194,12 @@ func New(o Options) *API {
 	a.route("GET /api/v1/devices", []server.Role{server.RoleAdmin}, 0, a.listDevices)
 	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
 	a.route("POST /api/v1/users/{username}/role", []server.Role{server.RoleAdmin}, MaxSmallBody, a.setRole)
+	admin := []server.Role{server.RoleAdmin}
+	a.route("GET /api/v1/teams", admin, 0, a.listTeams)
+	a.route("POST /api/v1/teams", admin, MaxSmallBody, a.addTeam)
+	a.route("DELETE /api/v1/teams/{name}", admin, 0, a.removeTeam)
+	a.route("POST /api/v1/teams/{name}/members", admin, MaxSmallBody, a.addMember)
+	a.route("DELETE /api/v1/teams/{name}/members/{username}", admin, 0, a.removeMember)
 
 	// Data protection (docs/data-protection.md).
 	dpo := []server.Role{server.RoleDPO}
@@ -203,6 +224,7 @@ func New(o Options) *API {
 	a.route("GET /api/v1/subject-access", dpo, 0, a.subjectAccess)
 	a.route("GET /api/v1/audit", listeners, 0, a.searchAudit)
 	a.route("POST /api/v1/audit/checkpoint", dpo, 0, a.checkpoint)
+	a.route("GET /api/v1/audit/number", dpo, 0, a.whoLookedUp)
 	return a
 }
 

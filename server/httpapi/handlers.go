@@ -184,13 +184,21 @@ func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Princ
 		}
 		f.Agent = p.Username
 	}
+	if p.Role == server.RoleSupervisor {
+		f.Supervisor = p.Username
+	}
+	// A number search is audited under a keyed hash of the number, so a dpo
+	// can find who looked it up; the audit never holds a whole number, so
+	// erasing a number never has to rewrite it.
+	target := "calls"
+	if f.Number != "" {
+		target = a.numberTarget(f.Number)
+	}
 	var calls []server.Call
 	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
 		var err error
 		calls, err = a.o.Store.SearchCalls(ctx, f)
-		// The audit never holds a whole phone number, so erasing a number
-		// never has to rewrite it.
-		return entry{server.AuditCallsSearch, "calls", map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
+		return entry{server.AuditCallsSearch, target, map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
 			"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)}}, err
 	})
 	if err != nil {
@@ -211,6 +219,9 @@ func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		c, err = a.o.Store.Call(ctx, id)
 		if err == nil && p.Role == server.RoleAgent && c.Agent != p.Username {
 			err = errOthersCall
+		}
+		if err == nil {
+			err = a.mayRead(ctx, p, id)
 		}
 		return entry{server.AuditCallRead, id, nil}, err
 	})
@@ -278,6 +289,10 @@ func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.P
 			a.fail(w, r, err)
 			return
 		}
+	}
+	if err := a.mayRead(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	st, err := a.status(r, id)
 	if err != nil {
@@ -416,13 +431,39 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	}
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the stream outlives the read timeout; each write has its own deadline
+	// A supervisor sees her teams' agents; who they are is read again now
+	// and then, so a team change reaches an open board.
+	visible := func(string) bool { return true }
+	load := func() error {
+		all, agents, err := a.o.Store.Supervised(r.Context(), p.Username)
+		if err == nil {
+			visible = func(agent string) bool { return all || agents[agent] }
+		}
+		return err
+	}
+	var reload <-chan time.Time
+	if p.Role == server.RoleSupervisor {
+		if err := load(); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		reload = t.C
+	}
 	sub := a.o.Board.Subscribe()
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	snap, _ := json.Marshal(map[string]any{"now": sub.Now.UTC(), "agents": sub.Snapshot})
+	agents := make([]server.AgentState, 0, len(sub.Snapshot))
+	for _, st := range sub.Snapshot {
+		if visible(st.Agent) {
+			agents = append(agents, st)
+		}
+	}
+	snap, _ := json.Marshal(map[string]any{"now": sub.Now.UTC(), "agents": agents})
 	fmt.Fprintf(w, "retry: 2000\nevent: snapshot\ndata: %s\n\n", snap)
 	fl.Flush()
 	keep := time.NewTicker(a.o.Keepalive)
@@ -431,6 +472,10 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-reload:
+			if err := load(); err != nil {
+				return // the board reconnects
+			}
 		case <-keep.C:
 			rc.SetWriteDeadline(time.Now().Add(a.o.Timeouts.Stall))
 			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
@@ -442,8 +487,10 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 				return // too slow or the server stops: the client reconnects
 			}
 			rc.SetWriteDeadline(time.Now().Add(a.o.Timeouts.Stall))
-			if _, err := fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data); err != nil {
-				return
+			if visible(m.Agent) {
+				if _, err := fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data); err != nil {
+					return
+				}
 			}
 			// Send what queued up meanwhile in the same flush.
 			for n := len(sub.C); n > 0; n-- {
@@ -451,7 +498,9 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 				if !ok {
 					break
 				}
-				fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data)
+				if visible(m.Agent) {
+					fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data)
+				}
 			}
 			fl.Flush()
 		}

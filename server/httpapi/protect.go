@@ -63,6 +63,10 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	if !a.needProtect(w) {
 		return
 	}
+	if err := a.mayRead(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if !a.o.Protect.HasKey() {
 		a.auditRefusal(r, p, server.AuditPlay, id, map[string]any{"refused": "no organisation key on the server"})
 		a.fail(w, r, server.ErrNoKey)
@@ -70,6 +74,9 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	}
 	// Audited before a byte goes out: a play cut short was still a play.
 	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		if err := a.mayRead(ctx, p, id); err != nil {
+			return entry{}, err
+		}
 		return entry{server.AuditPlay, id, nil}, a.o.Protect.CheckRedacted(ctx, id)
 	})
 	if err != nil {
@@ -106,6 +113,9 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 	var rec store.Recording
 	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
 		var err error
+		if err := a.mayRead(ctx, p, id); err != nil {
+			return entry{}, err
+		}
 		rec, err = a.o.Store.Recording(ctx, id)
 		switch {
 		case err != nil:
@@ -275,7 +285,7 @@ func (a *API) placeHold(w http.ResponseWriter, r *http.Request, p server.Princip
 		var err error
 		h, err = a.o.Store.PlaceHold(ctx, req, p.Username)
 		return entry{server.AuditHoldPlace, server.HoldTarget(h), map[string]any{"hold": h.ID, "reason": h.Reason, "owner": h.Owner,
-			"number": server.MaskNumber(h.Number), "agent": h.Agent, "calls": h.Calls}}, err
+			"number": server.MaskNumber(h.Number), "number_hmac": numberHMAC(a.o.NumberSecret, h.Number), "agent": h.Agent, "calls": h.Calls}}, err
 	})
 	if err != nil {
 		a.fail(w, r, err)

@@ -47,7 +47,7 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 		for i, c := range calls {
 			ids[i] = c.ID
 		}
-		return entry{server.AuditSubjectAccess, "subject-access", map[string]any{"number": server.MaskNumber(key),
+		return entry{server.AuditSubjectAccess, a.numberTarget(number), map[string]any{"number": server.MaskNumber(key),
 			"reference": r.URL.Query().Get("reference"), "calls": ids, "decrypted": canPlay}}, err
 	})
 	if err != nil {

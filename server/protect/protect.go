@@ -40,6 +40,9 @@ type Options struct {
 	// retries pending redactions and signs a catch-up checkpoint [1 min].
 	Every      time.Duration
 	RetryEvery time.Duration
+	// NumberSecret keys the hash of phone numbers in the audit (see
+	// server.NumberHMAC).
+	NumberSecret []byte
 	// Stage, if set, is called after each stage of an expiry batch
 	// ("candidates", "begun", "blob" after each recording, "blobs",
 	// "finished"); tests kill the process there.
@@ -755,7 +758,7 @@ func (s *Service) RequestErasure(ctx context.Context, p server.Principal, number
 		e, err = s.o.Store.CreateErasure(ctx, key, reference, p.Username, state)
 		// The audit never holds a whole phone number.
 		return entry{server.AuditErasureRequest, server.ErasureTarget(e.ID), map[string]any{"number": server.MaskNumber(key), "reference": reference,
-			"erasure": e.ID, "state": e.State}}, err
+			"erasure": e.ID, "state": e.State, "number_hmac": server.NumberHMAC(s.o.NumberSecret, key)}}, err
 	})
 	if err != nil || state != store.ErasureApproved {
 		return e, err

@@ -18,6 +18,7 @@ const (
 	AuditUserEnable   = "user.enable"
 	AuditRoleChange   = "user.role"
 	AuditDeviceRevoke = "device.revoke"
+	AuditDeviceRotate = "device.rotate"
 	AuditCallsSearch  = "calls.search"
 	AuditCallRead     = "call.read"
 

@@ -11,6 +11,7 @@ var (
 	ErrUnauthorized = errors.New("not authenticated")
 	ErrForbidden    = errors.New("not allowed for this role")
 	ErrTokenRevoked = errors.New("device token revoked")
+	ErrTokenExpired = errors.New("device token expired")
 	ErrDisabled     = errors.New("account disabled")
 	ErrExists       = errors.New("already exists")
 	// ErrGone: the thing was deleted (by retention, review or erasure).

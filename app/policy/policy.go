@@ -28,6 +28,9 @@ type Policy struct {
 	FlagReasons  []FlagReason  `json:"flag_reasons"`
 	Retention    Retention     `json:"retention"`
 	Review       Review        `json:"review"`
+	// DeviceTokenDays is how long a device token works after it was issued
+	// or last rotated [90]; the desktop rotates it before then.
+	DeviceTokenDays int `json:"device_token_days,omitempty"`
 	// AllowedOrigins are the browser origins (CRM, payment pages) that may
 	// call the local API, such as "https://crm.example.org".
 	AllowedOrigins []string `json:"allowed_origins"`
@@ -127,6 +130,15 @@ type Review struct {
 	// and, when one person set up both, both have held their role for at
 	// least this many days [30].
 	IndependentAfterDays int `json:"independent_after_days,omitempty"`
+}
+
+// TokenLifetime is how long a device token works after it was issued or
+// rotated: DeviceTokenDays, default 90 days.
+func (p *Policy) TokenLifetime() time.Duration {
+	if p == nil || p.DeviceTokenDays <= 0 {
+		return 90 * 24 * time.Hour
+	}
+	return time.Duration(p.DeviceTokenDays) * 24 * time.Hour
 }
 
 // IndependenceWindow is IndependentAfterDays as a duration (default 30 days).

@@ -501,16 +501,19 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSER\tNAME\tLAST SEEN\tACKED SEQ\tGAPS\tREVOKED")
+		fmt.Fprintln(tw, "ID\tUSER\tNAME\tLAST SEEN\tACKED SEQ\tGAPS\tEXPIRES\tREVOKED")
 		for _, d := range devs {
-			seen, revoked := "-", "-"
+			seen, revoked, expires := "-", "-", "-"
 			if d.LastSeen != nil {
 				seen = d.LastSeen.Format(time.DateTime)
 			}
 			if d.Revoked != nil {
 				revoked = d.Revoked.Format(time.DateTime)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.ID, d.Username, d.Name, seen, d.AckedSeq, d.SeqGaps, revoked)
+			if d.Expires != nil {
+				expires = d.Expires.Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.Username, d.Name, seen, d.AckedSeq, d.SeqGaps, expires, revoked)
 		}
 		return tw.Flush()
 	case "revoke":

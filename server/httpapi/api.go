@@ -34,6 +34,7 @@ type Store interface {
 	Authenticate(ctx context.Context, tokenHash string) (server.Principal, error)
 	Devices(ctx context.Context) ([]server.Device, error)
 	RevokeDevice(ctx context.Context, id string) error
+	RotateToken(ctx context.Context, deviceID, oldHash, newHash string) (time.Time, error)
 	TouchDevice(ctx context.Context, id string) error
 	Ingest(ctx context.Context, p server.Principal, events []server.Event) (store.IngestResult, error)
 	Call(ctx context.Context, id string) (server.Call, error)
@@ -193,6 +194,7 @@ func New(o Options) *API {
 	a.route("POST /api/v1/users/{username}/disable", []server.Role{server.RoleAdmin}, 0, a.disableUser)
 	a.route("GET /api/v1/devices", []server.Role{server.RoleAdmin}, 0, a.listDevices)
 	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
+	a.route("POST /api/v1/devices/self/rotate", anyone, 0, a.rotateToken)
 	a.route("POST /api/v1/users/{username}/role", []server.Role{server.RoleAdmin}, MaxSmallBody, a.setRole)
 	admin := []server.Role{server.RoleAdmin}
 	a.route("GET /api/v1/teams", admin, 0, a.listTeams)
@@ -316,6 +318,9 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Princ
 	case errors.Is(err, server.ErrTokenRevoked):
 		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
 		writeError(w, http.StatusUnauthorized, "device token revoked: enrol this device again")
+	case errors.Is(err, server.ErrTokenExpired):
+		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "expired"})
+		writeError(w, http.StatusUnauthorized, "device token expired: enrol this device again")
 	case errors.Is(err, server.ErrDisabled):
 		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")

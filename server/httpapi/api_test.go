@@ -175,6 +175,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{"POST", "/api/v1/teams", `{"name":"tROLE"}`, []server.Role{server.RoleAdmin}},
 		{"POST", "/api/v1/teams/tadmin/members", `{"username":"u-agent"}`, []server.Role{server.RoleAdmin}},
 		{"DELETE", "/api/v1/teams/tadmin/members/u-agent", "", []server.Role{server.RoleAdmin}},
+		{"POST", "/api/v1/devices/self/rotate", "", server.Roles},
 	}
 	for _, rt := range routes {
 		for _, role := range server.Roles {

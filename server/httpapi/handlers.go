@@ -123,6 +123,9 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal)
 // HeartbeatReply is the body answering POST /api/v1/heartbeat.
 type HeartbeatReply struct {
 	ServerTime time.Time `json:"server_time"`
+	// TokenExpires is when the device's token stops working: the desktop
+	// rotates it before then (POST /api/v1/devices/self/rotate).
+	TokenExpires *time.Time `json:"token_expires,omitempty"`
 }
 
 func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -137,7 +140,12 @@ func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, p server.Princip
 	}
 	a.o.Board.Heartbeat(r.Context(), p.Username, p.DeviceID, hb)
 	a.touch(r, p)
-	writeJSON(w, http.StatusOK, HeartbeatReply{ServerTime: a.o.Clock().UTC()})
+	reply := HeartbeatReply{ServerTime: a.o.Clock().UTC()}
+	if !p.TokenExpires.IsZero() {
+		exp := p.TokenExpires.UTC()
+		reply.TokenExpires = &exp
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // parseTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC midnight).
@@ -576,6 +584,24 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, p server.Princ
 		devs = []server.Device{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"devices": devs})
+}
+
+// rotateToken gives the calling device a new token, without a password;
+// the old one works for server.RotationGrace more.
+func (a *API) rotateToken(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	old, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, th := auth.NewToken()
+	var exp time.Time
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		exp, err = a.o.Store.RotateToken(ctx, p.DeviceID, auth.HashToken(old), th)
+		return entry{server.AuditDeviceRotate, p.DeviceID, map[string]any{"expires": exp}}, err
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, server.Rotation{Token: tok, DeviceID: p.DeviceID, Expires: exp.UTC()})
 }
 
 func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p server.Principal) {

@@ -16,6 +16,11 @@ CREATE TABLE team_members (
 );
 CREATE INDEX team_members_user ON team_members (username);
 
--- NULL: the token was issued before tokens expired; it gets an expiry at
--- its next use.
+-- Device tokens expire; tokens issued before this get 90 days from now.
+-- A rotated-out token (prev_token_hash) works until prev_valid_until, in
+-- case the device missed the reply.
 ALTER TABLE devices ADD COLUMN expires_at BIGINT;
+ALTER TABLE devices ADD COLUMN prev_token_hash TEXT;
+ALTER TABLE devices ADD COLUMN prev_valid_until BIGINT;
+UPDATE devices SET expires_at = (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT + 90::BIGINT * 86400000 WHERE revoked_at IS NULL;
+CREATE INDEX devices_prev_token ON devices (prev_token_hash);

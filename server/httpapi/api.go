@@ -34,6 +34,7 @@ type Store interface {
 	Authenticate(ctx context.Context, tokenHash string) (server.Principal, error)
 	Devices(ctx context.Context) ([]server.Device, error)
 	RevokeDevice(ctx context.Context, id string) error
+	Device(ctx context.Context, id string) (server.Device, error)
 	RotateToken(ctx context.Context, deviceID, oldHash, newHash string) (time.Time, error)
 	TouchDevice(ctx context.Context, id string) error
 	Ingest(ctx context.Context, p server.Principal, events []server.Event) (store.IngestResult, error)

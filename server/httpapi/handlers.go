@@ -298,9 +298,16 @@ func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.P
 			return
 		}
 	}
-	if err := a.mayRead(r.Context(), p, id); err != nil {
-		a.fail(w, r, err)
-		return
+	if p.Role == server.RoleSupervisor {
+		// Her own desktop's upload, or a call of her teams.
+		err := a.o.Store.CheckRecording(r.Context(), p, id)
+		if errors.Is(err, server.ErrForbidden) {
+			err = a.mayRead(r.Context(), p, id)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	st, err := a.status(r, id)
 	if err != nil {

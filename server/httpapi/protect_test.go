@@ -16,10 +16,13 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/central"
 )
 
 // raw makes a request and returns the status, headers and body.
@@ -261,7 +264,13 @@ func TestCheckpointOfAnEmptyAuditLogIs409(t *testing.T) {
 // the recording is deleted, so it drops its copy, and its chunks and
 // manifest are refused as gone rather than stored anew.
 func TestUploadsToACallBeingDeletedAre410(t *testing.T) {
-	e := newEnv(t)
+	// Two years pass: the device's token must outlive them.
+	pol, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol.DeviceTokenDays = 3 * 365
+	e := newEnvOpts(t, func(o *central.Options) { o.Policy = pol })
 	ctx := t.Context()
 	olive := e.user("olive", server.RoleAgent)
 	// A recording whose call's events never came: retention sweeps it.

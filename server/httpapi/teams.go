@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -97,11 +98,14 @@ func (a *API) mayRead(ctx context.Context, p server.Principal, callID string) er
 	if p.Role != server.RoleSupervisor {
 		return nil
 	}
-	c, err := a.o.Store.Call(ctx, callID)
+	agent, err := a.agentOf(ctx, callID)
 	if err != nil {
 		return err
 	}
-	ok, err := a.o.Store.Supervises(ctx, p.Username, c.Agent)
+	if agent == p.Username {
+		return nil // her own call, from her own desktop
+	}
+	ok, err := a.o.Store.Supervises(ctx, p.Username, agent)
 	if err != nil {
 		return err
 	}
@@ -111,8 +115,28 @@ func (a *API) mayRead(ctx context.Context, p server.Principal, callID string) er
 	return nil
 }
 
+// agentOf is whose call callID is: the call's agent, or, for a recording
+// whose call's events have not come, the account that uploads it.
+func (a *API) agentOf(ctx context.Context, callID string) (string, error) {
+	c, err := a.o.Store.Call(ctx, callID)
+	if err == nil || !errors.Is(err, server.ErrNotFound) {
+		return c.Agent, err
+	}
+	rec, rerr := a.o.Store.Recording(ctx, callID)
+	if rerr != nil {
+		return "", err
+	}
+	d, derr := a.o.Store.Device(ctx, rec.Device)
+	if derr != nil {
+		return "", err
+	}
+	return d.Username, nil
+}
+
 // numberTarget is the audit target of a lookup of a phone number.
-func (a *API) numberTarget(number string) string { return server.NumberTarget(a.o.NumberSecret, number) }
+func (a *API) numberTarget(number string) string {
+	return server.NumberTarget(a.o.NumberSecret, number)
+}
 
 func randomSecret() []byte {
 	b := make([]byte, 32)

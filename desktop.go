@@ -217,7 +217,9 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	var (
 		baseURL = cfg.Server.URL
 		token   = func() (string, error) { return d.secrets.Get(secrets.DeviceToken) }
-		client  = &http.Client{}
+		// A renewed token goes where the old one was: the keyring only.
+		saveToken = func(tok string) error { return d.secrets.Set(secrets.DeviceToken, tok) }
+		client    = &http.Client{}
 	)
 	if cfg.Server.Embedded() {
 		dir := filepath.Join(d.dataDir, "server")
@@ -261,7 +263,11 @@ func (d *desktop) startUplink(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedded server: %w", err)
 		}
-		token = func() (string, error) { return tok, nil }
+		// The embedded server's token lives in memory: it is made anew at
+		// each start.
+		var mu sync.Mutex
+		token = func() (string, error) { mu.Lock(); defer mu.Unlock(); return tok, nil }
+		saveToken = func(t string) error { mu.Lock(); defer mu.Unlock(); tok = t; return nil }
 		d.log.Info("embedded server running", "url", baseURL)
 	} else {
 		var err error
@@ -272,6 +278,7 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	d.uplink = uplink.New(uplink.Options{
 		BaseURL:    baseURL,
 		Token:      token,
+		SaveToken:  saveToken,
 		Outbox:     d.outbox,
 		SpoolDir:   filepath.Join(d.dataDir, "spool"),
 		HTTPClient: client,

@@ -39,6 +39,14 @@ func served(t *testing.T) (*central.Server, string) {
 	return srv, url
 }
 
+// answeredCall is the event of a call answered now (a call from the
+// past could be deleted by the retention run at the server's start).
+func answeredCall(id string) string {
+	now := time.Now().UTC().Format(time.RFC3339)
+	return fmt.Sprintf(`{"events":[{"id":"%s-1","seq":1,"time":%q,"type":"call.answered","call_id":%q,
+		"call":{"direction":"inbound","remote":{"number":"+441632960123"},"started":%q,"answered":%q,"recorded":true}}]}`, id, now, id, now, now)
+}
+
 // TestASlowBodyIsCutOff: an enrolment, or a recording chunk, that sends its
 // body one byte every two seconds (it would take minutes) is cut off by
 // the read timeout (the chunk: by its stall time).
@@ -46,8 +54,7 @@ func TestASlowBodyIsCutOff(t *testing.T) {
 	t.Parallel()
 	srv, url := served(t)
 	olive := token(t, srv, "olive", server.RoleAgent)
-	post(t, url+"/api/v1/events", olive, `{"events":[{"id":"drip1-1","seq":1,"time":"2026-03-02T09:00:00Z","type":"call.answered","call_id":"drip1",
-		"call":{"direction":"inbound","remote":{"number":"+441632960123"},"started":"2026-03-02T09:00:00Z","answered":"2026-03-02T09:00:00Z","recorded":true}}]}`)
+	post(t, url+"/api/v1/events", olive, answeredCall("drip1"))
 	for name, head := range map[string]string{
 		"enrolment": "POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
 		"chunk":     "PUT /api/v1/recordings/drip1/audio?offset=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + olive + "\r\nContent-Length: 100000\r\n\r\nx",
@@ -116,8 +123,7 @@ func TestLongStreamsOutliveTheTimeouts(t *testing.T) {
 
 	t.Run("slow chunk", func(t *testing.T) {
 		t.Parallel()
-		post(t, url+"/api/v1/events", olive, `{"events":[{"id":"slow1-1","seq":1,"time":"2026-03-02T09:00:00Z","type":"call.answered","call_id":"slow1",
-			"call":{"direction":"inbound","remote":{"number":"+441632960123"},"started":"2026-03-02T09:00:00Z","answered":"2026-03-02T09:00:00Z","recorded":true}}]}`)
+		post(t, url+"/api/v1/events", olive, answeredCall("slow1"))
 		const size = 4 << 20
 		pr, pw := io.Pipe()
 		go func() {

@@ -217,10 +217,20 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	var (
 		baseURL = cfg.Server.URL
 		token   = func() (string, error) { return d.secrets.Get(secrets.DeviceToken) }
-		client  = &http.Client{}
+		// A renewed token goes where the old one was: the keyring only.
+		saveToken = func(tok string) error { return d.secrets.Set(secrets.DeviceToken, tok) }
+		client    = &http.Client{}
 	)
 	if cfg.Server.Embedded() {
 		dir := filepath.Join(d.dataDir, "server")
+		// The audit key and the checkpoints live with the settings, not with
+		// the data: a copy of the data neither forges nor hides checkpoints.
+		keys := ""
+		if d.opts.ConfigPath != "" {
+			keys = filepath.Dir(d.opts.ConfigPath)
+		} else if cfgDir, err := os.UserConfigDir(); err == nil {
+			keys = filepath.Join(cfgDir, "callguard")
+		}
 		o := central.Options{
 			DB:       filepath.Join(dir, "callguard.db"),
 			DataDir:  dir,
@@ -228,6 +238,14 @@ func (d *desktop) startUplink(ctx context.Context) error {
 			Policy:   d.policy,
 			Embedded: true,
 			Version:  d.opts.Version,
+		}
+		if keys != "" {
+			o.AuditKeyFile = filepath.Join(keys, "audit-ed25519.pem")
+			o.CheckpointLog = filepath.Join(keys, "audit-checkpoints.jsonl")
+			o.NumberKeyFile = filepath.Join(keys, "number-hmac.key")
+			if old := filepath.Join(dir, "audit-ed25519.pem"); fileExists(old) {
+				o.AuditKeyFile = old // made by an earlier version: its checkpoints stay verifiable
+			}
 		}
 		if d.demoKey != nil {
 			o.Identities = []age.Identity{d.demoKey}
@@ -245,7 +263,11 @@ func (d *desktop) startUplink(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedded server: %w", err)
 		}
-		token = func() (string, error) { return tok, nil }
+		// The embedded server's token lives in memory: it is made anew at
+		// each start.
+		var mu sync.Mutex
+		token = func() (string, error) { mu.Lock(); defer mu.Unlock(); return tok, nil }
+		saveToken = func(t string) error { mu.Lock(); defer mu.Unlock(); tok = t; return nil }
 		d.log.Info("embedded server running", "url", baseURL)
 	} else {
 		var err error
@@ -256,6 +278,7 @@ func (d *desktop) startUplink(ctx context.Context) error {
 	d.uplink = uplink.New(uplink.Options{
 		BaseURL:    baseURL,
 		Token:      token,
+		SaveToken:  saveToken,
 		Outbox:     d.outbox,
 		SpoolDir:   filepath.Join(d.dataDir, "spool"),
 		HTTPClient: client,
@@ -602,4 +625,9 @@ func lockedKeys(managed []byte) []string {
 		}
 	}
 	return keys
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

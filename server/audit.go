@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Audit actions written by the server. Playing and downloading a
 // recording are different actions: a play decrypts on the server and
@@ -15,6 +18,7 @@ const (
 	AuditUserEnable   = "user.enable"
 	AuditRoleChange   = "user.role"
 	AuditDeviceRevoke = "device.revoke"
+	AuditDeviceRotate = "device.rotate"
 	AuditCallsSearch  = "calls.search"
 	AuditCallRead     = "call.read"
 
@@ -35,12 +39,19 @@ const (
 	AuditRetentionReport = "retention.report"
 	AuditErasureRequest  = "erasure.request"
 	AuditErasureApprove  = "erasure.approve"
-	AuditErasureDone     = "erasure.done"
+	AuditErasureDone     = "erasure.done"   // calls deleted by an erasure
+	AuditErasureFinish   = "erasure.finish" // an erasure carried out: what it erased, what holds kept
 	AuditErasureReject   = "erasure.reject"
 	AuditSubjectAccess   = "subject-access.export"
 	AuditSearch          = "audit.search"
 	AuditExport          = "audit.export"
 	AuditCheckpointed    = "audit.checkpoint"
+	AuditNumberLookups   = "audit.number" // a dpo asked who looked up a number
+
+	AuditTeamAdd          = "team.add"
+	AuditTeamRemove       = "team.remove"
+	AuditTeamMemberAdd    = "team.member-add"
+	AuditTeamMemberRemove = "team.member-remove"
 )
 
 // AuditRecord is one row of the append-only audit log. Hash is the sha256 of
@@ -57,3 +68,14 @@ type AuditRecord struct {
 	PrevHash string    `json:"prev_hash"`
 	Hash     string    `json:"hash"`
 }
+
+// HoldTarget is the audit target of a hold: its call, or "hold:<id>".
+func HoldTarget(h Hold) string {
+	if h.CallID != "" {
+		return h.CallID
+	}
+	return "hold:" + strconv.FormatInt(h.ID, 10)
+}
+
+// ErasureTarget is the audit target of an erasure: "erasure:<id>".
+func ErasureTarget(id int64) string { return "erasure:" + strconv.FormatInt(id, 10) }

@@ -220,8 +220,11 @@ type CallFilter struct {
 	// Number matches the remote or local number, as a substring.
 	Number string
 	Agent  string
-	From   time.Time // calls started at or after
-	To     time.Time // calls started before
+	// Supervisor, if set, keeps to the calls of agents who share a team
+	// with her (see Team).
+	Supervisor string
+	From       time.Time // calls started at or after
+	To         time.Time // calls started before
 	// Limit caps the result (default 100, at most 1000); Offset skips
 	// that many calls, newest first, to page on.
 	Limit  int

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -117,6 +120,7 @@ const (
 const (
 	PendingNoKey       = "no-key"       // the server has no organisation identity (--identity)
 	PendingNoRecording = "no-recording" // the recording has not been uploaded yet
+	PendingFailed      = "failed"       // the redaction failed (see the server's log); it is retried every minute
 )
 
 // Review item kinds.
@@ -343,3 +347,16 @@ type AuditCheckpoint struct {
 	PublicKey string    `json:"public_key"` // ed25519, hex
 	Signature string    `json:"signature"`  // hex
 }
+
+// NumberHMAC is the keyed hash (HMAC-SHA256 under the server's secret) of
+// a whole phone number, as the audit records a lookup of it: a dpo can
+// find who looked up a number, while the audit never holds the number and
+// one who holds the database but not the secret cannot test guesses.
+func NumberHMAC(secret []byte, number string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(NumberKey(number)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// NumberTarget is the audit target of a lookup of number: "number:<hmac>".
+func NumberTarget(secret []byte, number string) string { return "number:" + NumberHMAC(secret, number) }

@@ -23,6 +23,9 @@ type Device struct {
 	Created  time.Time  `json:"created"`
 	LastSeen *time.Time `json:"last_seen,omitempty"`
 	Revoked  *time.Time `json:"revoked,omitempty"`
+	// Expires is when the device's token stops working (the policy's
+	// device_token_days after it was issued or last rotated).
+	Expires *time.Time `json:"expires,omitempty"`
 	// AckedSeq is the highest event seq of this device the server stored.
 	AckedSeq uint64 `json:"acked_seq"`
 	// SeqGaps counts batches that skipped seqs: a sign of lost events.
@@ -35,7 +38,24 @@ type Principal struct {
 	Username string
 	Role     Role
 	DeviceID string
+	// IP is the client's address, for the audit (the real client's when a
+	// trusted proxy forwarded the request).
+	IP string
+	// TokenExpires is when the device's token stops working (zero: never).
+	TokenExpires time.Time
 }
+
+// Rotation is what a device gets when it rotates its token: the new token
+// (shown once) and when it expires. The old token keeps working for
+// RotationGrace, in case the reply is lost.
+type Rotation struct {
+	Token    string    `json:"token"`
+	DeviceID string    `json:"device_id"`
+	Expires  time.Time `json:"expires"`
+}
+
+// RotationGrace is how long a rotated-out token still works.
+const RotationGrace = 10 * time.Minute
 
 // Enrolment is what a device gets when it enrols: its token (shown once),
 // its id, and the account it acts for.

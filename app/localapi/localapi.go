@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,6 +55,32 @@ type Server struct {
 	log     *slog.Logger
 	// KeepAlive is how often an idle event stream gets a comment line.
 	keepAlive time.Duration
+	timeouts  Timeouts
+}
+
+// Timeouts bound how long a client may hold a connection, so a slow or
+// stalled one cannot tie up the API. The event stream sets a deadline on
+// each write instead, so it lasts as long as its client reads.
+type Timeouts struct {
+	ReadHeader time.Duration // the request's headers [5 s]
+	Read       time.Duration // the whole request, body included [10 s]
+	Write      time.Duration // the whole response [10 s]
+	Idle       time.Duration // a kept-alive connection between requests [1 min]
+	Stall      time.Duration // one write of the event stream [10 s]
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.ReadHeader, 5*time.Second)
+	def(&t.Read, 10*time.Second)
+	def(&t.Write, 10*time.Second)
+	def(&t.Idle, time.Minute)
+	def(&t.Stall, 10*time.Second)
+	return t
 }
 
 // Options configure a Server.
@@ -64,6 +89,11 @@ type Options struct {
 	AllowedOrigins []string // browser origins allowed (CORS)
 	Reasons        Reasons
 	Logger         *slog.Logger
+	// Timeouts of the connections (zero: the defaults).
+	Timeouts Timeouts
+	// KeepAlive is how often an idle event stream gets a comment line
+	// [15 s].
+	KeepAlive time.Duration
 }
 
 // New returns the API for session.
@@ -74,7 +104,11 @@ func New(session Session, opts Options) *Server {
 		origins:   opts.AllowedOrigins,
 		reasons:   opts.Reasons,
 		log:       opts.Logger,
-		keepAlive: 15 * time.Second,
+		keepAlive: opts.KeepAlive,
+		timeouts:  opts.Timeouts.withDefaults(),
+	}
+	if s.keepAlive <= 0 {
+		s.keepAlive = 15 * time.Second
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -102,7 +136,11 @@ func Listen(addr string) (net.Listener, error) {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
@@ -357,6 +395,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
+	// The stream outlives the server's read and write timeouts: no read
+	// deadline (nothing more to read), and one deadline per write.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	write := func(format string, a ...any) error {
+		rc.SetWriteDeadline(time.Now().Add(s.timeouts.Stall))
+		if _, err := fmt.Fprintf(w, format, a...); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 	snaps, cancel := s.session.Subscribe()
 	defer cancel()
 	h := w.Header()
@@ -375,15 +424,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			b, _ := json.Marshal(stateBody(snap))
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: state\ndata: %s\n\n", snap.Version, b); err != nil {
+			if err := write("id: %d\nevent: state\ndata: %s\n\n", snap.Version, b); err != nil {
 				return
 			}
-			flusher.Flush()
 		case <-tick.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+			if err := write(": keep-alive\n\n"); err != nil {
 				return
 			}
-			flusher.Flush()
 		}
 	}
 }

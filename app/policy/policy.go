@@ -28,6 +28,9 @@ type Policy struct {
 	FlagReasons  []FlagReason  `json:"flag_reasons"`
 	Retention    Retention     `json:"retention"`
 	Review       Review        `json:"review"`
+	// DeviceTokenDays is how long a device token works after it was issued
+	// or last rotated [90]; the desktop rotates it before then.
+	DeviceTokenDays int `json:"device_token_days,omitempty"`
 	// AllowedOrigins are the browser origins (CRM, payment pages) that may
 	// call the local API, such as "https://crm.example.org".
 	AllowedOrigins []string `json:"allowed_origins"`
@@ -122,6 +125,28 @@ type Review struct {
 	// different one lifts. The default policy sets it; an organisation with
 	// a single dpo turns it off.
 	TwoPersonHoldLift bool `json:"two_person_hold_lift"`
+	// IndependentAfterDays: the two dpos of a two-person action must be
+	// independent: neither created the other's account or gave it its role,
+	// and, when one person set up both, both have held their role for at
+	// least this many days [30].
+	IndependentAfterDays int `json:"independent_after_days,omitempty"`
+}
+
+// TokenLifetime is how long a device token works after it was issued or
+// rotated: DeviceTokenDays, default 90 days.
+func (p *Policy) TokenLifetime() time.Duration {
+	if p == nil || p.DeviceTokenDays <= 0 {
+		return 90 * 24 * time.Hour
+	}
+	return time.Duration(p.DeviceTokenDays) * 24 * time.Hour
+}
+
+// IndependenceWindow is IndependentAfterDays as a duration (default 30 days).
+func (r Review) IndependenceWindow() time.Duration {
+	if r.IndependentAfterDays <= 0 {
+		return 30 * 24 * time.Hour
+	}
+	return time.Duration(r.IndependentAfterDays) * 24 * time.Hour
 }
 
 // Period is a retention period in calendar months plus days.

@@ -63,6 +63,11 @@ type Options struct {
 	BaseURL string
 	// Token returns the device token (from the keyring).
 	Token func() (string, error)
+	// SaveToken replaces the device token in the keyring after the client
+	// rotated it; nil: the client never rotates.
+	SaveToken func(token string) error
+	// RotateBefore: the token is rotated once the server says it expires
+	// within this [14 days].
 	// Outbox holds the events to send.
 	Outbox Queue
 	// SpoolDir is the recorder's spool: <call-id>.wav.age and <call-id>.json.
@@ -74,6 +79,8 @@ type Options struct {
 	Presence func() Presence
 	Logger   *slog.Logger
 	Clock    func() time.Time
+
+	RotateBefore time.Duration
 
 	// Tuning; zero values take the defaults in brackets.
 	BatchSize      int           // events per request [200]
@@ -137,6 +144,9 @@ func New(o Options) *Client {
 	}
 	if o.AbandonAfter <= 0 {
 		o.AbandonAfter = 15 * time.Minute
+	}
+	if o.RotateBefore <= 0 {
+		o.RotateBefore = 14 * 24 * time.Hour
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	return &Client{o: o, kick: make(chan struct{}, 1)}
@@ -321,11 +331,19 @@ func (c *Client) heartbeatBody(p Presence) heartbeat {
 	return hb
 }
 
+// heartbeatReply is the server's answer to a heartbeat.
+type heartbeatReply struct {
+	ServerTime   time.Time  `json:"server_time"`
+	TokenExpires *time.Time `json:"token_expires"`
+}
+
 func (c *Client) heartbeatLoop(ctx context.Context) {
 	failures := 0
+	var triedRotation time.Time
 	for {
 		body, _ := json.Marshal(c.heartbeatBody(c.o.Presence()))
-		err := c.do(ctx, http.MethodPost, "/api/v1/heartbeat", body, nil, 10*time.Second)
+		var reply heartbeatReply
+		err := c.do(ctx, http.MethodPost, "/api/v1/heartbeat", body, &reply, 10*time.Second)
 		wait := c.o.HeartbeatEvery
 		if err != nil && ctx.Err() == nil {
 			failures++
@@ -334,10 +352,41 @@ func (c *Client) heartbeatLoop(ctx context.Context) {
 		} else {
 			failures = 0
 		}
+		// Rotate by the server's clock, at most once an hour when it fails.
+		if err == nil && c.o.SaveToken != nil && reply.TokenExpires != nil && reply.TokenExpires.Sub(reply.ServerTime) < c.o.RotateBefore &&
+			time.Since(triedRotation) > time.Hour {
+			triedRotation = time.Now()
+			if err := c.rotate(ctx); err != nil {
+				c.o.Logger.Warn("uplink: the device token could not be renewed; trying again in an hour", "expires", reply.TokenExpires, "err", err)
+			} else {
+				triedRotation = time.Time{}
+			}
+		}
 		if !sleep(ctx, wait) {
 			return
 		}
 	}
+}
+
+// rotate swaps the device token for a new one and keeps the new one in
+// the keyring. Should saving fail, the old token still works for a few
+// minutes (the server's grace), and the next rotation starts from it.
+func (c *Client) rotate(ctx context.Context) error {
+	var rot struct {
+		Token   string    `json:"token"`
+		Expires time.Time `json:"expires"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/devices/self/rotate", nil, &rot, 30*time.Second); err != nil {
+		return err
+	}
+	if rot.Token == "" {
+		return errors.New("the server sent no token")
+	}
+	if err := c.o.SaveToken(rot.Token); err != nil {
+		return fmt.Errorf("keep the new token in the keyring: %w", err)
+	}
+	c.o.Logger.Info("uplink: renewed the device token", "expires", rot.Expires)
+	return nil
 }
 
 // httpError is a non-2xx reply.

@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -39,6 +41,11 @@ Commands:
   user list      list accounts
   user disable   disable an account (its devices stop working)
   user role      change an account's role
+  team add       add a team (a supervisor sees the agents of her teams only)
+  team list      list teams and their members
+  team remove    remove a team
+  team member-add       put an account in a team
+  team member-remove    take an account out of a team
   device list    list enrolled devices
   device revoke  revoke a device's token
   retention run  delete the calls past their retention date now (for cron)
@@ -48,6 +55,7 @@ Commands:
   audit verify   walk the audit chain and its signed checkpoints; report the first break
   audit export   write audit records as JSON lines (for a SIEM)
   audit checkpoint      sign a checkpoint of the audit chain now
+  audit number   who looked up a phone number (searches, subject access)
   migrate        create or update the database schema
   version        print the version
 
@@ -98,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userCmd(ctx, rest, stdin, stdout, stderr)
 	case "device":
 		return deviceCmd(ctx, rest, stdout, stderr)
+	case "team":
+		return teamCmd(ctx, rest, stdout, stderr)
 	case "retention":
 		return retentionCmd(ctx, rest, stdout, stderr)
 	case "audit":
@@ -143,9 +153,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	offline := fs.Duration("offline-after", 35*time.Second, "how long without a heartbeat marks an agent offline")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	identity := fs.String("identity", "", "the organisation's age identity file (AGE-SECRET-KEY-…), to play recordings and redact card details; without it play answers 503 and redactions wait")
-	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints (default: DATA/"+auth.SigningKeyFile+", created on first start)")
+	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints, outside the data directory (default: "+DefaultAuditKey+", created on first start)")
 	every := fs.Int("checkpoint-every", 1000, "sign an audit checkpoint every this many records")
+	cpInterval := fs.Duration("checkpoint-interval", 5*time.Minute, "sign an audit checkpoint at least this often while records are unsigned (and when the server stops)")
+	cpLog := fs.String("checkpoint-log", DefaultCheckpointLog, `append every audit checkpoint to this file, outside the data directory; make it append-only (chattr +a); "none": no file`)
+	numberKey := fs.String("number-key", DefaultNumberKey, "the secret that keys the hash of phone numbers in the audit, outside the data directory (created on first start)")
+	cpSyslog := fs.String("checkpoint-syslog", "", `also send every audit checkpoint to syslog: "local", "udp:HOST:PORT", "tcp:HOST:PORT" or "unixgram:PATH"`)
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
+	var proxies proxyList
+	fs.Var(&proxies, "trusted-proxy", "a reverse proxy (address or CIDR, repeatable or comma-separated) whose X-Forwarded-For gives the client's address; from anyone else the header is ignored")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -177,18 +193,26 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		logger.Warn("no --identity: recordings cannot be played and card details wait to be redacted")
 	}
+	keyFile, legacy := auditKeyPath(*auditKey, dataDirOf(*db, *data))
+	if legacy {
+		logger.Warn("the audit signing key is in the data directory, where an older server made it: whoever has a copy of the data can forge checkpoints; move it to "+DefaultAuditKey+" (or give --audit-key)", "path", keyFile)
+	}
+	if *cpLog == "none" {
+		*cpLog = ""
+	}
+	if *cpLog == "" && *cpSyslog == "" {
+		return errors.New("audit checkpoints must also go where whoever holds the database cannot delete them: give --checkpoint-log FILE and/or --checkpoint-syslog local")
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
-		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery})
+		Identities: ids, AuditKeyFile: keyFile, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies,
+		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval, NumberKeyFile: *numberKey})
 	if err != nil {
-		return err
+		return explainSetup(err, keyFile, *cpLog)
 	}
 	defer srv.Close()
-	hs := &http.Server{
-		Addr: *listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	hs := srv.HTTPServer()
 	if tlsOn {
 		pair, err := tls.LoadX509KeyPair(*cert, *key)
 		if err != nil {
@@ -223,6 +247,80 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// proxyList is the --trusted-proxy flag: addresses or CIDRs.
+type proxyList []netip.Prefix
+
+func (p *proxyList) String() string {
+	var out []string
+	for _, x := range *p {
+		out = append(out, x.String())
+	}
+	return strings.Join(out, ",")
+}
+
+func (p *proxyList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if pre, err := netip.ParsePrefix(f); err == nil {
+			*p = append(*p, pre.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return fmt.Errorf("%q is neither an address nor a CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)", f)
+		}
+		*p = append(*p, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return nil
+}
+
+// Where serve keeps the audit signing key and the checkpoint log unless
+// told otherwise: outside the data directory, so a copy of the database
+// and the recordings neither forges nor hides checkpoints.
+const (
+	DefaultAuditKey      = "/etc/callguard/" + auth.SigningKeyFile
+	DefaultCheckpointLog = "/var/log/callguard/audit-checkpoints.jsonl"
+	DefaultNumberKey     = "/etc/callguard/" + auth.NumberKeyFile
+)
+
+// auditKeyPath is the key file: flag if given, else the key an older
+// server left in the data directory (legacy), else DefaultAuditKey.
+func auditKeyPath(flag, dataDir string) (path string, legacy bool) {
+	if flag != "" {
+		return flag, false
+	}
+	if dataDir != "" {
+		old := filepath.Join(dataDir, auth.SigningKeyFile)
+		if _, err := os.Stat(old); err == nil {
+			return old, true
+		}
+	}
+	return DefaultAuditKey, false
+}
+
+// dataDirOf is --data, or data/ beside a SQLite database ("" for
+// PostgreSQL without --data).
+func dataDirOf(db, data string) string {
+	if data != "" || strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return data
+	}
+	return filepath.Join(filepath.Dir(strings.TrimPrefix(db, "sqlite:")), "data")
+}
+
+// explainSetup adds what IT does about a key or checkpoint log the server
+// may not create.
+func explainSetup(err error, keyFile, cpLog string) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return fmt.Errorf("%w\nthe server's user must be able to create the audit key %s and append to the checkpoint log %s; as root, once:\n"+
+		"  install -d -o callguard -m 700 %s\n  install -d -o callguard -m 750 %s\n(or give --audit-key and --checkpoint-log elsewhere outside the data directory)",
+		err, keyFile, cpLog, filepath.Dir(keyFile), filepath.Dir(cpLog))
 }
 
 func loopback(addr string) bool {
@@ -293,11 +391,13 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		defer st.Close()
-		u, err := st.CreateUser(ctx, *username, r, hash, false)
+		var u server.User
+		err = audited(ctx, st, server.AuditUserAdd, *username, func(ctx context.Context) (string, error) {
+			var err error
+			u, err = st.CreateUser(ctx, *username, r, hash, false)
+			return fmt.Sprintf(`{"role":%q,"via":"cli"}`, r), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditUserAdd, u.Username, fmt.Sprintf(`{"role":%q,"via":"cli"}`, u.Role)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "added %s (%s)\n", u.Username, u.Role)
@@ -338,11 +438,13 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		defer st.Close()
-		old, err := st.SetRole(ctx, *username, r)
+		var old server.Role
+		err = audited(ctx, st, server.AuditRoleChange, *username, func(ctx context.Context) (string, error) {
+			var err error
+			old, err = st.SetRole(ctx, *username, r)
+			return fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditRoleChange, *username, fmt.Sprintf(`{"from":%q,"to":%q,"via":"cli"}`, old, r)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: %s → %s\n", *username, old, r)
@@ -358,14 +460,14 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		defer st.Close()
-		if err := st.SetUserDisabled(ctx, *username, sub == "disable"); err != nil {
-			return err
-		}
 		action := server.AuditUserEnable
 		if sub == "disable" {
 			action = server.AuditUserDisable
 		}
-		if err := audit(ctx, st, action, *username, `{"via":"cli"}`); err != nil {
+		err = audited(ctx, st, action, *username, func(ctx context.Context) (string, error) {
+			return `{"via":"cli"}`, st.SetUserDisabled(ctx, *username, sub == "disable")
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%sd %s\n", sub, *username)
@@ -399,16 +501,19 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSER\tNAME\tLAST SEEN\tACKED SEQ\tGAPS\tREVOKED")
+		fmt.Fprintln(tw, "ID\tUSER\tNAME\tLAST SEEN\tACKED SEQ\tGAPS\tEXPIRES\tREVOKED")
 		for _, d := range devs {
-			seen, revoked := "-", "-"
+			seen, revoked, expires := "-", "-", "-"
 			if d.LastSeen != nil {
 				seen = d.LastSeen.Format(time.DateTime)
 			}
 			if d.Revoked != nil {
 				revoked = d.Revoked.Format(time.DateTime)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.ID, d.Username, d.Name, seen, d.AckedSeq, d.SeqGaps, revoked)
+			if d.Expires != nil {
+				expires = d.Expires.Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.Username, d.Name, seen, d.AckedSeq, d.SeqGaps, expires, revoked)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -422,10 +527,10 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer st.Close()
-		if err := st.RevokeDevice(ctx, *id); err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditDeviceRevoke, *id, `{"via":"cli"}`); err != nil {
+		err = audited(ctx, st, server.AuditDeviceRevoke, *id, func(ctx context.Context) (string, error) {
+			return `{"via":"cli"}`, st.RevokeDevice(ctx, *id)
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", *id)
@@ -434,17 +539,25 @@ func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return fmt.Errorf("device: unknown subcommand %q (list, revoke)", sub)
 }
 
-// audit writes what a command did to the audit log; a command whose
-// record could not be written fails, so the gap is not silent.
-func audit(ctx context.Context, st *store.Store, action, target, detail string) error {
+// audited runs change, what a command reads or changes through st, and
+// writes its audit record (with the detail change returns) in the same
+// transaction: a command whose record cannot be written fails, changes
+// nothing and prints nothing it read.
+func audited(ctx context.Context, st *store.Store, action, target string, change func(ctx context.Context) (detail string, err error)) error {
 	actor := "cli"
 	if u := os.Getenv("USER"); u != "" {
 		actor = "cli:" + u
 	}
-	if err := st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
-		return fmt.Errorf("%s on %s not written to the audit log: %w", action, target, err)
-	}
-	return nil
+	return st.Tx(ctx, func(ctx context.Context) error {
+		detail, err := change(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.Audit(ctx, server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
+			return fmt.Errorf("%s on %s refused: it cannot be written to the audit log: %w", action, target, err)
+		}
+		return nil
+	})
 }
 
 // readPassword prompts on a terminal (twice, without echo) or reads the

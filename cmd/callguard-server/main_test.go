@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/callguard/callguard/internal/testrig"
@@ -69,17 +71,70 @@ func TestUsersAndDevicesFromTheCommandLine(t *testing.T) {
 	}
 }
 
+func TestMain(m *testing.M) {
+	code := 0
+	func() {
+		defer func() {
+			if builtPath != "" {
+				os.RemoveAll(filepath.Dir(builtPath))
+			}
+		}()
+		code = m.Run()
+	}()
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	builtPath string
+	buildErr  error
+)
+
+// binary builds the command as IT would (CGO_ENABLED=0), once per test
+// binary, and returns its path.
+func binary(t *testing.T) string {
+	t.Helper()
+	testrig.NotShort(t, "builds the binary")
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "callguard-server-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtPath = filepath.Join(dir, "callguard-server")
+		cmd := exec.Command("go", "build", "-o", builtPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("CGO_ENABLED=0 go build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtPath
+}
+
 // TestBuildsWithoutCgo builds the command as IT would.
 func TestBuildsWithoutCgo(t *testing.T) {
-	testrig.NotShort(t, "builds the binary")
-	out := filepath.Join(t.TempDir(), "callguard-server")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, b)
-	}
+	out := binary(t)
 	v, err := exec.Command(out, "version").Output()
 	if err != nil || !strings.HasPrefix(string(v), "callguard-server ") {
 		t.Fatalf("version: %q %v", v, err)
+	}
+}
+
+func TestTrustedProxyFlag(t *testing.T) {
+	var p proxyList
+	if err := p.Set("10.0.0.5, 192.168.1.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Set("::1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.String(); got != "10.0.0.5/32,192.168.1.0/24,::1/128" {
+		t.Fatalf("parsed %s", got)
+	}
+	if err := p.Set("proxy.example.org"); err == nil || !strings.Contains(err.Error(), "CIDR") {
+		t.Fatalf("a host name: %v", err)
 	}
 }

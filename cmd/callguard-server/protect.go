@@ -19,6 +19,7 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/blob"
+	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/server/protect"
 	"github.com/callguard/callguard/server/store"
 )
@@ -33,7 +34,7 @@ func newDataFlags(fs *flag.FlagSet, db *string) dataFlags {
 	return dataFlags{
 		db:       db,
 		data:     fs.String("data", "", "the server's data directory (default: data/ beside a SQLite database; required with PostgreSQL)"),
-		auditKey: fs.String("audit-key", "", "the audit signing key (default: DATA/"+auth.SigningKeyFile+")"),
+		auditKey: fs.String("audit-key", "", "the audit signing key (default: "+DefaultAuditKey+", or DATA/"+auth.SigningKeyFile+" where an older server left it)"),
 		policy:   fs.String("policy", "", "organisation policy JSON, as given to serve"),
 	}
 }
@@ -49,17 +50,19 @@ func (d dataFlags) dataDir() (string, error) {
 	return filepath.Join(filepath.Dir(strings.TrimPrefix(*d.db, "sqlite:")), "data"), nil
 }
 
+// keyPath is --audit-key, or where serve keeps the key by default.
+func (d dataFlags) keyPath() string {
+	if *d.auditKey != "" {
+		return *d.auditKey
+	}
+	dir, _ := d.dataDir()
+	path, _ := auditKeyPath("", dir)
+	return path
+}
+
 // key reads the audit signing key (nil if there is none; never created here).
 func (d dataFlags) key() (ed25519.PrivateKey, error) {
-	path := *d.auditKey
-	if path == "" {
-		dir, err := d.dataDir()
-		if err != nil {
-			return nil, nil
-		}
-		path = filepath.Join(dir, auth.SigningKeyFile)
-	}
-	k, err := auth.ReadSigningKey(path)
+	k, err := auth.ReadSigningKey(d.keyPath())
 	if errors.Is(err, fs.ErrNotExist) && *d.auditKey == "" {
 		return nil, nil
 	}
@@ -151,11 +154,13 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		defer st.Close()
 		now := time.Now()
-		rep, err := st.RetentionReport(ctx, now, now.AddDate(0, 0, *days), *limit)
+		var rep server.RetentionReport
+		err = audited(ctx, st, server.AuditRetentionReport, "retention", func(ctx context.Context) (string, error) {
+			var err error
+			rep, err = st.RetentionReport(ctx, now, now.AddDate(0, 0, *days), *limit)
+			return fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditRetentionReport, "retention", fmt.Sprintf(`{"days":%d,"due":%d,"via":"cli"}`, *days, rep.DueCount)); err != nil {
 			return err
 		}
 		printReport(stdout, rep)
@@ -171,11 +176,13 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		defer st.Close()
-		n, err := st.ReapplyRetention(ctx)
+		var n int
+		err = audited(ctx, st, "retention.reapply", "retention", func(ctx context.Context) (string, error) {
+			var err error
+			n, err = st.ReapplyRetention(ctx)
+			return fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, "retention.reapply", "retention", fmt.Sprintf(`{"calls":%d,"via":"cli"}`, n)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "retention recomputed for %d calls\n", n)
@@ -267,7 +274,7 @@ func parseWhen(name, v string) (time.Time, error) {
 }
 
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: callguard-server audit verify|export|checkpoint [flags]\nRun \"callguard-server audit verify --help\" for a subcommand's flags.\n"
+	const usage = "usage: callguard-server audit verify|export|checkpoint|number [flags]\nRun \"callguard-server audit verify --help\" for a subcommand's flags.\n"
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("audit: no subcommand")
@@ -282,8 +289,21 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		df := newDataFlags(fs, db)
 		pubHex := fs.String("public-key", "", "the server's audit public key (64 hex digits), when its key file is elsewhere")
 		asJSON := fs.Bool("json", false, "print the result as JSON")
+		cpFile := fs.String("checkpoints", "", "checkpoints exported outside the database: the checkpoint log, or syslog lines (journalctl -t callguard-audit -o cat) (default: "+DefaultCheckpointLog+" if it exists)")
 		if err := fs.Parse(rest); err != nil {
 			return err
+		}
+		if *cpFile == "" {
+			if _, err := os.Stat(DefaultCheckpointLog); err == nil {
+				*cpFile = DefaultCheckpointLog
+			}
+		}
+		var exported []server.AuditCheckpoint
+		if *cpFile != "" {
+			var err error
+			if exported, err = central.ReadCheckpoints(*cpFile); err != nil {
+				return fmt.Errorf("exported checkpoints: %w", err)
+			}
 		}
 		var trusted []ed25519.PublicKey
 		if *pubHex != "" {
@@ -303,7 +323,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer st.Close()
 		start := time.Now()
-		v, verr := st.VerifyAuditChain(ctx, trusted)
+		v, verr := st.VerifyAuditChain(ctx, trusted, exported...)
 		if verr != nil && !errors.Is(verr, store.ErrAuditBroken) {
 			return verr
 		}
@@ -315,8 +335,13 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		} else {
 			fmt.Fprintf(stdout, "audit chain OK: %d record(s), %d signed checkpoint(s), the last at record %d; verified in %v\n",
 				v.Records, v.Checkpoints, v.LastCheckpoint, time.Since(start).Round(10*time.Microsecond))
-			if v.LastSeq > v.LastCheckpoint {
-				fmt.Fprintf(stdout, "%d record(s) after the last checkpoint protected by the chain only (run \"audit checkpoint\" to sign them)\n", v.LastSeq-v.LastCheckpoint)
+			if *cpFile != "" {
+				fmt.Fprintf(stdout, "%d exported checkpoint(s) from %s match the database\n", v.Exported, *cpFile)
+			} else {
+				fmt.Fprintln(stdout, "WARNING: not checked against exported checkpoints (--checkpoints): a rewrite that also replaced the checkpoints would pass")
+			}
+			if v.Unprotected > 0 {
+				fmt.Fprintf(stdout, "UNPROTECTED: record(s) %d–%d after the last checkpoint are protected by the chain only, which whoever holds the database can rewrite (run \"audit checkpoint\" to sign them)\n", v.LastCheckpoint+1, v.LastSeq)
 			}
 			switch {
 			case v.Checkpoints == 0:
@@ -357,27 +382,40 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer f.Close()
 			w = f
 		}
+		// The export is audited, up to the record it will end at, before a
+		// record leaves.
+		var upTo int64
+		err = audited(ctx, st, server.AuditExport, "audit", func(ctx context.Context) (string, error) {
+			var err error
+			upTo, err = st.LastAuditSeq(ctx)
+			return fmt.Sprintf(`{"since":%q,"after_seq":%d,"up_to_seq":%d,"via":"cli"}`, *since, *after, upTo), err
+		})
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(w)
 		n, last := 0, *after
-		for {
+	pages:
+		for last < upTo {
 			recs, err := st.SearchAudit(ctx, server.AuditFilter{AfterSeq: last, From: from, Limit: 1000})
 			if err != nil {
 				return err
 			}
 			for _, r := range recs {
+				if r.Seq > upTo {
+					break pages
+				}
 				if err := enc.Encode(r); err != nil {
 					return err
 				}
 				last = r.Seq
+				n++
 			}
-			n += len(recs)
 			if len(recs) < 1000 {
 				break
 			}
 		}
-		if err := audit(ctx, st, server.AuditExport, "audit", fmt.Sprintf(`{"since":%q,"after_seq":%d,"records":%d,"last_seq":%d,"via":"cli"}`, *since, *after, n, last)); err != nil {
-			return err
-		}
+		last = max(last, upTo)
 		fmt.Fprintf(stderr, "exported %d records; continue later with --after-seq %d\n", n, last)
 		return nil
 	case "checkpoint":
@@ -398,15 +436,59 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer st.Close()
-		cp, err := st.Checkpoint(ctx)
+		var cp server.AuditCheckpoint
+		err = audited(ctx, st, server.AuditCheckpointed, "audit", func(ctx context.Context) (string, error) {
+			var err error
+			cp, err = st.Checkpoint(ctx)
+			return fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq), err
+		})
 		if err != nil {
-			return err
-		}
-		if err := audit(ctx, st, server.AuditCheckpointed, "audit", fmt.Sprintf(`{"seq":%d,"via":"cli"}`, cp.Seq)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "checkpoint signed at record %d (hash %s…)\n", cp.Seq, cp.Hash[:16])
 		return nil
+	case "number":
+		fs, db := dbFlags("audit number", "who looked up a phone number: the searches and subject-access exports of it, found by the keyed hash the audit holds (the lookup is audited)", stderr)
+		df := newDataFlags(fs, db)
+		number := fs.String("number", "", "the phone number, written any way (+44 1632 960123)")
+		keyFile := fs.String("number-key", DefaultNumberKey, "the server's number-hashing secret (as given to serve)")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if server.NumberKey(*number) == "" {
+			return errors.New("audit number: --number is required")
+		}
+		if _, err := os.Stat(*keyFile); err != nil {
+			return fmt.Errorf("audit number: the number-hashing secret: %w (pass --number-key as given to serve)", err)
+		}
+		secret, _, err := auth.LoadOrCreateSecret(*keyFile)
+		if err != nil {
+			return err
+		}
+		st, _, err := df.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		target := server.NumberTarget(secret, *number)
+		var recs []server.AuditRecord
+		err = audited(ctx, st, server.AuditNumberLookups, target, func(ctx context.Context) (string, error) {
+			var err error
+			recs, err = st.SearchAudit(ctx, server.AuditFilter{Target: target, Limit: 1000})
+			return fmt.Sprintf(`{"number":%q,"results":%d,"via":"cli"}`, server.MaskNumber(server.NumberKey(*number)), len(recs)), err
+		})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEQ	WHEN	WHO	WHAT")
+		for _, r := range recs {
+			fmt.Fprintf(tw, "%d	%s	%s	%s\n", r.Seq, r.At.Format(time.DateTime), r.Actor, r.Action)
+		}
+		if len(recs) == 0 {
+			fmt.Fprintln(tw, "(nobody looked it up)")
+		}
+		return tw.Flush()
 	}
-	return fmt.Errorf("audit: unknown subcommand %q (verify, export, checkpoint)", sub)
+	return fmt.Errorf("audit: unknown subcommand %q (verify, export, checkpoint, number)", sub)
 }

@@ -196,23 +196,52 @@ func TestTombstoneExportPagesWithoutLoss(t *testing.T) {
 	}
 }
 
-// TestCommandFailsWhenItsAuditRecordIsLost: a command whose audit record
-// cannot be written says so instead of succeeding silently.
+// TestCommandFailsWhenItsAuditRecordIsLost: with the audit log unwritable
+// (a trigger raises inside the database, as a full disk does) every command
+// fails, says why, prints no personal data and changes nothing.
 func TestCommandFailsWhenItsAuditRecordIsLost(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "cg.db")
-	seed(t, db, filepath.Join(dir, "data"))
-	st, err := store.Open(context.Background(), db)
+	data := filepath.Join(dir, "data")
+	seed(t, db, data)
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Audit(ctx, server.AuditRecord{Actor: "olive", Action: server.AuditLogin, Target: "olive"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.DB().Exec(`CREATE TRIGGER audit_refused BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END`); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
-	var out, errb bytes.Buffer
-	err = run(context.Background(), []string{"user", "role", "--username", "olive", "--role", "supervisor", "--db", db}, strings.NewReader(""), &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "audit") {
-		t.Fatalf("role changed without an audit record: %v\n%s", err, out.String())
+	devs, _ := st.Devices(ctx)
+	for _, args := range [][]string{
+		{"user", "role", "--username", "olive", "--role", "supervisor"},
+		{"user", "add", "--username", "mallory", "--role", "dpo"},
+		{"user", "disable", "--username", "olive"},
+		{"device", "revoke", "--id", devs[0].ID},
+		{"retention", "report", "--days", "400", "--data", data},
+		{"retention", "reapply", "--data", data},
+		{"audit", "export", "--data", data},
+	} {
+		var out, errb bytes.Buffer
+		err = run(ctx, append(args, "--db", db), strings.NewReader("password-5678\n"), &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), "audit") {
+			t.Errorf("%s succeeded without its audit record: %v\n%s", args, err, out.String())
+		}
+		if strings.Contains(out.String(), "cli-") || strings.Contains(out.String(), "olive") {
+			t.Errorf("%s printed what it read without its audit record: %s", args, out.String())
+		}
+	}
+	if u, _, _ := st.UserByName(ctx, "olive"); u.Role != server.RoleAgent || u.Disabled {
+		t.Errorf("olive is %s, disabled %v, with no audit record of it", u.Role, u.Disabled)
+	}
+	if _, _, err := st.UserByName(ctx, "mallory"); err == nil {
+		t.Error("mallory was added with no audit record of it")
+	}
+	if devs, _ := st.Devices(ctx); devs[0].Revoked != nil {
+		t.Error("the device was revoked with no audit record of it")
 	}
 }

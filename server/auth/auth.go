@@ -47,7 +47,7 @@ func CheckPassword(hash, password string) error {
 	if hash == "" {
 		// Accounts without a password (the embedded local agent) never log in,
 		// but spend the same time as a real check.
-		SpendCheck(password)
+		SpendCheck(password, 0)
 		return ErrBadPassword
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)); err != nil {
@@ -56,19 +56,23 @@ func CheckPassword(hash, password string) error {
 	return nil
 }
 
-// SpendCheck costs what a password check costs, for logins of unknown
-// users, so timing does not tell which usernames exist.
-func SpendCheck(password string) {
-	dummyOnce.Do(func() {
-		dummyHash, _ = bcrypt.GenerateFromPassword([]byte("callguard-dummy-password"), bcrypt.DefaultCost)
-	})
-	bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+// SpendCheck costs what checking a password hashed at cost (0: bcrypt's
+// default) costs, for logins of unknown users, so timing does not tell
+// which usernames exist.
+func SpendCheck(password string, cost int) {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	h, ok := dummyHashes.Load(cost)
+	if !ok {
+		b, _ := bcrypt.GenerateFromPassword([]byte("callguard-dummy-password"), cost)
+		h, _ = dummyHashes.LoadOrStore(cost, b)
+	}
+	bcrypt.CompareHashAndPassword(h.([]byte), []byte(password))
 }
 
-var (
-	dummyOnce sync.Once
-	dummyHash []byte
-)
+// dummyHashes are the hashes SpendCheck compares with, by cost.
+var dummyHashes sync.Map
 
 // NewToken returns a new random device token and its hash for storage.
 func NewToken() (token, hash string) {

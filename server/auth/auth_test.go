@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -32,28 +33,58 @@ func TestTokens(t *testing.T) {
 func TestLimiterBacksOffAndForgives(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	l := NewLimiter(func() time.Time { return now })
-	for range 3 {
-		l.Fail("u:olive", "ip:1")
+	try := func(user, addr string) time.Duration {
+		t.Helper()
+		_, wait := l.Reserve(user, addr)
+		return wait
 	}
-	if w := l.Wait("u:olive"); w != 0 {
-		t.Fatalf("three failures cost %v", w)
+	for range 4 {
+		if w := try("olive", "1"); w != 0 {
+			t.Fatalf("the first four attempts wait %v", w)
+		}
 	}
-	l.Fail("u:olive", "ip:1")
-	if w := l.Wait("u:olive"); w != time.Second {
-		t.Fatalf("fourth failure: wait %v", w)
+	if w := try("olive", "2"); w != time.Second {
+		t.Fatalf("after four failures: wait %v", w)
 	}
-	l.Fail("u:olive", "ip:1")
-	if w := l.Wait("u:other", "ip:1"); w != 2*time.Second {
-		t.Fatalf("fifth failure, same address: wait %v", w)
+	if w := try("other", "1"); w != 0 {
+		t.Fatalf("another account from the same address: wait %v", w)
+	}
+	now = now.Add(time.Second)
+	try("olive", "1")
+	if w := try("olive", "3"); w != 2*time.Second {
+		t.Fatalf("after five failures: wait %v", w)
 	}
 	for range 30 {
-		l.Fail("u:olive")
+		now = now.Add(10 * time.Minute)
+		try("olive", "x")
 	}
-	if w := l.Wait("u:olive"); w != 5*time.Minute {
+	if w := try("olive", "y"); w != 5*time.Minute {
 		t.Fatalf("cap: %v", w)
 	}
-	l.Succeed("u:olive", "ip:1")
-	if w := l.Wait("u:olive", "ip:1"); w != 0 {
-		t.Fatalf("after success: %v", w)
+	// A success clears the account, but not the address's failures.
+	now = now.Add(5 * time.Minute)
+	a, w := l.Reserve("olive", "1")
+	if w != 0 {
+		t.Fatal(w)
+	}
+	a.Succeeded()
+	if w := try("olive", "z"); w != 0 {
+		t.Fatalf("after a success: %v", w)
+	}
+	// An address spraying many accounts: 10 free, the 11th starts the delay.
+	for i := range 11 {
+		if w := try(fmt.Sprint("spray", i), "9"); w != 0 {
+			t.Fatalf("spray %d: %v", i, w)
+		}
+	}
+	if w := try("spray", "9"); w == 0 {
+		t.Fatal("an address after 11 failures is not slowed")
+	}
+	// An hour later its failures are forgotten.
+	now = now.Add(61 * time.Minute)
+	for i := range 10 {
+		if w := try(fmt.Sprint("later", i), "9"); w != 0 {
+			t.Fatalf("an hour later, attempt %d waits %v", i, w)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -51,14 +52,38 @@ type Options struct {
 	// recordings; without it those answer 503 and card-detail redactions
 	// wait (downloading the encrypted file still works).
 	Identities []age.Identity
-	// AuditKeyFile is the ed25519 key that signs audit checkpoints
-	// (default: DataDir/audit-ed25519.pem, created on first start).
+	// AuditKeyFile is the ed25519 key that signs audit checkpoints,
+	// created on first start. Keep it outside the data directory (the
+	// command and the desktop do); the default, DataDir/audit-ed25519.pem,
+	// is for tests.
 	AuditKeyFile string
+	// NumberKeyFile holds the secret that keys the hash of phone numbers in
+	// the audit (created on first start; keep it outside the data
+	// directory, as the command and the desktop do; the default,
+	// DataDir/number-hmac.key, is for tests).
+	NumberKeyFile string
+	// CheckpointLog is a file outside the data directory to which every
+	// signed checkpoint is appended as a JSON line; CheckpointSyslog sends
+	// them to syslog ("local", "udp:HOST:PORT", "tcp:HOST:PORT",
+	// "unixgram:PATH"). Either keeps them where whoever holds the database
+	// cannot delete them (audit verify --checkpoints).
+	CheckpointLog    string
+	CheckpointSyslog string
+	// CheckpointInterval: a checkpoint is signed at least this often while
+	// records are unsigned, and on Close (default 5 min).
+	CheckpointInterval time.Duration
 	// CheckpointEvery signs a checkpoint every this many audit records
 	// (default 1000).
 	CheckpointEvery int
 	// RetentionEvery is how often the retention job runs (default 1 h).
 	RetentionEvery time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see httpapi.Options).
+	TrustedProxies []netip.Prefix
+	// Timeouts of the connections (zero: httpapi's defaults).
+	Timeouts httpapi.Timeouts
+	// Keepalive is the live board's comment interval (default 15 s).
+	Keepalive time.Duration
 }
 
 // Server is a running central server.
@@ -71,6 +96,7 @@ type Server struct {
 	api     *httpapi.API
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	cps     *checkpointer
 
 	mu    sync.Mutex
 	https []*http.Server
@@ -126,12 +152,39 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	if created {
-		o.Logger.Info("created the audit signing key; back it up with the data directory", "path", o.AuditKeyFile, "public_key", auth.PublicKeyHex(key))
+		o.Logger.Info("created the audit signing key; back it up (apart from the data directory)", "path", o.AuditKeyFile, "public_key", auth.PublicKeyHex(key))
+	}
+	if o.NumberKeyFile == "" {
+		o.NumberKeyFile = filepath.Join(o.DataDir, auth.NumberKeyFile)
+	}
+	numberSecret, _, err := auth.LoadOrCreateSecret(o.NumberKeyFile)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("number-hashing secret: %w", err)
+	}
+	if !o.Embedded && inside(o.NumberKeyFile, o.DataDir) {
+		o.Logger.Warn("the number-hashing secret is inside the data directory: whoever has a copy of the data can test guessed numbers against the audit; move it (--number-key)", "path", o.NumberKeyFile)
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 1000
 	}
 	st.SetAuditKey(key, o.CheckpointEvery)
+	if !o.Embedded && inside(o.AuditKeyFile, o.DataDir) {
+		o.Logger.Warn("the audit signing key is inside the data directory: whoever has a copy of the data can forge checkpoints; move it (--audit-key)", "path", o.AuditKeyFile)
+	}
+	sinks, err := openSinks(o)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cps, err := newCheckpointer(ctx, st, sinks, o.Logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 5 * time.Minute
+	}
 	lo := live.Options{
 		Policy: o.Policy, Clock: o.Clock, Logger: o.Logger, OfflineAfter: o.OfflineAfter,
 		Save: presence{st}, Instance: auth.NewID(),
@@ -141,11 +194,12 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	}
 	board := live.New(lo)
 	prot := protect.New(protect.Options{Store: st, Blobs: blobs, Policy: o.Policy, Identities: o.Identities,
-		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery})
-	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot}
+		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery, NumberSecret: numberSecret})
+	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot, cps: cps}
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
-		BcryptCost: o.BcryptCost, Version: o.Version,
+		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies, Timeouts: o.Timeouts, Keepalive: o.Keepalive,
+		NumberSecret: numberSecret,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -158,6 +212,11 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	go func() {
 		defer s.wg.Done()
 		prot.Run(runCtx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		cps.run(runCtx, o.CheckpointInterval)
 	}()
 	return s, nil
 }
@@ -184,9 +243,13 @@ func (s *Server) Blobs() *blob.Store { return s.blobs }
 // Board returns the live board.
 func (s *Server) Board() *live.Board { return s.board }
 
+// HTTPServer returns an http.Server for the API with the server's
+// timeouts, for a caller that serves it itself.
+func (s *Server) HTTPServer() *http.Server { return s.o.Timeouts.Server(s.api, s.o.Logger) }
+
 // Serve serves the API on l until Close; it returns at once.
 func (s *Server) Serve(l net.Listener) {
-	hs := &http.Server{Handler: s.api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn)}
+	hs := s.HTTPServer()
 	s.mu.Lock()
 	s.https = append(s.https, hs)
 	s.mu.Unlock()
@@ -231,6 +294,11 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	// A last checkpoint, so what was audited up to the stop is signed and
+	// exported.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	s.cps.once(ctx)
+	cancel()
 	return s.store.Close()
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -33,6 +34,8 @@ type Store interface {
 	Authenticate(ctx context.Context, tokenHash string) (server.Principal, error)
 	Devices(ctx context.Context) ([]server.Device, error)
 	RevokeDevice(ctx context.Context, id string) error
+	Device(ctx context.Context, id string) (server.Device, error)
+	RotateToken(ctx context.Context, deviceID, oldHash, newHash string) (time.Time, error)
 	TouchDevice(ctx context.Context, id string) error
 	Ingest(ctx context.Context, p server.Principal, events []server.Event) (store.IngestResult, error)
 	Call(ctx context.Context, id string) (server.Call, error)
@@ -43,6 +46,9 @@ type Store interface {
 	Recording(ctx context.Context, callID string) (store.Recording, error)
 	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
 	Audit(ctx context.Context, r server.AuditRecord) error
+	// Tx runs f in one transaction that every store call made with f's
+	// context joins (see store.Store.Tx).
+	Tx(ctx context.Context, f func(ctx context.Context) error) error
 	SetRole(ctx context.Context, username string, role server.Role) (server.Role, error)
 
 	ReviewQueue(ctx context.Context, f store.ReviewFilter) ([]server.ReviewItem, error)
@@ -58,6 +64,14 @@ type Store interface {
 	SearchAudit(ctx context.Context, f server.AuditFilter) ([]server.AuditRecord, error)
 	Checkpoint(ctx context.Context) (server.AuditCheckpoint, error)
 	CallsOfNumber(ctx context.Context, key string) ([]server.Call, error)
+
+	CreateTeam(ctx context.Context, name string) (server.Team, error)
+	DeleteTeam(ctx context.Context, name string) error
+	AddTeamMember(ctx context.Context, team, username string) error
+	RemoveTeamMember(ctx context.Context, team, username string) error
+	Teams(ctx context.Context) ([]server.Team, error)
+	Supervises(ctx context.Context, supervisor, agent string) (bool, error)
+	Supervised(ctx context.Context, supervisor string) (all bool, agents map[string]bool, err error)
 }
 
 // Protect is what the API needs of the data-protection service
@@ -68,6 +82,9 @@ type Protect interface {
 	Decide(ctx context.Context, p server.Principal, id string, d server.Decision) (server.ReviewItem, error)
 	Approve(ctx context.Context, p server.Principal, id string, approve bool) (server.ReviewItem, error)
 	Play(ctx context.Context, callID string, w io.Writer, before func()) (artefact.DecryptReport, error)
+	// CheckRedacted fails with server.ErrRedactionPending while the call's
+	// recording holds card details not yet silenced.
+	CheckRedacted(ctx context.Context, callID string) error
 	RequestErasure(ctx context.Context, p server.Principal, number, reference string) (server.Erasure, error)
 	ApproveErasure(ctx context.Context, p server.Principal, id int64, approve bool) (server.Erasure, error)
 	LiftHold(ctx context.Context, p server.Principal, id int64, reason string) (server.Hold, bool, error)
@@ -113,6 +130,18 @@ type Options struct {
 	Version string
 	// Keepalive is the SSE comment interval (default 15 s).
 	Keepalive time.Duration
+	// Timeouts: the streams' Stall (the rest is for the http.Server, see
+	// Timeouts.Server).
+	Timeouts Timeouts
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: a request from one of them is taken to come from the last
+	// address in that header not itself a trusted proxy. From anyone else
+	// the header is ignored, so a client cannot choose its own address.
+	TrustedProxies []netip.Prefix
+	// NumberSecret keys the hash of phone numbers in the audit (see
+	// server.NumberHMAC); kept outside the database. Default: random, so
+	// lookups match only within one run.
+	NumberSecret []byte
 }
 
 // API is the HTTP handler of the server.
@@ -139,6 +168,10 @@ func New(o Options) *API {
 	if o.Keepalive <= 0 {
 		o.Keepalive = 15 * time.Second
 	}
+	o.Timeouts = o.Timeouts.WithDefaults()
+	if len(o.NumberSecret) == 0 {
+		o.NumberSecret = randomSecret()
+	}
 	a := &API{o: o, mux: http.NewServeMux(), touched: map[string]time.Time{}}
 	callers := []server.Role{server.RoleAgent, server.RoleSupervisor}
 	readers := []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}
@@ -162,7 +195,14 @@ func New(o Options) *API {
 	a.route("POST /api/v1/users/{username}/disable", []server.Role{server.RoleAdmin}, 0, a.disableUser)
 	a.route("GET /api/v1/devices", []server.Role{server.RoleAdmin}, 0, a.listDevices)
 	a.route("POST /api/v1/devices/{id}/revoke", []server.Role{server.RoleAdmin}, 0, a.revokeDevice)
+	a.route("POST /api/v1/devices/self/rotate", anyone, 0, a.rotateToken)
 	a.route("POST /api/v1/users/{username}/role", []server.Role{server.RoleAdmin}, MaxSmallBody, a.setRole)
+	admin := []server.Role{server.RoleAdmin}
+	a.route("GET /api/v1/teams", admin, 0, a.listTeams)
+	a.route("POST /api/v1/teams", admin, MaxSmallBody, a.addTeam)
+	a.route("DELETE /api/v1/teams/{name}", admin, 0, a.removeTeam)
+	a.route("POST /api/v1/teams/{name}/members", admin, MaxSmallBody, a.addMember)
+	a.route("DELETE /api/v1/teams/{name}/members/{username}", admin, 0, a.removeMember)
 
 	// Data protection (docs/data-protection.md).
 	dpo := []server.Role{server.RoleDPO}
@@ -187,6 +227,7 @@ func New(o Options) *API {
 	a.route("GET /api/v1/subject-access", dpo, 0, a.subjectAccess)
 	a.route("GET /api/v1/audit", listeners, 0, a.searchAudit)
 	a.route("POST /api/v1/audit/checkpoint", dpo, 0, a.checkpoint)
+	a.route("GET /api/v1/audit/number", dpo, 0, a.whoLookedUp)
 	return a
 }
 
@@ -239,7 +280,7 @@ func (a *API) route(pattern string, roles []server.Role, maxBody int64, h handle
 			return
 		}
 		if !p.Role.In(roles...) {
-			a.audit(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
+			a.auditRefusal(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
 			writeError(w, http.StatusForbidden, fmt.Sprintf("role %s may not %s %s", p.Role, r.Method, r.URL.Path))
 			return
 		}
@@ -271,17 +312,21 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Princ
 		return server.Principal{}, false
 	}
 	p, err := a.o.Store.Authenticate(r.Context(), auth.HashToken(tok))
+	p.IP = a.clientIP(r)
 	switch {
 	case err == nil:
 		return p, true
 	case errors.Is(err, server.ErrTokenRevoked):
-		a.audit(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
+		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
 		writeError(w, http.StatusUnauthorized, "device token revoked: enrol this device again")
+	case errors.Is(err, server.ErrTokenExpired):
+		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "expired"})
+		writeError(w, http.StatusUnauthorized, "device token expired: enrol this device again")
 	case errors.Is(err, server.ErrDisabled):
-		a.audit(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
+		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")
 	case errors.Is(err, server.ErrUnauthorized):
-		a.o.Logger.Warn("unknown device token", "remote", clientIP(r))
+		a.o.Logger.Warn("unknown device token", "remote", p.IP)
 		writeError(w, http.StatusUnauthorized, "unknown device token: enrol the device again")
 	default:
 		a.fail(w, r, err)
@@ -289,24 +334,82 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Princ
 	return server.Principal{}, false
 }
 
-// audit writes an audit record; a failure is logged, not shown.
-func (a *API) audit(r *http.Request, p server.Principal, action, target string, detail map[string]any) {
-	if detail == nil {
-		detail = map[string]any{}
+// entry is an audit record as a handler describes it.
+type entry struct {
+	action, target string
+	detail         map[string]any
+}
+
+func (a *API) record(r *http.Request, p server.Principal, e entry) server.AuditRecord {
+	if e.detail == nil {
+		e.detail = map[string]any{}
 	}
-	detail["ip"] = clientIP(r)
-	b, _ := json.Marshal(detail)
-	if err := a.o.Store.Audit(context.WithoutCancel(r.Context()), server.AuditRecord{Actor: p.Username, Device: p.DeviceID, Action: action, Target: target, Detail: string(b)}); err != nil {
+	e.detail["ip"] = a.clientIP(r)
+	b, _ := json.Marshal(e.detail)
+	return server.AuditRecord{Actor: p.Username, Device: p.DeviceID, Action: e.action, Target: e.target, Detail: string(b)}
+}
+
+// audited runs f, a read or a change through the store, and writes the
+// audit record f returns in the same transaction: when the record cannot be
+// written nothing f read may be served and nothing it changed commits (the
+// error wraps server.ErrAuditFailed, answered 503). f may run again when
+// concurrent writers conflict.
+func (a *API) audited(r *http.Request, p server.Principal, f func(ctx context.Context) (entry, error)) error {
+	return a.o.Store.Tx(r.Context(), func(ctx context.Context) error {
+		e, err := f(ctx)
+		if err != nil {
+			return err
+		}
+		return a.o.Store.Audit(ctx, a.record(r, p, e))
+	})
+}
+
+// auditRefusal records a request that was refused (denied, a wrong
+// password, a decision that did not apply). Nothing is served or changed
+// by it, so a failure to write it is logged and the refusal stands.
+func (a *API) auditRefusal(r *http.Request, p server.Principal, action, target string, detail map[string]any) {
+	rec := a.record(r, p, entry{action, target, detail})
+	if err := a.o.Store.Audit(context.WithoutCancel(r.Context()), rec); err != nil {
 		a.o.Logger.Error("audit write failed", "action", action, "err", err)
 	}
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from: the peer's, or, when the
+// peer is a trusted proxy, the last address in X-Forwarded-For that is not
+// itself a trusted proxy (each proxy appends the address it heard from, so
+// what a client wrote itself is further left and never believed).
+func (a *API) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !a.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // malformed: believe no further
+		}
+		hop = hop.Unmap()
+		if !a.trusted(hop) {
+			return hop.String()
+		}
+		peer = hop
+	}
+	return peer.String()
+}
+
+func (a *API) trusted(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range a.o.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // errorBody is every error response.
@@ -336,6 +439,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, server.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, server.ErrRedactionPending):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, server.ErrForbidden):
 		writeError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, server.ErrExists), errors.Is(err, server.ErrConflict), errors.Is(err, blob.ErrOffset), errors.Is(err, blob.ErrChecksum):
@@ -346,6 +451,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusGone, err.Error())
 	case errors.Is(err, server.ErrNoKey):
 		writeError(w, http.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, server.ErrAuditFailed):
+		a.o.Logger.Error("refused: the audit log cannot be written", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written just now, so nothing was read or changed: try again later (IT: see the server's log)")
 	case errors.Is(err, context.Canceled):
 		writeError(w, 499, "request cancelled")
 	default:

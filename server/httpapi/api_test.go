@@ -170,6 +170,12 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{"GET", "/api/v1/subject-access?number=%2B441632960999", "", []server.Role{server.RoleDPO}},
 		{"GET", "/api/v1/audit", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
 		{"POST", "/api/v1/audit/checkpoint", "", []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/audit/number?number=%2B441632960999", "", []server.Role{server.RoleDPO}},
+		{"GET", "/api/v1/teams", "", []server.Role{server.RoleAdmin}},
+		{"POST", "/api/v1/teams", `{"name":"tROLE"}`, []server.Role{server.RoleAdmin}},
+		{"POST", "/api/v1/teams/tadmin/members", `{"username":"u-agent"}`, []server.Role{server.RoleAdmin}},
+		{"DELETE", "/api/v1/teams/tadmin/members/u-agent", "", []server.Role{server.RoleAdmin}},
+		{"POST", "/api/v1/devices/self/rotate", "", server.Roles},
 	}
 	for _, rt := range routes {
 		for _, role := range server.Roles {
@@ -334,6 +340,9 @@ func TestFailedLoginsAreSlowedDown(t *testing.T) {
 	}
 	if failed != 5 || logins != 2 {
 		t.Fatalf("audit: %d logins, %d failures", logins, failed)
+	}
+	if _, err := e.srv.Store().Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	if seq, err := e.srv.Store().VerifyAudit(context.Background()); err != nil {
 		t.Fatalf("audit chain broken at %d: %v", seq, err)

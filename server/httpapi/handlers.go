@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,8 +41,11 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "username and device_name have at most 128 characters")
 		return
 	}
-	keys := []string{"user:" + strings.ToLower(req.Username), "ip:" + clientIP(r)}
-	if wait := a.o.Limiter.Wait(keys...); wait > 0 {
+	// The attempt is reserved before the password is checked, so guesses
+	// sent at once count against each other.
+	p := server.Principal{IP: a.clientIP(r)}
+	attempt, wait := a.o.Limiter.Reserve(strings.ToLower(req.Username), p.IP)
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
@@ -50,7 +54,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	u, hash, err := a.o.Store.UserByName(r.Context(), req.Username)
 	switch {
 	case errors.Is(err, server.ErrNotFound):
-		auth.SpendCheck(req.Password)
+		auth.SpendCheck(req.Password, a.o.BcryptCost)
 	case err != nil:
 		a.fail(w, r, err)
 		return
@@ -58,25 +62,27 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		err = auth.CheckPassword(hash, req.Password)
 	}
 	if err != nil {
-		a.o.Limiter.Fail(keys...)
-		a.audit(r, server.Principal{}, server.AuditLoginFailed, req.Username, nil)
+		a.auditRefusal(r, p, server.AuditLoginFailed, req.Username, nil)
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
-	a.o.Limiter.Succeed(keys...)
-	p := server.Principal{UserID: u.ID, Username: u.Username, Role: u.Role}
+	attempt.Succeeded()
+	p = server.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, IP: p.IP}
 	if u.Disabled {
-		a.audit(r, p, server.AuditLoginFailed, u.Username, map[string]any{"why": "account disabled"})
+		a.auditRefusal(r, p, server.AuditLoginFailed, u.Username, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")
 		return
 	}
 	tok, th := auth.NewToken()
 	p.DeviceID = auth.NewID()
-	if err := a.o.Store.CreateDevice(r.Context(), p.DeviceID, u.ID, req.DeviceName, th); err != nil {
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditLogin, u.Username, map[string]any{"device_name": req.DeviceName}},
+			a.o.Store.CreateDevice(ctx, p.DeviceID, u.ID, req.DeviceName, th)
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditLogin, u.Username, map[string]any{"device_name": req.DeviceName})
 	writeJSON(w, http.StatusOK, server.Enrolment{Token: tok, DeviceID: p.DeviceID, Role: u.Role, Agent: u.Username})
 }
 
@@ -117,6 +123,9 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal)
 // HeartbeatReply is the body answering POST /api/v1/heartbeat.
 type HeartbeatReply struct {
 	ServerTime time.Time `json:"server_time"`
+	// TokenExpires is when the device's token stops working: the desktop
+	// rotates it before then (POST /api/v1/devices/self/rotate).
+	TokenExpires *time.Time `json:"token_expires,omitempty"`
 }
 
 func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -131,7 +140,12 @@ func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, p server.Princip
 	}
 	a.o.Board.Heartbeat(r.Context(), p.Username, p.DeviceID, hb)
 	a.touch(r, p)
-	writeJSON(w, http.StatusOK, HeartbeatReply{ServerTime: a.o.Clock().UTC()})
+	reply := HeartbeatReply{ServerTime: a.o.Clock().UTC()}
+	if !p.TokenExpires.IsZero() {
+		exp := p.TokenExpires.UTC()
+		reply.TokenExpires = &exp
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // parseTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC midnight).
@@ -172,37 +186,62 @@ func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Princ
 	}
 	if p.Role == server.RoleAgent {
 		if f.Agent != "" && f.Agent != p.Username {
-			a.audit(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
+			a.auditRefusal(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
 			writeError(w, http.StatusForbidden, "agents may read only their own calls")
 			return
 		}
 		f.Agent = p.Username
 	}
-	calls, err := a.o.Store.SearchCalls(r.Context(), f)
+	if p.Role == server.RoleSupervisor {
+		f.Supervisor = p.Username
+	}
+	// A number search is audited under a keyed hash of the number, so a dpo
+	// can find who looked it up; the audit never holds a whole number, so
+	// erasing a number never has to rewrite it.
+	target := "calls"
+	if f.Number != "" {
+		target = a.numberTarget(f.Number)
+	}
+	var calls []server.Call
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		calls, err = a.o.Store.SearchCalls(ctx, f)
+		return entry{server.AuditCallsSearch, target, map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
+			"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// The audit never holds a whole phone number, so erasing a number never
-	// has to rewrite it.
-	a.audit(r, p, server.AuditCallsSearch, "calls", map[string]any{"number": server.MaskNumber(f.Number), "agent": f.Agent,
-		"from": q.Get("from"), "to": q.Get("to"), "results": len(calls)})
 	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
 }
 
+// errOthersCall: an agent asked for another agent's call.
+var errOthersCall = errors.New("another agent's call")
+
 func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	id := r.PathValue("id")
-	c, err := a.o.Store.Call(r.Context(), id)
+	var c server.Call
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		c, err = a.o.Store.Call(ctx, id)
+		if err == nil && p.Role == server.RoleAgent && c.Agent != p.Username {
+			err = errOthersCall
+		}
+		if err == nil {
+			err = a.mayRead(ctx, p, id)
+		}
+		return entry{server.AuditCallRead, id, nil}, err
+	})
+	if errors.Is(err, errOthersCall) {
+		a.auditRefusal(r, p, server.AuditAuthzDenied, id, nil)
+		writeError(w, http.StatusForbidden, "agents may read only their own calls")
+		return
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if p.Role == server.RoleAgent && c.Agent != p.Username {
-		a.audit(r, p, server.AuditAuthzDenied, id, nil)
-		writeError(w, http.StatusForbidden, "agents may read only their own calls")
-		return
-	}
-	a.audit(r, p, server.AuditCallRead, id, nil)
 	writeJSON(w, http.StatusOK, c)
 }
 
@@ -259,6 +298,17 @@ func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.P
 			return
 		}
 	}
+	if p.Role == server.RoleSupervisor {
+		// Her own desktop's upload, or a call of her teams.
+		err := a.o.Store.CheckRecording(r.Context(), p, id)
+		if errors.Is(err, server.ErrForbidden) {
+			err = a.mayRead(r.Context(), p, id)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	st, err := a.status(r, id)
 	if err != nil {
 		a.fail(w, r, err)
@@ -306,7 +356,9 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		a.fail(w, r, err)
 		return
 	}
-	size, err := a.o.Blobs.Append(id, offset, r.Body)
+	// A chunk may take longer than the server's read timeout, as long as
+	// it keeps coming.
+	size, err := a.o.Blobs.Append(id, offset, a.slowBody(w, r))
 	w.Header().Set("Upload-Offset", strconv.FormatInt(size, 10))
 	if err != nil {
 		a.fail(w, r, err)
@@ -393,13 +445,40 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		return
 	}
 	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{}) // the stream outlives the read timeout; each write has its own deadline
+	// A supervisor sees her teams' agents; who they are is read again now
+	// and then, so a team change reaches an open board.
+	visible := func(string) bool { return true }
+	load := func() error {
+		all, agents, err := a.o.Store.Supervised(r.Context(), p.Username)
+		if err == nil {
+			visible = func(agent string) bool { return all || agents[agent] }
+		}
+		return err
+	}
+	var reload <-chan time.Time
+	if p.Role == server.RoleSupervisor {
+		if err := load(); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		reload = t.C
+	}
 	sub := a.o.Board.Subscribe()
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	snap, _ := json.Marshal(map[string]any{"now": sub.Now.UTC(), "agents": sub.Snapshot})
+	agents := make([]server.AgentState, 0, len(sub.Snapshot))
+	for _, st := range sub.Snapshot {
+		if visible(st.Agent) {
+			agents = append(agents, st)
+		}
+	}
+	snap, _ := json.Marshal(map[string]any{"now": sub.Now.UTC(), "agents": agents})
 	fmt.Fprintf(w, "retry: 2000\nevent: snapshot\ndata: %s\n\n", snap)
 	fl.Flush()
 	keep := time.NewTicker(a.o.Keepalive)
@@ -408,8 +487,12 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-reload:
+			if err := load(); err != nil {
+				return // the board reconnects
+			}
 		case <-keep.C:
-			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			rc.SetWriteDeadline(time.Now().Add(a.o.Timeouts.Stall))
 			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
 				return
 			}
@@ -418,9 +501,11 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 			if !ok {
 				return // too slow or the server stops: the client reconnects
 			}
-			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data); err != nil {
-				return
+			rc.SetWriteDeadline(time.Now().Add(a.o.Timeouts.Stall))
+			if visible(m.Agent) {
+				if _, err := fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data); err != nil {
+					return
+				}
 			}
 			// Send what queued up meanwhile in the same flush.
 			for n := len(sub.C); n > 0; n-- {
@@ -428,7 +513,9 @@ func (a *API) live(w http.ResponseWriter, r *http.Request, p server.Principal) {
 				if !ok {
 					break
 				}
-				fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data)
+				if visible(m.Agent) {
+					fmt.Fprintf(w, "event: agent\ndata: %s\n\n", m.Data)
+				}
 			}
 			fl.Flush()
 		}
@@ -469,22 +556,28 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request, p server.Principal
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	u, err := a.o.Store.CreateUser(r.Context(), req.Username, req.Role, hash, false)
+	var u server.User
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		u, err = a.o.Store.CreateUser(ctx, req.Username, req.Role, hash, false)
+		return entry{server.AuditUserAdd, u.Username, map[string]any{"role": u.Role}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditUserAdd, u.Username, map[string]any{"role": u.Role})
 	writeJSON(w, http.StatusCreated, u)
 }
 
 func (a *API) disableUser(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	name := r.PathValue("username")
-	if err := a.o.Store.SetUserDisabled(r.Context(), name, true); err != nil {
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditUserDisable, name, nil}, a.o.Store.SetUserDisabled(ctx, name, true)
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditUserDisable, name, nil)
 	writeJSON(w, http.StatusOK, map[string]any{"username": name, "disabled": true})
 }
 
@@ -500,12 +593,32 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, p server.Princ
 	writeJSON(w, http.StatusOK, map[string]any{"devices": devs})
 }
 
-func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p server.Principal) {
-	id := r.PathValue("id")
-	if err := a.o.Store.RevokeDevice(r.Context(), id); err != nil {
+// rotateToken gives the calling device a new token, without a password;
+// the old one works for server.RotationGrace more.
+func (a *API) rotateToken(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	old, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, th := auth.NewToken()
+	var exp time.Time
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		exp, err = a.o.Store.RotateToken(ctx, p.DeviceID, auth.HashToken(old), th)
+		return entry{server.AuditDeviceRotate, p.DeviceID, map[string]any{"expires": exp}}, err
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditDeviceRevoke, id, nil)
+	writeJSON(w, http.StatusOK, server.Rotation{Token: tok, DeviceID: p.DeviceID, Expires: exp.UTC()})
+}
+
+func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	id := r.PathValue("id")
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditDeviceRevoke, id, nil}, a.o.Store.RevokeDevice(ctx, id)
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,17 @@ import (
 // The data-protection routes: review, holds, retention, erasure, playing
 // and downloading recordings, and the audit. docs/data-protection.md
 // explains them to dpos.
+
+// refused audits a data-protection change that was refused, with why;
+// one refused because its audit record could not be written is not
+// audited again.
+func (a *API) refused(r *http.Request, p server.Principal, action, target string, err error, detail map[string]any) {
+	if errors.Is(err, server.ErrAuditFailed) {
+		return
+	}
+	detail["refused"] = err.Error()
+	a.auditRefusal(r, p, action, target, detail)
+}
 
 func (a *API) needProtect(w http.ResponseWriter) bool {
 	if a.o.Protect == nil {
@@ -51,14 +63,30 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, p server.Principal) {
 	if !a.needProtect(w) {
 		return
 	}
+	if err := a.mayRead(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if !a.o.Protect.HasKey() {
-		a.audit(r, p, server.AuditPlay, id, map[string]any{"refused": "no organisation key on the server"})
+		a.auditRefusal(r, p, server.AuditPlay, id, map[string]any{"refused": "no organisation key on the server"})
 		a.fail(w, r, server.ErrNoKey)
 		return
 	}
 	// Audited before a byte goes out: a play cut short was still a play.
-	a.audit(r, p, server.AuditPlay, id, nil)
-	rep, err := a.o.Protect.Play(r.Context(), id, w, func() {
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		if err := a.mayRead(ctx, p, id); err != nil {
+			return entry{}, err
+		}
+		return entry{server.AuditPlay, id, nil}, a.o.Protect.CheckRedacted(ctx, id)
+	})
+	if err != nil {
+		if errors.Is(err, server.ErrRedactionPending) {
+			a.auditRefusal(r, p, server.AuditPlay, id, map[string]any{"refused": "card details not yet silenced"})
+		}
+		a.fail(w, r, err)
+		return
+	}
+	rep, err := a.o.Protect.Play(r.Context(), id, a.streamTo(w), func() {
 		w.Header().Set("Content-Type", "audio/wav")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.wav"`, id))
@@ -79,18 +107,33 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 		writeError(w, http.StatusBadRequest, "bad call id")
 		return
 	}
-	rec, err := a.o.Store.Recording(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
+	if !a.needProtect(w) {
 		return
 	}
-	switch rec.Status {
-	case "deleted":
-		a.fail(w, r, fmt.Errorf("recording %s: %w", id, server.ErrGone))
-		return
-	case "stored":
-	default:
-		a.fail(w, r, fmt.Errorf("recording %s is still uploading: %w", id, server.ErrConflict))
+	var rec store.Recording
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		if err := a.mayRead(ctx, p, id); err != nil {
+			return entry{}, err
+		}
+		rec, err = a.o.Store.Recording(ctx, id)
+		switch {
+		case err != nil:
+		case rec.Status == "deleted":
+			err = fmt.Errorf("recording %s: %w", id, server.ErrGone)
+		case rec.Status != "stored":
+			err = fmt.Errorf("recording %s is still uploading: %w", id, server.ErrConflict)
+		default:
+			// The encrypted file too: whoever holds the key could hear them.
+			err = a.o.Protect.CheckRedacted(ctx, id)
+		}
+		return entry{server.AuditDownload, id, map[string]any{"sha256": rec.SHA256, "bytes": rec.Size}}, err
+	})
+	if errors.Is(err, server.ErrRedactionPending) {
+		a.auditRefusal(r, p, server.AuditDownload, id, map[string]any{"refused": "card details not yet silenced"})
+	}
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	f, err := a.o.Blobs.Open(id)
@@ -99,7 +142,6 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 		return
 	}
 	defer f.Close()
-	a.audit(r, p, server.AuditDownload, id, map[string]any{"sha256": rec.SHA256, "bytes": rec.Size})
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.wav.age"`, id))
@@ -108,7 +150,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p server.Principa
 		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	io.Copy(w, f)
+	io.Copy(a.streamTo(w), f)
 }
 
 func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -129,12 +171,16 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p server.Princ
 		}
 		f.Limit = n
 	}
-	items, err := a.o.Store.ReviewQueue(r.Context(), f)
+	var items []server.ReviewItem
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		items, err = a.o.Store.ReviewQueue(ctx, f)
+		return entry{server.AuditReviewList, "review", map[string]any{"state": q.Get("state"), "results": len(items)}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditReviewList, "review", map[string]any{"state": q.Get("state"), "results": len(items)})
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "two_person_deletion": a.twoPerson(), "server_has_key": a.o.Protect != nil && a.o.Protect.HasKey()})
 }
 
@@ -144,12 +190,16 @@ func (a *API) twoPerson() bool {
 }
 
 func (a *API) reviewItem(w http.ResponseWriter, r *http.Request, p server.Principal) {
-	it, err := a.o.Store.ReviewItem(r.Context(), r.PathValue("id"))
+	var it server.ReviewItem
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		it, err = a.o.Store.ReviewItem(ctx, r.PathValue("id"))
+		return entry{server.AuditCallRead, it.CallID, map[string]any{"item": it.ID}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditCallRead, it.CallID, map[string]any{"item": it.ID})
 	writeJSON(w, http.StatusOK, it)
 }
 
@@ -163,16 +213,13 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, p server.Principal)
 		return
 	}
 	id := r.PathValue("id")
+	// The decision is audited with it, by the service.
 	it, err := a.o.Protect.Decide(r.Context(), p, id, d)
-	detail := map[string]any{"item": id, "action": d.Action, "from_ms": d.FromMS, "to_ms": d.ToMS}
 	if err != nil {
-		detail["refused"] = err.Error()
-		a.audit(r, p, server.AuditReviewDecide, callOf(it, id), detail)
+		a.refused(r, p, server.AuditReviewDecide, callOf(it, id), err, map[string]any{"item": id, "action": d.Action, "from_ms": d.FromMS, "to_ms": d.ToMS})
 		a.fail(w, r, err)
 		return
 	}
-	detail["state"] = it.State
-	a.audit(r, p, server.AuditReviewDecide, it.CallID, detail)
 	writeJSON(w, http.StatusOK, it)
 }
 
@@ -205,24 +252,25 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, p server.Principal
 	if !ap.Approve {
 		action = server.AuditReviewReject
 	}
-	detail := map[string]any{"item": id}
 	if err != nil {
-		detail["refused"] = err.Error()
-		a.audit(r, p, action, callOf(it, id), detail)
+		a.refused(r, p, action, callOf(it, id), err, map[string]any{"item": id})
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, action, it.CallID, detail)
 	writeJSON(w, http.StatusOK, it)
 }
 
 func (a *API) listHolds(w http.ResponseWriter, r *http.Request, p server.Principal) {
-	holds, err := a.o.Store.Holds(r.Context(), r.URL.Query().Get("all") != "")
+	var holds []server.Hold
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		holds, err = a.o.Store.Holds(ctx, r.URL.Query().Get("all") != "")
+		return entry{server.AuditHoldsList, "holds", map[string]any{"results": len(holds)}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditHoldsList, "holds", map[string]any{"results": len(holds)})
 	writeJSON(w, http.StatusOK, map[string]any{"holds": holds, "two_person_lift": a.o.Policy != nil && a.o.Policy.Review.TwoPersonHoldLift})
 }
 
@@ -232,22 +280,18 @@ func (a *API) placeHold(w http.ResponseWriter, r *http.Request, p server.Princip
 		a.fail(w, r, err)
 		return
 	}
-	h, err := a.o.Store.PlaceHold(r.Context(), h, p.Username)
+	req := h
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		h, err = a.o.Store.PlaceHold(ctx, req, p.Username)
+		return entry{server.AuditHoldPlace, server.HoldTarget(h), map[string]any{"hold": h.ID, "reason": h.Reason, "owner": h.Owner,
+			"number": server.MaskNumber(h.Number), "number_hmac": numberHMAC(a.o.NumberSecret, h.Number), "agent": h.Agent, "calls": h.Calls}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditHoldPlace, holdTarget(h), map[string]any{"hold": h.ID, "reason": h.Reason, "owner": h.Owner,
-		"number": server.MaskNumber(h.Number), "agent": h.Agent, "calls": h.Calls})
 	writeJSON(w, http.StatusCreated, h)
-}
-
-// holdTarget is the audit target of a hold: its call, or "hold:<id>".
-func holdTarget(h server.Hold) string {
-	if h.CallID != "" {
-		return h.CallID
-	}
-	return "hold:" + strconv.FormatInt(h.ID, 10)
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -297,15 +341,10 @@ func (a *API) liftHold(w http.ResponseWriter, r *http.Request, p server.Principa
 	}
 	h, lifted, err := a.o.Protect.LiftHold(r.Context(), p, id, req.Reason)
 	if err != nil {
-		a.audit(r, p, server.AuditHoldLiftRequest, "hold:"+strconv.FormatInt(id, 10), map[string]any{"hold": id, "refused": err.Error()})
+		a.refused(r, p, server.AuditHoldLiftRequest, "hold:"+strconv.FormatInt(id, 10), err, map[string]any{"hold": id})
 		a.fail(w, r, err)
 		return
 	}
-	action := server.AuditHoldLiftRequest
-	if lifted {
-		action = server.AuditHoldLift
-	}
-	a.audit(r, p, action, holdTarget(h), map[string]any{"hold": id, "reason": req.Reason, "calls": h.Calls})
 	writeJSON(w, http.StatusOK, map[string]any{"hold": h, "lifted": lifted})
 }
 
@@ -320,12 +359,16 @@ func (a *API) retentionReport(w http.ResponseWriter, r *http.Request, p server.P
 		days = n
 	}
 	now := a.o.Clock()
-	rep, err := a.o.Store.RetentionReport(r.Context(), now, now.AddDate(0, 0, days), 1000)
+	var rep server.RetentionReport
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		rep, err = a.o.Store.RetentionReport(ctx, now, now.AddDate(0, 0, days), 1000)
+		return entry{server.AuditRetentionReport, "retention", map[string]any{"days": days, "due": rep.DueCount}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditRetentionReport, "retention", map[string]any{"days": days, "due": rep.DueCount})
 	writeJSON(w, http.StatusOK, rep)
 }
 
@@ -383,15 +426,13 @@ func (a *API) requestErasure(w http.ResponseWriter, r *http.Request, p server.Pr
 		return
 	}
 	e, err := a.o.Protect.RequestErasure(r.Context(), p, req.Number, req.Reference)
-	detail := map[string]any{"number": server.MaskNumber(server.NumberKey(req.Number)), "reference": req.Reference}
+	if err != nil && e.ID == 0 {
+		a.refused(r, p, server.AuditErasureRequest, "erasure", err, map[string]any{"number": server.MaskNumber(server.NumberKey(req.Number)), "reference": req.Reference})
+	}
 	if err != nil {
-		detail["refused"] = err.Error()
-		a.audit(r, p, server.AuditErasureRequest, "erasure", detail)
 		a.fail(w, r, err)
 		return
 	}
-	detail["erasure"], detail["state"], detail["erased"], detail["held"] = e.ID, e.State, e.Erased, len(e.Held)
-	a.audit(r, p, server.AuditErasureRequest, "erasure:"+strconv.FormatInt(e.ID, 10), detail)
 	status := http.StatusOK
 	if e.State == server.ErasureAwaitingApproval {
 		status = http.StatusAccepted
@@ -418,13 +459,11 @@ func (a *API) approveErasure(w http.ResponseWriter, r *http.Request, p server.Pr
 	if !ap.Approve {
 		action = server.AuditErasureReject
 	}
-	target := "erasure:" + strconv.FormatInt(id, 10)
 	if err != nil {
-		a.audit(r, p, action, target, map[string]any{"erasure": id, "approve": ap.Approve, "refused": err.Error()})
+		a.refused(r, p, action, server.ErasureTarget(id), err, map[string]any{"erasure": id, "approve": ap.Approve})
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, action, target, map[string]any{"erasure": id, "approve": ap.Approve, "state": e.State, "erased": e.Erased, "held": len(e.Held)})
 	writeJSON(w, http.StatusOK, e)
 }
 
@@ -456,19 +495,28 @@ func (a *API) searchAudit(w http.ResponseWriter, r *http.Request, p server.Princ
 			}
 		}
 	}
-	recs, err := a.o.Store.SearchAudit(r.Context(), f)
+	var recs []server.AuditRecord
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		// The search is audited after it ran, so it never finds itself.
+		recs, err = a.o.Store.SearchAudit(ctx, f)
+		return entry{server.AuditSearch, "audit", map[string]any{"call": f.Target, "user": f.Actor, "action": f.Action,
+			"from": q.Get("from"), "to": q.Get("to"), "results": len(recs)}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// The search is audited after it ran, so it never finds itself.
-	a.audit(r, p, server.AuditSearch, "audit", map[string]any{"call": f.Target, "user": f.Actor, "action": f.Action,
-		"from": q.Get("from"), "to": q.Get("to"), "results": len(recs)})
 	writeJSON(w, http.StatusOK, map[string]any{"records": recs})
 }
 
 func (a *API) checkpoint(w http.ResponseWriter, r *http.Request, p server.Principal) {
-	cp, err := a.o.Store.Checkpoint(r.Context())
+	var cp server.AuditCheckpoint
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		cp, err = a.o.Store.Checkpoint(ctx)
+		return entry{server.AuditCheckpointed, "audit", map[string]any{"seq": cp.Seq}}, err
+	})
 	switch {
 	case errors.Is(err, store.ErrNoAuditKey):
 		a.fail(w, r, fmt.Errorf("%v: %w", err, server.ErrNoKey))
@@ -481,7 +529,6 @@ func (a *API) checkpoint(w http.ResponseWriter, r *http.Request, p server.Princi
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditCheckpointed, "audit", map[string]any{"seq": cp.Seq})
 	writeJSON(w, http.StatusOK, cp)
 }
 
@@ -502,11 +549,15 @@ func (a *API) setRole(w http.ResponseWriter, r *http.Request, p server.Principal
 		return
 	}
 	name := r.PathValue("username")
-	old, err := a.o.Store.SetRole(r.Context(), name, role)
+	var old server.Role
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		old, err = a.o.Store.SetRole(ctx, name, role)
+		return entry{server.AuditRoleChange, name, map[string]any{"from": old, "to": role}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.audit(r, p, server.AuditRoleChange, name, map[string]any{"from": old, "to": role})
 	writeJSON(w, http.StatusOK, map[string]any{"username": name, "role": role, "previous": old})
 }

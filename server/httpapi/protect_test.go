@@ -16,10 +16,13 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/central"
 )
 
 // raw makes a request and returns the status, headers and body.
@@ -261,7 +264,13 @@ func TestCheckpointOfAnEmptyAuditLogIs409(t *testing.T) {
 // the recording is deleted, so it drops its copy, and its chunks and
 // manifest are refused as gone rather than stored anew.
 func TestUploadsToACallBeingDeletedAre410(t *testing.T) {
-	e := newEnv(t)
+	// Two years pass: the device's token must outlive them.
+	pol, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol.DeviceTokenDays = 3 * 365
+	e := newEnvOpts(t, func(o *central.Options) { o.Policy = pol })
 	ctx := t.Context()
 	olive := e.user("olive", server.RoleAgent)
 	// A recording whose call's events never came: retention sweeps it.
@@ -288,4 +297,49 @@ func TestUploadsToACallBeingDeletedAre410(t *testing.T) {
 		t.Fatalf("status of another call: %q", st.Status)
 	}
 	e.call(olive, "PUT", "/api/v1/recordings/"+open+"/audio?offset=11", "second-chunk", 200, nil)
+}
+
+// TestCardDetailsAreNeitherPlayedNorDownloadedBeforeTheyAreSilenced: on a
+// server without the organisation key a card flag cannot be redacted, so
+// the recording is neither downloaded nor bundled for a subject access
+// request; the refusal and the review item say why.
+func TestCardDetailsAreNeitherPlayedNorDownloadedBeforeTheyAreSilenced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, _ := age.GenerateX25519Identity()
+	olive, sue, dee := e.user("olive", server.RoleAgent), e.user("sue", server.RoleSupervisor), e.user("dee", server.RoleDPO)
+	e.call(olive, "POST", "/api/v1/events", `{"events":[
+		{"id":"k1-1","seq":1,"time":"2026-03-02T09:00:00Z","type":"call.answered","call_id":"k1","call":{"direction":"inbound","remote":{"number":"+441632960555"},"started":"2026-03-02T09:00:00Z","answered":"2026-03-02T09:00:00Z","recorded":true}},
+		{"id":"k1-2","seq":2,"time":"2026-03-02T09:00:02Z","type":"flag","call_id":"k1","reason":"card","from_ms":1000,"to_ms":2000}]}`, 200, nil)
+	audio, manifest, _ := recordingFor(t, "k1", id)
+	e.call(olive, "PUT", "/api/v1/recordings/k1/audio?offset=0", string(audio), 200, nil)
+	e.call(olive, "PUT", "/api/v1/recordings/k1/manifest", string(manifest), 200, nil)
+	testrig.Eventually(t, 5*time.Second, func() bool {
+		var it server.ReviewItem
+		e.call(dee, "GET", "/api/v1/review/k1-2", "", 200, &it)
+		return it.Pending == server.PendingNoKey
+	}, "the card item never said it waits for the key")
+	for _, who := range []string{sue, dee} {
+		status, _, b := e.raw(who, "GET", "/api/v1/recordings/k1/audio", "")
+		if status != 409 || bytes.Contains(b, audio[:64]) || !strings.Contains(string(b), "k1-2") || !strings.Contains(string(b), "--identity") {
+			t.Fatalf("download of unredacted card details: %d %.300s", status, b)
+		}
+	}
+	status, _, bundle := e.raw(dee, "GET", "/api/v1/subject-access?number=%2B441632960555", "")
+	zr, err := zip.NewReader(bytes.NewReader(bundle), int64(len(bundle)))
+	if status != 200 || err != nil {
+		t.Fatalf("subject access: %d %v", status, err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, " "); strings.Contains(got, "k1.wav") || !strings.Contains(got, "recordings/k1.withheld.txt") {
+		t.Fatalf("bundle holds %s", got)
+	}
+	var audit struct{ Records []server.AuditRecord }
+	e.call(dee, "GET", "/api/v1/audit?call=k1&action=recording.download", "", 200, &audit)
+	if len(audit.Records) != 2 || !strings.Contains(audit.Records[0].Detail, "refused") {
+		t.Fatalf("refused downloads audited as %+v", audit.Records)
+	}
 }

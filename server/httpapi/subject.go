@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"archive/zip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,29 +29,36 @@ it: their tombstones (deletion evidence) hold no personal data.
 `
 
 func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Principal) {
+	if !a.needProtect(w) {
+		return
+	}
 	number := r.URL.Query().Get("number")
 	key := server.NumberKey(number)
 	if key == "" || len(key) > 128 {
 		writeError(w, http.StatusBadRequest, "number is required")
 		return
 	}
-	calls, err := a.o.Store.CallsOfNumber(r.Context(), key)
+	canPlay := a.o.Protect != nil && a.o.Protect.HasKey()
+	var calls []server.Call
+	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
+		var err error
+		calls, err = a.o.Store.CallsOfNumber(ctx, key)
+		ids := make([]string, len(calls))
+		for i, c := range calls {
+			ids[i] = c.ID
+		}
+		return entry{server.AuditSubjectAccess, a.numberTarget(number), map[string]any{"number": server.MaskNumber(key),
+			"reference": r.URL.Query().Get("reference"), "calls": ids, "decrypted": canPlay}}, err
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ids := make([]string, len(calls))
-	for i, c := range calls {
-		ids[i] = c.ID
-	}
-	canPlay := a.o.Protect != nil && a.o.Protect.HasKey()
-	a.audit(r, p, server.AuditSubjectAccess, "subject-access", map[string]any{"number": server.MaskNumber(key),
-		"reference": r.URL.Query().Get("reference"), "calls": ids, "decrypted": canPlay})
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="subject-access-%s.zip"`, a.o.Clock().UTC().Format("20060102-150405")))
 	w.WriteHeader(http.StatusOK)
-	zw := zip.NewWriter(w)
+	zw := zip.NewWriter(a.streamTo(w))
 	defer zw.Close()
 	entry := func(name string) (io.Writer, error) {
 		return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: a.o.Clock().UTC()})
@@ -67,6 +75,14 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 	enc.Encode(calls)
 	for _, c := range calls {
 		if c.Recording != server.RecordingStored {
+			continue
+		}
+		if err := a.o.Protect.CheckRedacted(r.Context(), c.ID); err != nil {
+			// Withheld, and the bundle says why: the dpo sends it once the
+			// card details are silenced.
+			if f, err2 := entry("recordings/" + c.ID + ".withheld.txt"); err2 == nil {
+				fmt.Fprintf(f, "The recording of call %s is withheld from this bundle: %v.\nExport the bundle again once the review item is done.\n", c.ID, err)
+			}
 			continue
 		}
 		if canPlay {

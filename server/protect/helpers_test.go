@@ -3,10 +3,13 @@ package protect_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -366,4 +369,18 @@ func auditedDeletions(t testing.TB, st *store.Store) map[string]int {
 		recs, _ = st.SearchAudit(context.Background(), server.AuditFilter{AfterSeq: after, Limit: 1000})
 	}
 	return out
+}
+
+// verifyAudit signs a checkpoint of the audit chain and verifies it.
+func verifyAudit(t testing.TB, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	st.SetAuditKey(key, 0)
+	if _, err := st.Checkpoint(ctx); err != nil && !errors.Is(err, store.ErrAuditEmpty) {
+		t.Fatal(err)
+	}
+	if seq, err := st.VerifyAudit(ctx); err != nil {
+		t.Fatalf("audit broken at %d: %v", seq, err)
+	}
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// retries pending redactions and signs a catch-up checkpoint [1 min].
 	Every      time.Duration
 	RetryEvery time.Duration
+	// NumberSecret keys the hash of phone numbers in the audit (see
+	// server.NumberHMAC).
+	NumberSecret []byte
 	// Stage, if set, is called after each stage of an expiry batch
 	// ("candidates", "begun", "blob" after each recording, "blobs",
 	// "finished"); tests kill the process there.
@@ -152,11 +155,34 @@ func (s *Service) lock(callID string) func() {
 	return l.Unlock
 }
 
-func (s *Service) audit(ctx context.Context, actor, action, target string, detail map[string]any) {
-	b, _ := json.Marshal(detail)
-	if err := s.o.Store.Audit(context.WithoutCancel(ctx), server.AuditRecord{Actor: actor, Action: action, Target: target, Detail: string(b)}); err != nil {
-		s.o.Logger.Error("audit write failed", "action", action, "err", err)
-	}
+// auto is who the service's own work (card-detail redactions) is
+// audited as.
+var auto = server.Principal{Username: "auto"}
+
+// entry is an audit record as the service describes it.
+type entry struct {
+	action, target string
+	detail         map[string]any
+}
+
+// audited makes change and writes the audit record it returns, for p, in
+// the same transaction: a change whose record cannot be written does not
+// commit (the error wraps server.ErrAuditFailed).
+func (s *Service) audited(ctx context.Context, p server.Principal, change func(ctx context.Context) (entry, error)) error {
+	return s.o.Store.Tx(ctx, func(ctx context.Context) error {
+		e, err := change(ctx)
+		if err != nil {
+			return err
+		}
+		if e.detail == nil {
+			e.detail = map[string]any{}
+		}
+		if p.IP != "" {
+			e.detail["ip"] = p.IP
+		}
+		b, _ := json.Marshal(e.detail)
+		return s.o.Store.Audit(ctx, server.AuditRecord{Actor: p.Username, Device: p.DeviceID, Action: e.action, Target: e.target, Detail: string(b)})
+	})
 }
 
 // Recover settles what a crash between staging a redacted recording and
@@ -303,6 +329,10 @@ func (s *Service) Work(ctx context.Context) (int, error) {
 		done, err := s.autoRedact(ctx, it)
 		if err != nil {
 			s.o.Logger.Error("redaction of card details failed; retrying later", "item", it.ID, "call", it.CallID, "err", err)
+			// The dpo sees it on the item; the recording stays unplayable.
+			if it.Pending != server.PendingFailed {
+				s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: server.PendingFailed})
+			}
 			continue
 		}
 		if done {
@@ -349,11 +379,15 @@ func (s *Service) autoRedact(ctx context.Context, it server.ReviewItem) (bool, e
 		if it.Pending == why {
 			return false, nil
 		}
-		_, err := s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: why})
-		if err == nil && why == server.PendingNoKey {
-			s.audit(ctx, "auto", server.AuditRedactPending, it.CallID, map[string]any{"item": it.ID, "why": "the server has no organisation key"})
+		change := store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: why}
+		if why != server.PendingNoKey {
+			_, err := s.o.Store.ChangeReview(ctx, it.ID, change)
+			return false, err
 		}
-		return false, err
+		return false, s.audited(ctx, auto, func(ctx context.Context) (entry, error) {
+			_, err := s.o.Store.ChangeReview(ctx, it.ID, change)
+			return entry{server.AuditRedactPending, it.CallID, map[string]any{"item": it.ID, "why": "the server has no organisation key"}}, err
+		})
 	}
 	if it.Recording != server.RecordingStored {
 		return pending(server.PendingNoRecording)
@@ -365,7 +399,7 @@ func (s *Service) autoRedact(ctx context.Context, it server.ReviewItem) (bool, e
 		return false, errors.New("no interval to redact")
 	}
 	iv := artefact.Interval{FromMS: *it.FromMS, ToMS: *it.ToMS}
-	if err := s.redact(ctx, it.CallID, iv, it.Reason, "auto", it.ID); err != nil {
+	if err := s.redact(ctx, it.CallID, iv, it.Reason, auto, it.ID); err != nil {
 		return false, err
 	}
 	if _, err := s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewAutoRedacted, Outcome: server.OutcomeRedacted}); err != nil {
@@ -393,7 +427,7 @@ func (s *Service) recipients(manifest []byte) ([]age.Recipient, error) {
 // file is staged beside the old one, the database then names it (only if
 // the recording is still the one redacted), and it replaces the old one.
 // The caller holds the call's lock.
-func (s *Service) redact(ctx context.Context, callID string, iv artefact.Interval, reason, by, ref string) error {
+func (s *Service) redact(ctx context.Context, callID string, iv artefact.Interval, reason string, by server.Principal, ref string) error {
 	if !s.HasKey() {
 		return server.ErrNoKey
 	}
@@ -438,22 +472,24 @@ func (s *Service) redact(ctx context.Context, callID string, iv artefact.Interva
 	if err != nil {
 		return fmt.Errorf("redact %s: %w", callID, err)
 	}
-	entry := artefact.Redaction{FromMS: iv.FromMS, ToMS: iv.ToMS, Reason: reason, By: by, At: s.o.Clock().UTC(), Ref: ref,
+	red := artefact.Redaction{FromMS: iv.FromMS, ToMS: iv.ToMS, Reason: reason, By: by.Username, At: s.o.Clock().UTC(), Ref: ref,
 		SHA256PlaintextBefore: res.BeforePlaintextSHA256, SHA256EncryptedBefore: rec.SHA256}
-	newManifest, err := artefact.RecordRedaction(manifest, entry, res)
+	newManifest, err := artefact.RecordRedaction(manifest, red, res)
 	if err != nil {
 		s.o.Blobs.Discard(callID)
 		return fmt.Errorf("redact %s: %w", callID, err)
 	}
-	if err := s.o.Store.ReplaceRecording(ctx, callID, rec.SHA256, size, sum, newManifest); err != nil {
+	err = s.audited(ctx, by, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditRedact, callID, map[string]any{"item": ref, "reason": reason, "from_ms": iv.FromMS, "to_ms": iv.ToMS,
+			"sha256_before": rec.SHA256, "sha256_after": sum, "silenced_bytes": res.SilencedBytes}}, s.o.Store.ReplaceRecording(ctx, callID, rec.SHA256, size, sum, newManifest)
+	})
+	if err != nil {
 		s.o.Blobs.Discard(callID)
 		return fmt.Errorf("redact %s: %w", callID, err)
 	}
 	if err := s.o.Blobs.Commit(callID, newManifest); err != nil {
 		return fmt.Errorf("redact %s: %w", callID, err)
 	}
-	s.audit(ctx, by, server.AuditRedact, callID, map[string]any{"item": ref, "reason": reason, "from_ms": iv.FromMS, "to_ms": iv.ToMS,
-		"sha256_before": rec.SHA256, "sha256_after": sum, "silenced_bytes": res.SilencedBytes})
 	return nil
 }
 
@@ -469,9 +505,19 @@ func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d s
 	if err != nil {
 		return server.ReviewItem{}, err
 	}
+	// change makes the decision and its audit record in one transaction.
+	change := func(c store.ReviewChange) (server.ReviewItem, error) {
+		var out server.ReviewItem
+		err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+			var err error
+			out, err = s.o.Store.ChangeReview(ctx, id, c)
+			return entry{server.AuditReviewDecide, out.CallID, map[string]any{"item": id, "action": d.Action, "from_ms": d.FromMS, "to_ms": d.ToMS, "state": out.State}}, err
+		})
+		return out, err
+	}
 	switch d.Action {
 	case server.DecisionConfirm:
-		return s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: []string{server.ReviewAutoRedacted}, State: server.ReviewDone,
+		return change(store.ReviewChange{From: []string{server.ReviewAutoRedacted}, State: server.ReviewDone,
 			Outcome: server.OutcomeRedacted, Decide: &d, DecidedBy: p.Username})
 	case server.DecisionKeep:
 		// Not yet redacted: waiting for the key or the recording, or for a
@@ -479,7 +525,7 @@ func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d s
 		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
 			return server.ReviewItem{}, fmt.Errorf("card details cannot be kept (PCI DSS 3.3.1): they are redacted as soon as the server can: %w", server.ErrConflict)
 		}
-		return s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: []string{server.ReviewOpen, server.ReviewAwaitingApproval}, State: server.ReviewDone,
+		return change(store.ReviewChange{From: []string{server.ReviewOpen, server.ReviewAwaitingApproval}, State: server.ReviewDone,
 			Outcome: server.OutcomeKept, Decide: &d, DecidedBy: p.Username})
 	case server.DecisionDeleteInterval:
 		if d.FromMS == nil {
@@ -502,7 +548,7 @@ func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d s
 	if s.o.Policy.Review.TwoPersonDeletion {
 		state = server.ReviewAwaitingApproval
 	}
-	it, err = s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: from, State: state, Pending: it.Pending, Decide: &d, DecidedBy: p.Username})
+	it, err = change(store.ReviewChange{From: from, State: state, Pending: it.Pending, Decide: &d, DecidedBy: p.Username})
 	if err != nil || state == server.ReviewAwaitingApproval {
 		return it, err
 	}
@@ -519,17 +565,30 @@ func (s *Service) Approve(ctx context.Context, p server.Principal, id string, ap
 	if it.State != server.ReviewAwaitingApproval {
 		return it, fmt.Errorf("review item %s is %s, not awaiting approval: %w", id, it.State, server.ErrConflict)
 	}
-	if it.DecidedBy == p.Username {
-		return it, fmt.Errorf("review item %s: %s decided it: %w", id, p.Username, store.ErrSecondDPO)
+	if err := s.o.Store.Independent(ctx, it.DecidedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+		return it, fmt.Errorf("review item %s: %w", id, err)
+	}
+	change := func(c store.ReviewChange) (server.ReviewItem, error) {
+		action := server.AuditReviewApprove
+		if !approve {
+			action = server.AuditReviewReject
+		}
+		var out server.ReviewItem
+		err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+			var err error
+			out, err = s.o.Store.ChangeReview(ctx, id, c)
+			return entry{action, out.CallID, map[string]any{"item": id}}, err
+		})
+		return out, err
 	}
 	if !approve {
 		state := server.ReviewOpen
 		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
 			state = server.ReviewRedactionPending
 		}
-		return s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: state, Pending: it.Pending, ClearDecision: true})
+		return change(store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: state, Pending: it.Pending, ClearDecision: true})
 	}
-	it, err = s.o.Store.ChangeReview(ctx, id, store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: ReviewApproved, Pending: it.Pending, ApprovedBy: p.Username})
+	it, err = change(store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: ReviewApproved, Pending: it.Pending, ApprovedBy: p.Username})
 	if err != nil {
 		return it, err
 	}
@@ -545,7 +604,7 @@ func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.Re
 	if err != nil || it.State != ReviewApproved {
 		return it, err
 	}
-	by := it.DecidedBy
+	by := server.Principal{Username: it.DecidedBy}
 	switch it.Decision {
 	case server.DecisionDelete:
 		rec, err := s.o.Store.Recording(ctx, it.CallID)
@@ -553,12 +612,14 @@ func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.Re
 			_, err = s.o.Blobs.Delete(it.CallID)
 		}
 		if err == nil {
-			err = s.o.Store.DeleteRecording(ctx, it.CallID)
+			err = s.audited(ctx, by, func(ctx context.Context) (entry, error) {
+				return entry{server.AuditRecordingDelete, it.CallID, map[string]any{"item": it.ID, "approved_by": it.ApprovedBy, "sha256": rec.SHA256, "bytes": rec.Size}},
+					s.o.Store.DeleteRecording(ctx, it.CallID)
+			})
 		}
 		if err != nil {
 			return it, fmt.Errorf("delete recording of %s: %w", it.CallID, err)
 		}
-		s.audit(ctx, by, server.AuditRecordingDelete, it.CallID, map[string]any{"item": it.ID, "approved_by": it.ApprovedBy, "sha256": rec.SHA256, "bytes": rec.Size})
 		return s.o.Store.ReviewItem(ctx, it.ID)
 	case server.DecisionDeleteInterval:
 		if it.DecisionFromMS == nil || it.DecisionToMS == nil {
@@ -597,6 +658,10 @@ func (s *Service) Play(ctx context.Context, callID string, w io.Writer, before f
 	default:
 		return artefact.DecryptReport{}, fmt.Errorf("recording %s is still uploading: %w", callID, server.ErrConflict)
 	}
+	// Checked under the call's lock, which the redaction holds too.
+	if err := s.CheckRedacted(ctx, callID); err != nil {
+		return artefact.DecryptReport{}, err
+	}
 	started := false
 	rep, err := artefact.Decrypt(s.o.Blobs.AudioPath(callID), s.o.Identities, writerFunc(func(p []byte) (int, error) {
 		if !started {
@@ -610,6 +675,29 @@ func (s *Service) Play(ctx context.Context, callID string, w io.Writer, before f
 	return rep, err
 }
 
+// CheckRedacted fails with server.ErrRedactionPending, saying which review
+// item waits and why, while the call's recording holds card details not
+// yet silenced: nobody may play or download it until they are.
+func (s *Service) CheckRedacted(ctx context.Context, callID string) error {
+	it, pending, err := s.o.Store.UnredactedCardDetails(ctx, callID)
+	if err != nil || !pending {
+		return err
+	}
+	why := "is waiting to be silenced"
+	switch {
+	case it.State == server.ReviewAwaitingApproval || it.State == ReviewApproved:
+		why = "waits for a decided deletion to be carried out"
+	case it.Pending == server.PendingNoKey:
+		why = "waits for the organisation key (start the server with --identity)"
+	case it.Pending == server.PendingNoRecording:
+		why = "waits for the recording to be uploaded"
+	case it.Pending == server.PendingFailed:
+		why = "could not be silenced (see the server's log; it is retried every minute)"
+	}
+	return fmt.Errorf("%w: review item %s (%s) %s; until then the recording of call %s cannot be played or downloaded",
+		server.ErrRedactionPending, it.ID, it.Reason, why, callID)
+}
+
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
@@ -617,7 +705,32 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // LiftHold lifts a hold for p, or, when the policy wants two dpos, records
 // p's request or completes another dpo's (see store.LiftHold).
 func (s *Service) LiftHold(ctx context.Context, p server.Principal, id int64, reason string) (server.Hold, bool, error) {
-	return s.o.Store.LiftHold(ctx, id, p.Username, reason, s.o.Policy.Review.TwoPersonHoldLift)
+	var (
+		h      server.Hold
+		lifted bool
+	)
+	err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+		twoPerson := s.o.Policy.Review.TwoPersonHoldLift
+		if twoPerson {
+			asked, err := s.o.Store.Hold(ctx, id)
+			if err != nil {
+				return entry{}, err
+			}
+			if asked.LiftRequestedBy != "" && asked.Lifted == nil && asked.LiftRequestedBy != p.Username {
+				if err := s.o.Store.Independent(ctx, asked.LiftRequestedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+					return entry{}, fmt.Errorf("hold %d: %w", id, err)
+				}
+			}
+		}
+		var err error
+		h, lifted, err = s.o.Store.LiftHold(ctx, id, p.Username, reason, twoPerson)
+		action := server.AuditHoldLiftRequest
+		if lifted {
+			action = server.AuditHoldLift
+		}
+		return entry{action, server.HoldTarget(h), map[string]any{"hold": id, "reason": reason, "calls": h.Calls}}, err
+	})
+	return h, lifted, err
 }
 
 // ---- Erasure ------------------------------------------------------------
@@ -639,7 +752,14 @@ func (s *Service) RequestErasure(ctx context.Context, p server.Principal, number
 	if s.o.Policy.Review.TwoPersonDeletion {
 		state = server.ErasureAwaitingApproval
 	}
-	e, err := s.o.Store.CreateErasure(ctx, key, reference, p.Username, state)
+	var e server.Erasure
+	err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+		var err error
+		e, err = s.o.Store.CreateErasure(ctx, key, reference, p.Username, state)
+		// The audit never holds a whole phone number.
+		return entry{server.AuditErasureRequest, server.ErasureTarget(e.ID), map[string]any{"number": server.MaskNumber(key), "reference": reference,
+			"erasure": e.ID, "state": e.State, "number_hmac": server.NumberHMAC(s.o.NumberSecret, key)}}, err
+	})
 	if err != nil || state != store.ErasureApproved {
 		return e, err
 	}
@@ -648,7 +768,27 @@ func (s *Service) RequestErasure(ctx context.Context, p server.Principal, number
 
 // ApproveErasure is the second dpo's answer to an erasure request.
 func (s *Service) ApproveErasure(ctx context.Context, p server.Principal, id int64, approve bool) (server.Erasure, error) {
-	e, err := s.o.Store.ApproveErasure(ctx, id, p.Username, !approve)
+	var e server.Erasure
+	err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+		action := server.AuditErasureApprove
+		if !approve {
+			action = server.AuditErasureReject
+		}
+		if approve {
+			asked, _, err := s.o.Store.Erasure(ctx, id)
+			if err != nil {
+				return entry{}, err
+			}
+			if asked.RequestedBy != p.Username {
+				if err := s.o.Store.Independent(ctx, asked.RequestedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+					return entry{}, fmt.Errorf("erasure %d: %w", id, err)
+				}
+			}
+		}
+		var err error
+		e, err = s.o.Store.ApproveErasure(ctx, id, p.Username, !approve)
+		return entry{action, server.ErasureTarget(id), map[string]any{"erasure": id, "approve": approve, "state": e.State}}, err
+	})
 	if err != nil || !approve {
 		return e, err
 	}
@@ -705,5 +845,10 @@ func (s *Service) erase(ctx context.Context, id int64) (server.Erasure, error) {
 			erased = append(erased, id)
 		}
 	}
-	return s.o.Store.FinishErasure(ctx, id, erased, held)
+	err = s.audited(ctx, server.Principal{Username: actor}, func(ctx context.Context) (entry, error) {
+		var err error
+		e, err = s.o.Store.FinishErasure(ctx, id, erased, held)
+		return entry{server.AuditErasureFinish, server.ErasureTarget(id), map[string]any{"erasure": id, "erased": e.Erased, "held": len(e.Held)}}, err
+	})
+	return e, err
 }

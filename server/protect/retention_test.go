@@ -196,9 +196,7 @@ func TestRetentionThroughItsBoundaries(t *testing.T) {
 			if len(auditedDeletions(t, e.st)) != len(deleted) {
 				t.Errorf("audited %v, deleted %v", auditedDeletions(t, e.st), deleted)
 			}
-			if seq, err := e.st.VerifyAudit(ctx); err != nil {
-				t.Fatalf("audit broken at %d: %v", seq, err)
-			}
+			verifyAudit(t, e.st)
 		})
 	}
 }

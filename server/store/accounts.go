@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/callguard/callguard/server"
 )
@@ -100,10 +101,15 @@ func (s *Store) SetPassword(ctx context.Context, username, passwordHash string) 
 	return nil
 }
 
-// CreateDevice enrols a device for a user with the hash of its token.
+// tokenExpiry is when a token issued now expires (the policy's
+// device_token_days).
+func (s *Store) tokenExpiry() int64 { return ms(s.now().Add(s.pol.TokenLifetime())) }
+
+// CreateDevice enrols a device for a user with the hash of its token,
+// which expires after the policy's device_token_days.
 func (s *Store) CreateDevice(ctx context.Context, id string, userID int64, name, tokenHash string) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		id, userID, name, tokenHash, ms(s.now()))
+	_, err := s.exec(ctx, s.db, `INSERT INTO devices (id, user_id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, userID, name, tokenHash, ms(s.now()), s.tokenExpiry())
 	if err != nil {
 		return fmt.Errorf("enrol device %q: %w", name, err)
 	}
@@ -115,8 +121,9 @@ func (s *Store) CreateDevice(ctx context.Context, id string, userID int64, name,
 // the device id, or "" if the user has no such device.
 func (s *Store) RotateDevice(ctx context.Context, userID int64, name, tokenHash string) (string, error) {
 	var id string
-	err := s.queryRow(ctx, s.db, `UPDATE devices SET token_hash = ?, revoked_at = NULL WHERE id = (SELECT id FROM devices WHERE user_id = ? AND name = ? ORDER BY created_at LIMIT 1) RETURNING id`,
-		tokenHash, userID, name).Scan(&id)
+	err := s.queryRow(ctx, s.db, `UPDATE devices SET token_hash = ?, revoked_at = NULL, expires_at = ?, prev_token_hash = NULL, prev_valid_until = NULL
+		WHERE id = (SELECT id FROM devices WHERE user_id = ? AND name = ? ORDER BY created_at LIMIT 1) RETURNING id`,
+		tokenHash, s.tokenExpiry(), userID, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -126,7 +133,7 @@ func (s *Store) RotateDevice(ctx context.Context, userID int64, name, tokenHash 
 	return id, nil
 }
 
-const deviceCols = `d.id, d.user_id, u.username, u.role, d.name, d.created_at, d.last_seen, d.revoked_at, d.acked_seq, d.seq_gaps`
+const deviceCols = `d.id, d.user_id, u.username, u.role, d.name, d.created_at, d.last_seen, d.revoked_at, d.acked_seq, d.seq_gaps, d.expires_at`
 
 func scanDevice(sc interface{ Scan(...any) error }, extra ...any) (server.Device, error) {
 	var (
@@ -134,24 +141,28 @@ func scanDevice(sc interface{ Scan(...any) error }, extra ...any) (server.Device
 		role              string
 		created           int64
 		lastSeen, revoked sql.NullInt64
+		expires           sql.NullInt64
 		acked             int64
 	)
-	dest := append([]any{&d.ID, &d.UserID, &d.Username, &role, &d.Name, &created, &lastSeen, &revoked, &acked, &d.SeqGaps}, extra...)
+	dest := append([]any{&d.ID, &d.UserID, &d.Username, &role, &d.Name, &created, &lastSeen, &revoked, &acked, &d.SeqGaps, &expires}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return server.Device{}, err
 	}
 	d.Role, d.Created = server.Role(role), fromMS(created)
-	d.LastSeen, d.Revoked = fromNullMS(lastSeen), fromNullMS(revoked)
+	d.LastSeen, d.Revoked, d.Expires = fromNullMS(lastSeen), fromNullMS(revoked), fromNullMS(expires)
 	d.AckedSeq = uint64(acked)
 	return d, nil
 }
 
-// Authenticate finds the device whose token hashes to tokenHash and returns
-// who it acts for. Unknown tokens give server.ErrUnauthorized, revoked ones
-// server.ErrTokenRevoked, disabled accounts server.ErrDisabled.
+// Authenticate finds the device whose token hashes to tokenHash (or whose
+// token was rotated from it less than server.RotationGrace ago) and
+// returns who it acts for. Unknown tokens give server.ErrUnauthorized,
+// revoked ones server.ErrTokenRevoked, expired ones
+// server.ErrTokenExpired, disabled accounts server.ErrDisabled.
 func (s *Store) Authenticate(ctx context.Context, tokenHash string) (server.Principal, error) {
 	var disabled bool
-	d, err := scanDevice(s.queryRow(ctx, s.db, `SELECT `+deviceCols+`, u.disabled FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?`, tokenHash), &disabled)
+	d, err := scanDevice(s.queryRow(ctx, s.db, `SELECT `+deviceCols+`, u.disabled FROM devices d JOIN users u ON u.id = d.user_id
+		WHERE d.token_hash = ? OR (d.prev_token_hash = ? AND d.prev_valid_until > ?)`, tokenHash, tokenHash, ms(s.now())), &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return server.Principal{}, server.ErrUnauthorized
 	}
@@ -159,13 +170,34 @@ func (s *Store) Authenticate(ctx context.Context, tokenHash string) (server.Prin
 		return server.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
 	p := server.Principal{UserID: d.UserID, Username: d.Username, Role: d.Role, DeviceID: d.ID}
+	if d.Expires != nil {
+		p.TokenExpires = *d.Expires
+	}
 	switch {
 	case d.Revoked != nil:
 		return p, server.ErrTokenRevoked
+	case d.Expires != nil && !s.now().Before(*d.Expires):
+		return p, server.ErrTokenExpired
 	case disabled:
 		return p, server.ErrDisabled
 	}
 	return p, nil
+}
+
+// RotateToken gives the device a new token hash with a new lifetime; the
+// token it was rotated from (oldHash) keeps working for
+// server.RotationGrace. It returns when the new token expires.
+func (s *Store) RotateToken(ctx context.Context, deviceID, oldHash, newHash string) (time.Time, error) {
+	exp := s.tokenExpiry()
+	res, err := s.exec(ctx, s.db, `UPDATE devices SET token_hash = ?, expires_at = ?, prev_token_hash = ?, prev_valid_until = ? WHERE id = ? AND revoked_at IS NULL`,
+		newHash, exp, oldHash, ms(s.now().Add(server.RotationGrace)), deviceID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("rotate the token of device %s: %w", deviceID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return time.Time{}, fmt.Errorf("device %s: %w", deviceID, server.ErrNotFound)
+	}
+	return fromMS(exp), nil
 }
 
 // Devices lists every device, newest first.

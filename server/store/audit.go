@@ -54,11 +54,13 @@ var (
 )
 
 // Audit appends a record to the audit log, chaining it to the last one.
-// r.Detail must be a JSON object or empty; Seq, At and the hashes are set here.
+// r.Detail must be a JSON object or empty; Seq, At and the hashes are set
+// here. Inside Tx it joins the transaction, so the record commits with the
+// read or change it records. Its errors wrap server.ErrAuditFailed.
 func (s *Store) Audit(ctx context.Context, r server.AuditRecord) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.auditTx(ctx, tx, r) })
 	if err != nil {
-		return fmt.Errorf("audit %s: %w", r.Action, err)
+		return fmt.Errorf("audit %s: %w: %w", r.Action, server.ErrAuditFailed, err)
 	}
 	return nil
 }
@@ -173,6 +175,37 @@ func (s *Store) CatchUpCheckpoint(ctx context.Context) (bool, error) {
 	return err == nil, err
 }
 
+// LastAuditSeq returns the seq of the last audit record (0: none yet).
+func (s *Store) LastAuditSeq(ctx context.Context) (int64, error) {
+	var last sql.NullInt64
+	if err := s.queryRow(ctx, s.db, `SELECT MAX(seq) FROM audit`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	return last.Int64, nil
+}
+
+// CheckpointIfUnsigned signs a checkpoint at the end of the chain when the
+// last record has none; it reports whether it signed one.
+func (s *Store) CheckpointIfUnsigned(ctx context.Context) (bool, error) {
+	if s.auditKey == nil {
+		return false, nil
+	}
+	var last, cp sql.NullInt64
+	if err := s.queryRow(ctx, s.db, `SELECT (SELECT MAX(seq) FROM audit), (SELECT MAX(seq) FROM audit_checkpoints)`).Scan(&last, &cp); err != nil {
+		return false, fmt.Errorf("audit checkpoint: %w", err)
+	}
+	if last.Int64 == 0 || last.Int64 <= cp.Int64 {
+		return false, nil
+	}
+	_, err := s.Checkpoint(ctx)
+	return err == nil, err
+}
+
+// CheckpointsAfter returns the checkpoints after seq, oldest first.
+func (s *Store) CheckpointsAfter(ctx context.Context, seq int64) ([]server.AuditCheckpoint, error) {
+	return s.checkpoints(ctx, `WHERE seq > ? ORDER BY seq`, seq)
+}
+
 // Checkpoints returns every checkpoint, oldest first.
 func (s *Store) Checkpoints(ctx context.Context) ([]server.AuditCheckpoint, error) {
 	return s.checkpoints(ctx, `ORDER BY seq`)
@@ -262,9 +295,14 @@ type AuditVerification struct {
 	Records     int64 `json:"records"`
 	LastSeq     int64 `json:"last_seq"`
 	Checkpoints int   `json:"checkpoints"`
-	// LastCheckpoint is the seq of the last valid checkpoint; records after
-	// it are protected by the chain only.
+	// LastCheckpoint is the seq of the last valid checkpoint; the
+	// Unprotected records after it are protected by the chain only, which
+	// whoever holds the database can rewrite.
 	LastCheckpoint int64 `json:"last_checkpoint"`
+	Unprotected    int64 `json:"unprotected"`
+	// Exported is how many checkpoints from outside the database (the
+	// checkpoint log, syslog) were checked against it.
+	Exported int `json:"exported"`
 	// Keys are the public keys (hex) that signed the checkpoints.
 	Keys []string `json:"keys"`
 	// Trusted is true when every checkpoint was checked against a key the
@@ -289,10 +327,13 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 // signed checkpoint: its record exists, has the hash it signed, and the
 // signature is valid under trusted (the server's public keys; none given:
 // under the key the checkpoint names, which an attacker with the database
-// could have replaced). It stops at the first break and returns it with
-// ErrAuditBroken.
-func (s *Store) VerifyAuditChain(ctx context.Context, trusted []ed25519.PublicKey) (AuditVerification, error) {
-	v := AuditVerification{Trusted: len(trusted) > 0, Keys: []string{}}
+// could have replaced). exported are checkpoints kept outside the database
+// (the checkpoint log, syslog): each must still be in the database, and its
+// record must still be there with the hash it signed. A log with records
+// but no checkpoint fails: nothing shows it was not rewritten. It stops at
+// the first break and returns it with ErrAuditBroken.
+func (s *Store) VerifyAuditChain(ctx context.Context, trusted []ed25519.PublicKey, exported ...server.AuditCheckpoint) (AuditVerification, error) {
+	v := AuditVerification{Trusted: len(trusted) > 0, Keys: []string{}, Exported: len(exported)}
 	cps, err := s.Checkpoints(ctx)
 	if err != nil {
 		return v, err
@@ -309,6 +350,16 @@ func (s *Store) VerifyAuditChain(ctx context.Context, trusted []ed25519.PublicKe
 	broken := func(seq int64, format string, a ...any) (AuditVerification, error) {
 		v.BrokenAt, v.Problem = seq, fmt.Sprintf(format, a...)
 		return v, fmt.Errorf("record %d: %s: %w", seq, v.Problem, ErrAuditBroken)
+	}
+	outside := make(map[int64]server.AuditCheckpoint, len(exported))
+	for _, c := range exported {
+		if problem := checkSignature(c, trusted); problem != "" {
+			return broken(c.Seq, "the exported checkpoint signed at %s: %s", c.At.Format(time.RFC3339), problem)
+		}
+		if in, ok := bySeq[c.Seq]; !ok || in.Hash != c.Hash || in.Signature != c.Signature {
+			return broken(c.Seq, "the checkpoint exported at %s was deleted or replaced in the database: the log was tampered with", c.At.Format(time.RFC3339))
+		}
+		outside[c.Seq] = c
 	}
 	var (
 		after int64
@@ -347,11 +398,21 @@ func (s *Store) VerifyAuditChain(ctx context.Context, trusted []ed25519.PublicKe
 		}
 	}
 	v.LastSeq = after
+	v.Unprotected = v.LastSeq - v.LastCheckpoint
 	for _, c := range cps {
 		if c.Seq > after {
 			return broken(c.Seq, "a checkpoint signed at %s names record %d, which is missing: records were removed from the end",
 				c.At.Format(time.RFC3339), c.Seq)
 		}
+	}
+	for _, c := range outside {
+		if c.Seq > after {
+			return broken(c.Seq, "the checkpoint exported at %s names record %d, which is missing: records were removed from the end",
+				c.At.Format(time.RFC3339), c.Seq)
+		}
+	}
+	if v.Records > 0 && v.Checkpoints == 0 {
+		return broken(1, "the log has %d record(s) and no signed checkpoint: nothing shows it was not rewritten (run \"audit checkpoint\", and check against the exported checkpoints with --checkpoints)", v.Records)
 	}
 	return v, nil
 }

@@ -91,6 +91,10 @@ func (s *Store) SearchCalls(ctx context.Context, f server.CallFilter) ([]server.
 		where = append(where, `c.agent = ?`)
 		args = append(args, f.Agent)
 	}
+	if f.Supervisor != "" {
+		where = append(where, fmt.Sprintf(teamScope, "c.agent"))
+		args = append(args, f.Supervisor)
+	}
 	if !f.From.IsZero() {
 		where = append(where, `c.started_at >= ?`)
 		args = append(args, ms(f.From))

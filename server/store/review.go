@@ -265,3 +265,21 @@ func (s *Store) ReplaceRecording(ctx context.Context, callID, wantSHA256 string,
 	}
 	return nil
 }
+
+// UnredactedCardDetails returns the first review item of the call whose
+// interval must be silenced at once (a card-detail flag, see the policy's
+// redact_now) and is not yet: while there is one, nobody may play or
+// download the recording. ok is false when there is none.
+func (s *Store) UnredactedCardDetails(ctx context.Context, callID string) (it server.ReviewItem, ok bool, err error) {
+	items, err := s.ReviewQueue(ctx, ReviewFilter{CallID: callID, States: []string{server.ReviewOpen, server.ReviewRedactionPending,
+		server.ReviewAwaitingApproval, "approved"}, Limit: 1000})
+	if err != nil {
+		return server.ReviewItem{}, false, err
+	}
+	for _, it := range items {
+		if it.Kind == "flag" && s.redactNow(server.Flag{Reason: it.Reason, FromMS: it.FromMS, ToMS: it.ToMS}) {
+			return it, true, nil
+		}
+	}
+	return server.ReviewItem{}, false, nil
+}

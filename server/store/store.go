@@ -212,15 +212,54 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
-	return q.ExecContext(ctx, s.rebind(query), args...)
+	return s.on(ctx, q).ExecContext(ctx, s.rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
-	return q.QueryContext(ctx, s.rebind(query), args...)
+	return s.on(ctx, q).QueryContext(ctx, s.rebind(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
-	return q.QueryRowContext(ctx, s.rebind(query), args...)
+	return s.on(ctx, q).QueryRowContext(ctx, s.rebind(query), args...)
+}
+
+// on is q, or the transaction ctx carries (see Tx) when q is the database
+// itself: a store call made inside Tx joins its transaction.
+func (s *Store) on(ctx context.Context, q querier) querier {
+	if q == querier(s.db) {
+		if tx := s.txOf(ctx); tx != nil {
+			return tx
+		}
+	}
+	return q
+}
+
+// txKey is the context key of the transaction Tx runs.
+type txKey struct{}
+
+type txValue struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (s *Store) txOf(ctx context.Context) *sql.Tx {
+	if v, ok := ctx.Value(txKey{}).(txValue); ok && v.s == s {
+		return v.tx
+	}
+	return nil
+}
+
+// Tx runs f in one transaction and commits it when f returns nil. Every
+// store call f makes with the context it is given joins that transaction,
+// so a read or a change and its audit record (Audit) commit together or
+// not at all: nothing is served or changed unless its record is written.
+// f may run more than once when concurrent writers conflict; it must not
+// have effects outside the store (or must tolerate repeating them). Inside
+// a Tx, Tx joins the outer transaction.
+func (s *Store) Tx(ctx context.Context, f func(ctx context.Context) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return f(context.WithValue(ctx, txKey{}, txValue{s, tx}))
+	})
 }
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn share.
@@ -230,10 +269,13 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// inTx runs f in a transaction and commits it, retrying a few times when
-// PostgreSQL reports a serialisation failure or a unique violation raced by
-// another instance.
+// inTx runs f in a transaction (the one ctx carries, if any: see Tx) and
+// commits it, retrying a few times when PostgreSQL reports a serialisation
+// failure or a unique violation raced by another instance.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if tx := s.txOf(ctx); tx != nil {
+		return f(tx) // the caller's Tx commits, or retries the whole of it
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		var tx *sql.Tx

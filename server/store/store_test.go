@@ -480,6 +480,14 @@ func TestAuditChain(t *testing.T) {
 		if err != nil || len(recs) != 20 {
 			t.Fatalf("AuditLog: %d records, %v", len(recs), err)
 		}
+		if _, err := s.VerifyAudit(ctx); !errors.Is(err, store.ErrAuditBroken) {
+			t.Fatalf("VerifyAudit without a checkpoint = %v", err)
+		}
+		_, key, _ := ed25519.GenerateKey(rand.Reader)
+		s.SetAuditKey(key, 0)
+		if _, err := s.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if seq, err := s.VerifyAudit(ctx); err != nil || seq != 0 {
 			t.Fatalf("VerifyAudit = %d, %v", seq, err)
 		}

@@ -6,17 +6,20 @@ import "time"
 // recording are different actions: a play decrypts on the server and
 // streams audio, a download hands out the encrypted file.
 const (
-	AuditLogin        = "login"
-	AuditLoginFailed  = "login.failed"
-	AuditAuthzDenied  = "authz.denied"
-	AuditTokenDenied  = "token.denied"
-	AuditUserAdd      = "user.add"
-	AuditUserDisable  = "user.disable"
-	AuditUserEnable   = "user.enable"
-	AuditRoleChange   = "user.role"
-	AuditDeviceRevoke = "device.revoke"
-	AuditCallsSearch  = "calls.search"
-	AuditCallRead     = "call.read"
+	AuditLogin       = "login"
+	AuditLoginFailed = "login.failed"
+	AuditAuthzDenied = "authz.denied"
+	// AuditDenialsSuppressed says how many more denials of one principal a
+	// minute had, past AuditDenialsPerMinute recorded one by one.
+	AuditDenialsSuppressed = "authz.denied.suppressed"
+	AuditTokenDenied       = "token.denied"
+	AuditUserAdd           = "user.add"
+	AuditUserDisable       = "user.disable"
+	AuditUserEnable        = "user.enable"
+	AuditRoleChange        = "user.role"
+	AuditDeviceRevoke      = "device.revoke"
+	AuditCallsSearch       = "calls.search"
+	AuditCallRead          = "call.read"
 
 	AuditPlay            = "recording.play"
 	AuditDownload        = "recording.download"
@@ -42,6 +45,12 @@ const (
 	AuditExport          = "audit.export"
 	AuditCheckpointed    = "audit.checkpoint"
 )
+
+// AuditDenialsPerMinute is how many of one principal's refused requests
+// (authz.denied, token.denied) a minute are audited one by one; the rest
+// are counted in one authz.denied.suppressed record, so forbidden requests
+// cannot grow the audit log without bound.
+const AuditDenialsPerMinute = 10
 
 // AuditRecord is one row of the append-only audit log. Hash is the sha256 of
 // PrevHash and the record's other fields (see store.AuditHash), so changing

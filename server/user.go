@@ -23,10 +23,13 @@ type Device struct {
 	Created  time.Time  `json:"created"`
 	LastSeen *time.Time `json:"last_seen,omitempty"`
 	Revoked  *time.Time `json:"revoked,omitempty"`
-	// AckedSeq is the highest event seq of this device the server stored.
+	// AckedSeq is the highest event seq of this device the server
+	// answered (stored, or refused: the desktop keeps those aside).
 	AckedSeq uint64 `json:"acked_seq"`
 	// SeqGaps counts batches that skipped seqs: a sign of lost events.
 	SeqGaps int64 `json:"seq_gaps"`
+	// Refused counts the events of this device the server refused.
+	Refused int64 `json:"refused_events"`
 }
 
 // Principal is who a request acts for: the device and its user.

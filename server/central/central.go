@@ -59,6 +59,12 @@ type Options struct {
 	CheckpointEvery int
 	// RetentionEvery is how often the retention job runs (default 1 h).
 	RetentionEvery time.Duration
+	// ClockSkew is how far a call's start on the desktop's clock may be
+	// from its arrival before the call is counted from its arrival
+	// (default store.DefaultClockSkew, 24 h).
+	ClockSkew time.Duration
+	// Rates are each device's allowances (default httpapi.DefaultRates).
+	Rates httpapi.Rates
 }
 
 // Server is a running central server.
@@ -95,7 +101,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if o.DB == "" {
 		return nil, errors.New("server: no database given")
 	}
-	st, err := store.Open(ctx, o.DB, store.WithClock(o.Clock), store.WithLogger(o.Logger), store.WithPolicy(o.Policy))
+	st, err := store.Open(ctx, o.DB, store.WithClock(o.Clock), store.WithLogger(o.Logger), store.WithPolicy(o.Policy), store.WithClockSkew(o.ClockSkew))
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +151,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot}
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
-		BcryptCost: o.BcryptCost, Version: o.Version,
+		BcryptCost: o.BcryptCost, Version: o.Version, Rates: o.Rates,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -159,8 +165,27 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		defer s.wg.Done()
 		prot.Run(runCtx)
 	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				s.api.FlushDenials(runCtx, false)
+			}
+		}
+	}()
 	return s, nil
 }
+
+// FlushAudit writes the summaries of forbidden requests left out of the
+// audit (see httpapi.FlushDenials) whose minute is over; the server does it
+// every 10 seconds by itself, and for every minute at Close.
+func (s *Server) FlushAudit() { s.api.FlushDenials(context.Background(), false) }
 
 func trimSQLite(db string) string {
 	if len(db) > 7 && db[:7] == "sqlite:" {
@@ -231,6 +256,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.api.FlushDenials(context.Background(), true)
 	return s.store.Close()
 }
 

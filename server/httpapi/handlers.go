@@ -14,6 +14,7 @@ import (
 
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/wire"
 )
 
 // EnrollRequest is the body of POST /api/v1/enroll.
@@ -97,21 +98,37 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal)
 		a.fail(w, r, err)
 		return
 	}
-	evs, err := server.DecodeBatch(body)
+	items, err := server.DecodeBatch(body)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.o.Store.Ingest(r.Context(), p, evs)
+	if !a.allowEvents(w, p, len(items)) {
+		return
+	}
+	res, err := a.o.Store.IngestBatch(r.Context(), p, items)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.o.Board.Events(r.Context(), p.Username, p.DeviceID, evs)
+	if res.Refused > 0 {
+		a.o.Logger.Warn("events refused", "device", p.DeviceID, "agent", p.Username, "refused", res.Refused, "first", firstRefusal(res.Results))
+	}
+	a.o.Board.Events(r.Context(), p.Username, p.DeviceID, res.Applied)
 	if res.Redactions > 0 && a.o.Protect != nil {
 		a.o.Protect.Kick() // card details: redact at once
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, res.Reply())
+}
+
+// firstRefusal is the reason of the first refused event, for the log.
+func firstRefusal(results []wire.EventResult) string {
+	for _, r := range results {
+		if r.Status == wire.Refused {
+			return r.ID + ": " + r.Reason
+		}
+	}
+	return ""
 }
 
 // HeartbeatReply is the body answering POST /api/v1/heartbeat.
@@ -172,7 +189,7 @@ func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Princ
 	}
 	if p.Role == server.RoleAgent {
 		if f.Agent != "" && f.Agent != p.Username {
-			a.audit(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
+			a.auditDenied(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
 			writeError(w, http.StatusForbidden, "agents may read only their own calls")
 			return
 		}
@@ -198,8 +215,10 @@ func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		return
 	}
 	if p.Role == server.RoleAgent && c.Agent != p.Username {
-		a.audit(r, p, server.AuditAuthzDenied, id, nil)
-		writeError(w, http.StatusForbidden, "agents may read only their own calls")
+		// Another agent's call answers as a missing one: an agent learns
+		// nothing of calls that are not theirs, not even that they exist.
+		a.auditDenied(r, p, server.AuditAuthzDenied, id, map[string]any{"why": "another agent's call"})
+		a.fail(w, r, fmt.Errorf("call %s: %w", id, server.ErrNotFound))
 		return
 	}
 	a.audit(r, p, server.AuditCallRead, id, nil)
@@ -222,9 +241,14 @@ type RecordingStatus struct {
 	UploadedSHA256 string `json:"uploaded_sha256,omitempty"`
 }
 
-func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
-	st := RecordingStatus{CallID: id, Status: "none"}
-	rec, err := a.o.Store.Recording(r.Context(), id)
+// status is the recording status of the call with the server's id
+// callID; the reply names the call as the caller did (ref).
+func (a *API) status(r *http.Request, ref, callID string) (RecordingStatus, error) {
+	st := RecordingStatus{CallID: ref, Status: "none"}
+	if callID == "" {
+		return st, nil // nothing sent for it yet
+	}
+	rec, err := a.o.Store.Recording(r.Context(), callID)
 	if err != nil && !errors.Is(err, server.ErrNotFound) {
 		return st, err
 	}
@@ -233,18 +257,26 @@ func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
 	}
 	// A deletion under way is final: the desktop may drop its copy now,
 	// and would only be refused its uploads.
-	switch err := a.o.Store.UploadOpen(r.Context(), id); {
+	switch err := a.o.Store.UploadOpen(r.Context(), callID); {
 	case errors.Is(err, server.ErrGone):
 		st.Status = "deleted"
 	case err != nil:
 		return st, err
 	}
-	size, _, err := a.o.Blobs.Size(id)
+	size, _, err := a.o.Blobs.Size(callID)
 	if err != nil {
 		return st, err
 	}
 	st.Size = size
 	return st, nil
+}
+
+// uploadCall returns the server's id of the call whose recording the
+// agent's desktop calls ref ("" when it sent nothing for it yet): the
+// upload routes speak the desktop's ids, and an agent has no way to name
+// another account's call.
+func (a *API) uploadCall(r *http.Request, p server.Principal, ref string) (string, error) {
+	return a.o.Store.RecordingCall(r.Context(), p, ref)
 }
 
 func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -253,13 +285,15 @@ func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.P
 		writeError(w, http.StatusBadRequest, "bad call id")
 		return
 	}
+	callID := id
 	if p.Role == server.RoleAgent {
-		if err := a.o.Store.CheckRecording(r.Context(), p, id); err != nil {
+		var err error
+		if callID, err = a.uploadCall(r, p, id); err != nil {
 			a.fail(w, r, err)
 			return
 		}
 	}
-	st, err := a.status(r, id)
+	st, err := a.status(r, id, callID)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -273,11 +307,12 @@ func (a *API) audioSize(w http.ResponseWriter, r *http.Request, p server.Princip
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	if err := a.o.Store.CheckRecording(r.Context(), p, id); err != nil {
+	callID, err := a.uploadCall(r, p, id)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	st, err := a.status(r, id)
+	st, err := a.status(r, id, callID)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -302,11 +337,12 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		writeError(w, http.StatusBadRequest, "offset query parameter (bytes already uploaded) is required")
 		return
 	}
-	if _, err := a.o.Store.ClaimRecording(r.Context(), p, id); err != nil {
+	rec, err := a.o.Store.ClaimRecording(r.Context(), p, id)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	size, err := a.o.Blobs.Append(id, offset, r.Body)
+	size, err := a.o.Blobs.Append(rec.CallID, offset, r.Body)
 	w.Header().Set("Upload-Offset", strconv.FormatInt(size, 10))
 	if err != nil {
 		a.fail(w, r, err)
@@ -371,12 +407,12 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 		writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: rec.Size, SHA256: rec.SHA256, UploadedSHA256: rec.UploadedSHA256})
 		return
 	}
-	size, err := a.o.Blobs.Finish(id, sum, body)
+	size, err := a.o.Blobs.Finish(rec.CallID, sum, body)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.o.Store.StoreRecording(r.Context(), id, size, sum, body); err != nil {
+	if err := a.o.Store.StoreRecording(r.Context(), rec.CallID, size, sum, body); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -126,7 +126,7 @@ func (s *Store) RotateDevice(ctx context.Context, userID int64, name, tokenHash 
 	return id, nil
 }
 
-const deviceCols = `d.id, d.user_id, u.username, u.role, d.name, d.created_at, d.last_seen, d.revoked_at, d.acked_seq, d.seq_gaps`
+const deviceCols = `d.id, d.user_id, u.username, u.role, d.name, d.created_at, d.last_seen, d.revoked_at, d.acked_seq, d.seq_gaps, d.refused_events`
 
 func scanDevice(sc interface{ Scan(...any) error }, extra ...any) (server.Device, error) {
 	var (
@@ -136,7 +136,7 @@ func scanDevice(sc interface{ Scan(...any) error }, extra ...any) (server.Device
 		lastSeen, revoked sql.NullInt64
 		acked             int64
 	)
-	dest := append([]any{&d.ID, &d.UserID, &d.Username, &role, &d.Name, &created, &lastSeen, &revoked, &acked, &d.SeqGaps}, extra...)
+	dest := append([]any{&d.ID, &d.UserID, &d.Username, &role, &d.Name, &created, &lastSeen, &revoked, &acked, &d.SeqGaps, &d.Refused}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return server.Device{}, err
 	}

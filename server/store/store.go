@@ -44,6 +44,10 @@ type Store struct {
 
 	auditKey        ed25519.PrivateKey
 	checkpointEvery int
+
+	// skew is how far a call's start, on the desktop's clock, may be from
+	// when the server received it before the server counts it from then.
+	skew time.Duration
 }
 
 // Option configures a Store.
@@ -51,6 +55,22 @@ type Option func(*Store)
 
 // WithClock sets the clock (default time.Now), so tests control time.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// DefaultClockSkew is how far from its arrival a call's start may be, on
+// the desktop's clock, before the server counts the call from its arrival.
+const DefaultClockSkew = 24 * time.Hour
+
+// WithClockSkew sets how far a call's start, on the desktop's clock, may be
+// from when it reached the server (default DefaultClockSkew). A call
+// further off is flagged and its retention and holds count from its
+// arrival: the server's clock governs them, not the desktop's.
+func WithClockSkew(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.skew = d
+		}
+	}
+}
 
 // WithLogger sets the logger (default slog.Default).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
@@ -67,7 +87,7 @@ func WithPolicy(p *policy.Policy) Option { return func(s *Store) { s.pol = p } }
 // SQLite (created if missing, WAL, full fsync, 10 s busy timeout). It does
 // not migrate; call Migrate.
 func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, log: slog.Default()}
+	s := &Store{now: time.Now, log: slog.Default(), skew: DefaultClockSkew}
 	for _, o := range opts {
 		o(s)
 	}

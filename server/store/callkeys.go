@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/callguard/callguard/server"
+)
+
+// Calls are keyed by their owner and the desktop's id for them, never by
+// the desktop's id alone: two accounts' desktops that use the same call id,
+// by chance or because one read the other's off the live board, write into
+// two calls. The server's id of a call (what calls, recordings, blobs,
+// holds, review items and tombstones use) is the desktop's id when no call
+// of another account has it, so ids read the same on both sides, and a new
+// random one otherwise, which nobody can take first.
+
+// callKey returns the server's id of the call agent's desktop calls ref,
+// making it if create and there is none yet; without create it returns ""
+// when there is none.
+func (s *Store) callKey(ctx context.Context, q querier, agent, ref string, create bool) (string, error) {
+	var id string
+	err := s.queryRow(ctx, q, `SELECT call_id FROM call_keys WHERE agent = ? AND call_ref = ?`, agent, ref).Scan(&id)
+	switch {
+	case err == nil:
+		return id, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("call %s of %s: %w", ref, agent, err)
+	case !create:
+		return "", nil
+	}
+	// The desktop's id if it is free, else a random one. ON CONFLICT
+	// without a target covers both keys: another request of the same
+	// account making the same call (it wins, and its id is read back), or
+	// the id taken by another account's call.
+	for _, try := range []string{ref, randomCallID(), randomCallID()} {
+		if _, err := s.exec(ctx, q, `INSERT INTO call_keys (agent, call_ref, call_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			agent, ref, try, ms(s.now())); err != nil {
+			return "", fmt.Errorf("call %s of %s: %w", ref, agent, err)
+		}
+		err := s.queryRow(ctx, q, `SELECT call_id FROM call_keys WHERE agent = ? AND call_ref = ?`, agent, ref).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("call %s of %s: %w", ref, agent, err)
+		}
+	}
+	return "", fmt.Errorf("call %s of %s: no free id", ref, agent)
+}
+
+// randomCallID is a server-made call id: 128 random bits in hex, a valid
+// id (server.ValidID) that no desktop can have picked before.
+func randomCallID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("store: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// CallOf returns the server's id of the call agent's desktop calls ref, or
+// server.ErrNotFound when it has sent nothing for it.
+func (s *Store) CallOf(ctx context.Context, agent, ref string) (string, error) {
+	id, err := s.callKey(ctx, s.db, agent, ref, false)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", fmt.Errorf("call %s: %w", ref, server.ErrNotFound)
+	}
+	return id, nil
+}

@@ -20,37 +20,40 @@ import (
 // random one otherwise, which nobody can take first.
 
 // callKey returns the server's id of the call agent's desktop calls ref,
-// making it if create and there is none yet; without create it returns ""
-// when there is none.
-func (s *Store) callKey(ctx context.Context, q querier, agent, ref string, create bool) (string, error) {
-	var id string
-	err := s.queryRow(ctx, q, `SELECT call_id FROM call_keys WHERE agent = ? AND call_ref = ?`, agent, ref).Scan(&id)
+// making it if create and there is none yet (made then reports that); without
+// create it returns "" when there is none.
+func (s *Store) callKey(ctx context.Context, q querier, agent, ref string, create bool) (id string, made bool, err error) {
+	err = s.queryRow(ctx, q, `SELECT call_id FROM call_keys WHERE agent = ? AND call_ref = ?`, agent, ref).Scan(&id)
 	switch {
 	case err == nil:
-		return id, nil
+		return id, false, nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return "", fmt.Errorf("call %s of %s: %w", ref, agent, err)
+		return "", false, fmt.Errorf("call %s of %s: %w", ref, agent, err)
 	case !create:
-		return "", nil
+		return "", false, nil
 	}
 	// The desktop's id if it is free, else a random one. ON CONFLICT
 	// without a target covers both keys: another request of the same
 	// account making the same call (it wins, and its id is read back), or
 	// the id taken by another account's call.
 	for _, try := range []string{ref, randomCallID(), randomCallID()} {
-		if _, err := s.exec(ctx, q, `INSERT INTO call_keys (agent, call_ref, call_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			agent, ref, try, ms(s.now())); err != nil {
-			return "", fmt.Errorf("call %s of %s: %w", ref, agent, err)
-		}
-		err := s.queryRow(ctx, q, `SELECT call_id FROM call_keys WHERE agent = ? AND call_ref = ?`, agent, ref).Scan(&id)
+		err := s.queryRow(ctx, q, `INSERT INTO call_keys (agent, call_ref, call_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING call_id`,
+			agent, ref, try, ms(s.now())).Scan(&id)
 		if err == nil {
-			return id, nil
+			return id, true, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("call %s of %s: %w", ref, agent, err)
+			return "", false, fmt.Errorf("call %s of %s: %w", ref, agent, err)
+		}
+		err = s.queryRow(ctx, q, `SELECT call_id FROM call_keys WHERE agent = ? AND call_ref = ?`, agent, ref).Scan(&id)
+		if err == nil {
+			return id, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", false, fmt.Errorf("call %s of %s: %w", ref, agent, err)
 		}
 	}
-	return "", fmt.Errorf("call %s of %s: no free id", ref, agent)
+	return "", false, fmt.Errorf("call %s of %s: no free id", ref, agent)
 }
 
 // randomCallID is a server-made call id: 128 random bits in hex, a valid
@@ -66,7 +69,7 @@ func randomCallID() string {
 // CallOf returns the server's id of the call agent's desktop calls ref, or
 // server.ErrNotFound when it has sent nothing for it.
 func (s *Store) CallOf(ctx context.Context, agent, ref string) (string, error) {
-	id, err := s.callKey(ctx, s.db, agent, ref, false)
+	id, _, err := s.callKey(ctx, s.db, agent, ref, false)
 	if err != nil {
 		return "", err
 	}

@@ -402,11 +402,14 @@ type callBatch struct {
 // openCallBatch finds (or makes) the call agent's desktop calls ref, and
 // what it holds.
 func (s *Store) openCallBatch(ctx context.Context, tx *sql.Tx, agent, ref string) (*callBatch, error) {
-	id, err := s.callKey(ctx, tx, agent, ref, true)
+	id, made, err := s.callKey(ctx, tx, agent, ref, true)
 	if err != nil {
 		return nil, err
 	}
 	cb := &callBatch{agent: agent, ref: ref, id: id}
+	if made {
+		return cb, nil // a call never seen: nothing stored for it yet
+	}
 	var erased sql.NullInt64
 	err = s.queryRow(ctx, tx, `SELECT event_count, fold, received_at, personal_deleted_at FROM calls WHERE id = ?`, id).
 		Scan(&cb.count, &cb.fold, &cb.received, &erased)

@@ -34,7 +34,8 @@ func (s *Store) RecordingCall(ctx context.Context, p server.Principal, ref strin
 	if p.Role != server.RoleAgent {
 		return "", fmt.Errorf("recording %s: %w", ref, errNotAWriter)
 	}
-	return s.callKey(ctx, s.db, p.Username, ref, false)
+	id, _, err := s.callKey(ctx, s.db, p.Username, ref, false)
+	return id, err
 }
 
 // ClaimRecording returns the recording row of the call p's desktop calls
@@ -48,7 +49,7 @@ func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, ref stri
 	if p.Role != server.RoleAgent {
 		return Recording{}, fmt.Errorf("recording %s: %w", ref, errNotAWriter)
 	}
-	callID, err := s.callKey(ctx, s.db, p.Username, ref, true)
+	callID, _, err := s.callKey(ctx, s.db, p.Username, ref, true)
 	if err != nil {
 		return Recording{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/wire"
 )
 
 // Session is what the API needs from the core. *app.Core implements it.
@@ -317,6 +318,17 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	// What the server would refuse is refused here, in words the
+	// integrator can act on, rather than cut without a word.
+	for _, f := range []struct {
+		name, v string
+		limit   int
+	}{{"number", req.Number, wire.MaxNumberLen}, {"name", req.Name, wire.MaxNameLen}} {
+		if len(f.v) > f.limit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is %d bytes, at most %d (UTF-8): send a shorter %s", f.name, len(f.v), f.limit, f.name))
+			return
+		}
 	}
 	if _, err := s.session.StartManual(dir, app.Party{Number: req.Number, Name: req.Name}); err != nil {
 		s.answer(w, err, 0)

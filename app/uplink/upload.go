@@ -48,12 +48,19 @@ func (c *Client) uploadLoop(ctx context.Context) {
 	for {
 		err := c.uploadAll(ctx)
 		wait := c.o.PollEvery
-		if err != nil && ctx.Err() == nil {
+		var he *httpError
+		switch {
+		case err == nil || ctx.Err() != nil:
+			failures = 0
+		case errors.As(err, &he) && he.status == http.StatusForbidden:
+			// Not an agent's desktop: the recordings stay in the spool.
+			wait = c.o.ForbiddenWait
+		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
+			wait = max(wait, c.retryAfter(he))
+		default:
 			failures++
 			wait = max(wait, c.backoff(failures-1))
 			c.o.Logger.Warn("uplink: recording upload failed; retrying", "in", wait.Round(time.Millisecond), "err", err)
-		} else {
-			failures = 0
 		}
 		if !sleep(ctx, wait) {
 			return

@@ -1,5 +1,7 @@
 package wire
 
+import "strconv"
+
 // EventStatus is what the server did with one event of a batch.
 type EventStatus string
 
@@ -47,4 +49,13 @@ type IngestReply struct {
 	Gaps int `json:"gaps"`
 	// Results has one entry per event of the request, in its order.
 	Results []EventResult `json:"results"`
+}
+
+// RefusedText is how the officer's status line and the supervisors' board
+// put a count of refused events: "3 events refused by the server".
+func RefusedText(n int) string {
+	if n == 1 {
+		return "1 event refused by the server"
+	}
+	return strconv.Itoa(n) + " events refused by the server"
 }

@@ -83,22 +83,6 @@ func New(session Session, opts Options) *Server {
 	return s
 }
 
-// Listen opens addr, which must be a loopback address such as 127.0.0.1:7465.
-func Listen(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("local API address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("local API address %q: %w", addr, ErrNotLoopback)
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("local API: %w", err)
-	}
-	return l, nil
-}
-
 // Serve answers requests on l until ctx is done.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
@@ -163,6 +147,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				h.Set("Access-Control-Max-Age", "600")
+				// Chrome's Private Network Access: a page on the network may
+				// reach this loopback server only if it says so, and it says
+				// so only to the origins the policy allows (the others were
+				// refused above).
+				if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+					h.Set("Access-Control-Allow-Private-Network", "true")
+				}
+				h.Add("Vary", "Access-Control-Request-Private-Network")
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/wire"
 )
 
 // Bus carries records between server instances. store.Bus implements it on
@@ -404,7 +404,7 @@ func (b *Board) derive(r Record, now time.Time) server.AgentState {
 	}
 	if r.Refused > 0 {
 		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertEventsRefused, Since: r.LastSeen,
-			Message: RefusedText(r.Refused)})
+			Message: wire.RefusedText(r.Refused)})
 	}
 	if r.State == "unknown" || r.Link == "lost" {
 		msg := "recording state unknown: the desktop cannot hear the phone system"
@@ -414,15 +414,6 @@ func (b *Board) derive(r Record, now time.Time) server.AgentState {
 		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertStateUnknown, Since: r.Since, Message: msg})
 	}
 	return v
-}
-
-// RefusedText says what a count of refused events means, as the board and
-// the desktop's status line show it: "3 events refused by the server".
-func RefusedText(n int) string {
-	if n == 1 {
-		return "1 event refused by the server"
-	}
-	return strconv.Itoa(n) + " events refused by the server"
 }
 
 // Subscribe returns the board as it is and a channel of its changes.

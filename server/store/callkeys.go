@@ -78,3 +78,50 @@ func (s *Store) CallOf(ctx context.Context, agent, ref string) (string, error) {
 	}
 	return id, nil
 }
+
+// callKeysVersion is the migration that keys calls by their owner.
+const callKeysVersion = 3
+
+// foldUnkeyed folds the calls whose events were stored but never applied:
+// before calls were keyed by their owner, an account's events for a call
+// id another account held first were kept and dropped from the fold.
+// Migration 0003 gave each such (account, desktop id) a call of its own;
+// this builds it, once, as the migration is applied.
+func (s *Store) foldUnkeyed(ctx context.Context) error {
+	rows, err := s.query(ctx, s.db, `SELECT k.agent, k.call_ref, k.call_id FROM call_keys k
+		WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = k.call_id)
+		AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.call_id = k.call_id)
+		AND EXISTS (SELECT 1 FROM events e WHERE e.call_id = k.call_ref AND e.agent = k.agent AND e.body <> '{}')`)
+	if err != nil {
+		return fmt.Errorf("calls to fold: %w", err)
+	}
+	var todo []callBatch
+	for rows.Next() {
+		var cb callBatch
+		if err := rows.Scan(&cb.agent, &cb.ref, &cb.id); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, cb)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range todo {
+		cb := &todo[i]
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			evs, _, err := s.callEvents(ctx, tx, cb.agent, cb.ref)
+			if err != nil || len(evs) == 0 {
+				return err
+			}
+			_, err = s.refold(ctx, tx, cb, evs)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("fold call %s of %s: %w", cb.ref, cb.agent, err)
+		}
+		s.log.Warn("folded a call whose events another account's call had hidden", "agent", cb.agent, "desktop_call_id", cb.ref, "call", cb.id)
+	}
+	return nil
+}

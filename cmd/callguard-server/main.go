@@ -146,6 +146,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	auditKey := fs.String("audit-key", "", "ed25519 key (PEM) that signs audit checkpoints (default: DATA/"+auth.SigningKeyFile+", created on first start)")
 	every := fs.Int("checkpoint-every", 1000, "sign an audit checkpoint every this many records")
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
+	skew := fs.Duration("clock-skew", store.DefaultClockSkew, "how far a call's start on the desktop's clock may be from its arrival before the call is flagged and counted from its arrival")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
-		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery})
+		Identities: ids, AuditKeyFile: *auditKey, CheckpointEvery: *every, RetentionEvery: *retentionEvery, ClockSkew: *skew})
 	if err != nil {
 		return err
 	}

@@ -173,6 +173,12 @@ func TestCallIDSquattingEventsFirst(t *testing.T) {
 	if mc[0].ID == e.callsOf(olive)[0].ID {
 		t.Fatal("two accounts' calls share an id")
 	}
+	// Olive's desktop knows the call by its own id, whatever the server's.
+	var mine struct{ Flags []server.FlagOutcome }
+	e.call(olive, "GET", "/api/v1/flags/mine?since=2026-03-01", "", 200, &mine)
+	if len(mine.Flags) != 1 || mine.Flags[0].CallID != "vc1" {
+		t.Fatalf("olive's flags %+v", mine.Flags)
+	}
 }
 
 func TestCallIDSquattingSupervisorFirst(t *testing.T) {

@@ -82,6 +82,7 @@ func haveIPv6Loopback() bool {
 // receive the CRM's requests and their token. Listen refuses to start
 // then, so the desktop can say so.
 func TestTheLocalAPIRefusesAPortAnotherProgramHolds(t *testing.T) {
+	t.Parallel()
 	t.Run("on 127.0.0.1", func(t *testing.T) {
 		port := freePort(t)
 		otherProgram(t, fmt.Sprintf("127.0.0.1:%d", port))

@@ -54,6 +54,7 @@ func (c *countingTransport) requests() []sent {
 // asks once, keeps its events, says so, and waits long before it asks
 // again: no request storm, no events lost, no "server unreachable".
 func TestASupervisorsDesktopNeitherJamsNorSpins(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, "")
 	r.user("sue", server.RoleSupervisor)
 	enr, err := uplink.Enroll(context.Background(), r.url, "sue", "password-1234", "sue-pc")
@@ -92,6 +93,7 @@ func TestASupervisorsDesktopNeitherJamsNorSpins(t *testing.T) {
 // 429 with Retry-After; the client waits that long, then everything
 // arrives.
 func TestTheClientHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	r := newRigWith(t, "", httpapi.Rates{Requests: 4, RequestBurst: 4})
 	tok, device := r.agent("olive")
 	ob := openOutbox(t, t.TempDir(), device)
@@ -152,6 +154,7 @@ func (s *oldServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a whole batch for one bad event (400), the client sends smaller batches
 // until the bad event goes alone, sets it aside, and sends the rest.
 func TestAnOlderServerStillGetsPastABadEvent(t *testing.T) {
+	t.Parallel()
 	old := &oldServer{}
 	hs := httptest.NewServer(old)
 	defer hs.Close()

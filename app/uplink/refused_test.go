@@ -28,6 +28,7 @@ import (
 // (one an older desktop left in its outbox) is set aside, kept, counted
 // and shown, while the card flag behind it reaches the server.
 func TestAnOverlongNameNeverJamsTheSync(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, "")
 	tok, device := r.agent("olive")
 	dir := t.TempDir()

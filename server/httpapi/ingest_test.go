@@ -18,6 +18,7 @@ import (
 // server refuse the whole batch, and with it the card flag that followed.
 // Each event is answered on its own now.
 func TestOneBadEventDoesNotBlockTheOthers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	olive := e.user("olive", server.RoleAgent)
 	long := strings.Repeat("Ž", 150) // 300 bytes
@@ -75,6 +76,7 @@ func devOf(t *testing.T, e *env, tok string) string {
 // TestAnEventIDIsNotTakenFromAnotherAccount: an event id already used by
 // another account is refused, not answered "duplicate" and dropped.
 func TestAnEventIDIsNotTakenFromAnotherAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	olive, mallory := e.user("olive", server.RoleAgent), e.user("mallory", server.RoleAgent)
 	e.call(mallory, "POST", "/api/v1/events", batch("mallory", 1, 1, "m1"), 200, nil)
@@ -90,6 +92,7 @@ func TestAnEventIDIsNotTakenFromAnotherAccount(t *testing.T) {
 // all. Past wire.MaxEventsPerCall each event is refused on its own, and
 // other calls go on.
 func TestEventsPerCallAreCapped(t *testing.T) {
+	t.Parallel()
 	e := newEnvWithRates(t, 0, 0)
 	olive := e.user("olive", server.RoleAgent)
 	seq := 1
@@ -122,6 +125,7 @@ func TestEventsPerCallAreCapped(t *testing.T) {
 // send as fast as the server would take it. Past its allowance a device
 // gets 429 with Retry-After; another device is not slowed down.
 func TestDevicesAreRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnvWithRates(t, 2, 5) // 2 requests a second, bursts of 5
 	olive, pat := e.user("olive", server.RoleAgent), e.user("pat", server.RoleAgent)
 	hb := `{"at":"2026-03-02T09:00:00Z","state":"idle","since":"2026-03-02T09:00:00Z"}`
@@ -153,6 +157,7 @@ func TestDevicesAreRateLimited(t *testing.T) {
 // log without bound. At most a few rows per principal a minute, then one
 // row saying how many more there were.
 func TestForbiddenRequestsDoNotFloodTheAudit(t *testing.T) {
+	t.Parallel()
 	e := newEnvWithRates(t, 0, 0)
 	olive, pat := e.user("olive", server.RoleAgent), e.user("pat", server.RoleAgent)
 	for range 100 {

@@ -114,6 +114,7 @@ func olivesCallIsWhole(t *testing.T, e *env, olive, sup string, recording []byte
 }
 
 func TestCallIDSquattingRecordingFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	olive, mallory, sup := e.user("olive", server.RoleAgent), e.user("mallory", server.RoleAgent), e.user("sue", server.RoleSupervisor)
 	forged := []byte("mallory's forged recording")
@@ -141,6 +142,7 @@ func TestCallIDSquattingRecordingFirst(t *testing.T) {
 }
 
 func TestCallIDSquattingEventsFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	olive, mallory, sup := e.user("olive", server.RoleAgent), e.user("mallory", server.RoleAgent), e.user("sue", server.RoleSupervisor)
 	var rep ingestReply
@@ -182,6 +184,7 @@ func TestCallIDSquattingEventsFirst(t *testing.T) {
 }
 
 func TestCallIDSquattingSupervisorFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	olive, sup := e.user("olive", server.RoleAgent), e.user("sue", server.RoleSupervisor)
 	dee := e.user("dee", server.RoleDPO)

@@ -14,6 +14,7 @@ import (
 // (more than the allowed skew from when it arrived) from its arrival,
 // flags it for the dpo, and keeps what the desktop said.
 func TestTheServersClockGovernsRetention(t *testing.T) {
+	t.Parallel()
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
 			e := newEnv(t, d.url(t), nil)

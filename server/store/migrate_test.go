@@ -19,6 +19,7 @@ import (
 // olive's call and olive's were stored but never applied. Migrating keeps
 // mallory's call as it was and gives olive hers, folded from her events.
 func TestMigratingUndoesAnEarlierSquat(t *testing.T) {
+	t.Parallel()
 	for name, url := range map[string]func() string{
 		"sqlite":   func() string { return "sqlite:" + filepath.Join(t.TempDir(), "cg.db") },
 		"postgres": func() string { return testrig.PostgreSQL(t) },

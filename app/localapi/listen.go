@@ -97,11 +97,17 @@ func newPair(first, second net.Listener) *pair {
 			for {
 				c, err := l.Accept()
 				if err != nil {
+					if errors.Is(err, net.ErrClosed) {
+						return
+					}
+					// Handed to the server, which retries a passing error
+					// (too many open files) and stops on any other.
 					select {
 					case p.errs <- err:
+						continue
 					case <-p.done:
+						return
 					}
-					return
 				}
 				select {
 				case p.conns <- c:
@@ -120,7 +126,6 @@ func (p *pair) Accept() (net.Conn, error) {
 	case c := <-p.conns:
 		return c, nil
 	case err := <-p.errs:
-		p.Close()
 		return nil, err
 	case <-p.done:
 		return nil, net.ErrClosed

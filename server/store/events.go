@@ -304,7 +304,8 @@ func (s *Store) tally(res *IngestResult) {
 
 // refusal is an event's refusal in words, without the sentinel's.
 func refusal(err error) string {
-	return strings.TrimSuffix(err.Error(), ": "+server.ErrInvalid.Error())
+	msg := strings.TrimSuffix(err.Error(), ": "+server.ErrInvalid.Error())
+	return strings.ReplaceAll(msg, "\n", "; ")
 }
 
 // eventOwners returns who stored each of evs' ids before, by id.

@@ -417,10 +417,14 @@ func (c *Client) heartbeatLoop(ctx context.Context) {
 		wait := c.o.HeartbeatEvery
 		var he *httpError
 		switch {
-		case err == nil || ctx.Err() != nil:
+		case err == nil:
 			failures = 0
+			c.setStatus(func(s *Status) { s.Forbidden = false })
+		case ctx.Err() != nil:
 		case errors.As(err, &he) && he.status == http.StatusForbidden:
-			wait = c.o.ForbiddenWait // not an agent's desktop: nothing to report
+			// Not an agent's desktop: nothing to report.
+			c.setStatus(func(s *Status) { s.Forbidden = true })
+			wait = c.o.ForbiddenWait
 		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
 			wait = max(wait, c.retryAfter(he))
 		default:

@@ -75,6 +75,12 @@ func (c *Client) uploadAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(ids) > 0 && c.Status().Forbidden {
+		// Not an agent's desktop: the server takes no recordings from it,
+		// and its answers about call ids are about other accounts' calls.
+		c.setStatus(func(s *Status) { s.Uploads = len(ids) })
+		return &httpError{status: http.StatusForbidden, msg: "this account sends no recordings"}
+	}
 	c.setStatus(func(s *Status) { s.Uploads = len(ids) })
 	var first error
 	for _, id := range ids {

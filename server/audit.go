@@ -6,20 +6,17 @@ import "time"
 // recording are different actions: a play decrypts on the server and
 // streams audio, a download hands out the encrypted file.
 const (
-	AuditLogin       = "login"
-	AuditLoginFailed = "login.failed"
-	AuditAuthzDenied = "authz.denied"
-	// AuditDenialsSuppressed says how many more denials of one principal a
-	// minute had, past AuditDenialsPerMinute recorded one by one.
-	AuditDenialsSuppressed = "authz.denied.suppressed"
-	AuditTokenDenied       = "token.denied"
-	AuditUserAdd           = "user.add"
-	AuditUserDisable       = "user.disable"
-	AuditUserEnable        = "user.enable"
-	AuditRoleChange        = "user.role"
-	AuditDeviceRevoke      = "device.revoke"
-	AuditCallsSearch       = "calls.search"
-	AuditCallRead          = "call.read"
+	AuditLogin        = "login"
+	AuditLoginFailed  = "login.failed"
+	AuditAuthzDenied  = "authz.denied"
+	AuditTokenDenied  = "token.denied"
+	AuditUserAdd      = "user.add"
+	AuditUserDisable  = "user.disable"
+	AuditUserEnable   = "user.enable"
+	AuditRoleChange   = "user.role"
+	AuditDeviceRevoke = "device.revoke"
+	AuditCallsSearch  = "calls.search"
+	AuditCallRead     = "call.read"
 
 	AuditPlay            = "recording.play"
 	AuditDownload        = "recording.download"
@@ -45,6 +42,10 @@ const (
 	AuditExport          = "audit.export"
 	AuditCheckpointed    = "audit.checkpoint"
 )
+
+// AuditDenialsSuppressed says how many more of one principal's refused
+// requests a minute had, past AuditDenialsPerMinute recorded one by one.
+const AuditDenialsSuppressed = "authz.denied.suppressed"
 
 // AuditDenialsPerMinute is how many of one principal's refused requests
 // (authz.denied, token.denied) a minute are audited one by one; the rest

@@ -66,6 +66,28 @@ func TestIngestAnswersEachEvent(t *testing.T) {
 		if d, _ := s.Device(ctx, olive.DeviceID); d.Refused != 2 {
 			t.Fatalf("refusals counted again: %d", d.Refused)
 		}
+		// The call is erased (here by an erasure of its number): a late
+		// event of it is discarded, never answered accepted, and its body
+		// is not kept.
+		free, _, err := s.NumberCandidates(ctx, server.NumberKey("+441632960001"))
+		if err != nil || len(free) != 1 {
+			t.Fatalf("candidates %+v, %v", free, err)
+		}
+		begun, err := s.BeginDeletions(ctx, free, server.CauseErasure, "1", "dee", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishDeletions(ctx, begun); err != nil {
+			t.Fatal(err)
+		}
+		late, err := s.Ingest(ctx, olive, []server.Event{evs[8]})
+		if err != nil || late.Discarded != 1 || late.Accepted != 0 || late.Results[0].Status != wire.Discarded || late.AckedSeq != evs[8].Seq {
+			t.Fatalf("a late event of an erased call: %+v, %v", late, err)
+		}
+		var body string
+		if err := s.DB().QueryRow(`SELECT body FROM events WHERE id = '`+evs[8].ID+`'`).Scan(&body); err != nil || body != "{}" {
+			t.Fatalf("its body %q, %v", body, err)
+		}
 		// Only agents write.
 		sup := agentDevice(t, s, "sue")
 		sup.Role = server.RoleSupervisor

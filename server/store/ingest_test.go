@@ -85,7 +85,7 @@ func TestIngestAnswersEachEvent(t *testing.T) {
 			t.Fatalf("a late event of an erased call: %+v, %v", late, err)
 		}
 		var body string
-		if err := s.DB().QueryRow(`SELECT body FROM events WHERE id = '`+evs[8].ID+`'`).Scan(&body); err != nil || body != "{}" {
+		if err := s.DB().QueryRow(`SELECT body FROM events WHERE id = '` + evs[8].ID + `'`).Scan(&body); err != nil || body != "{}" {
 			t.Fatalf("its body %q, %v", body, err)
 		}
 		// Only agents write.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/sip"
+	"github.com/callguard/callguard/wire"
 )
 
 // options is everything the desktop is started with.
@@ -93,6 +95,7 @@ type desktop struct {
 	uplink  *uplink.Client
 	server  *central.Server     // the embedded server, when there is no other
 	demoKey *age.X25519Identity // the embedded server's demo organisation key
+	notes   app.Notifier        // the officer's notifications
 
 	mu     sync.Mutex
 	cfg    config.Config
@@ -114,6 +117,7 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	d := &desktop{opts: opts, log: log, dataDir: dataDir, policy: opts.Policy, cfg: cfg}
+	d.notes = app.NewThrottle(desktopNotifier{log}, 20*time.Second, nil)
 	d.secrets = secrets.Open(secrets.Service)
 	if err := d.secrets.Unavailable(); err != nil {
 		log.Warn("the OS keyring is not reachable: secrets are kept in memory for this run only", "err", err)
@@ -121,14 +125,16 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 
 	if len(d.policy.Recipients) == 0 && cfg.Server.Embedded() {
 		// The embedded server stands in for the organisation: it keeps a
-		// demo key in the keyring so recordings are still encrypted.
+		// demo key in the data directory so recordings stay playable
+		// across restarts, whether or not there is a keyring.
 		id, err := d.demoIdentity()
 		if err != nil {
 			return nil, err
 		}
 		d.demoKey = id
 		d.policy.Recipients = []string{id.Recipient().String()}
-		log.Warn("no organisation key configured: recordings are encrypted to the embedded server's demo key (set policy.recipients for real use)")
+		log.Warn("DEMO MODE: no organisation key configured, so recordings are encrypted to a demo key kept beside them, which protects nothing at rest; set policy.recipients to the organisation's key for real use",
+			"key", d.demoKeyPath())
 	}
 	rec, err := recorder.New(recorder.Options{
 		SpoolDir:      filepath.Join(dataDir, "spool"),
@@ -161,7 +167,7 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		Manual:   cfg.PhoneSystem.Manual(),
 		Recorder: rec,
 		Sink:     ob,
-		Notifier: app.NewThrottle(desktopNotifier{log}, 20*time.Second, nil),
+		Notifier: d.notes,
 		Logger:   log.With("part", "core"),
 	})
 	d.goRun(func() { d.core.Run(ctx) })
@@ -381,6 +387,17 @@ func (d *desktop) startLocalAPI(ctx context.Context) {
 		return
 	}
 	l, err := localapi.Listen(addr)
+	if errors.Is(err, localapi.ErrPortTaken) {
+		// Another program on the port would get the CRM's requests and
+		// their token: no local API, and the officer is told.
+		d.apiErr = fmt.Errorf("local API off: port %s is in use by another program; close it, or choose another port in Settings → Local API: %w",
+			portOf(addr), err)
+		d.log.Error("local API off: its port is taken by another program", "addr", addr, "err", err)
+		d.notes.Notify(app.Notification{Kind: app.NotifyLocalAPIOff, Title: "callguard's local API is off",
+			Body: "Port " + portOf(addr) + " is in use by another program, so CRM and payment pages cannot pause recording automatically. Pause by hand, and tell IT.",
+			Key:  "local-api-port"})
+		return
+	}
 	if err != nil {
 		d.apiErr = err
 		d.log.Error("local API off", "err", err)
@@ -400,6 +417,14 @@ func (d *desktop) startLocalAPI(ctx context.Context) {
 	})
 }
 
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return p
+}
+
 func reasonsOf(p *policy.Policy) localapi.Reasons {
 	var r localapi.Reasons
 	for _, x := range p.PauseReasons {
@@ -411,18 +436,34 @@ func reasonsOf(p *policy.Policy) localapi.Reasons {
 	return r
 }
 
-// syncStatus tells the officer whether metadata is reaching the server.
+// syncStatus tells the officer whether metadata is reaching the server,
+// and that the local API is off when another program holds its port.
 func (d *desktop) syncStatus() string {
-	if d.uplink == nil {
-		return ""
+	var parts []string
+	if d.uplink != nil {
+		parts = append(parts, syncText(d.uplink.Status()))
 	}
-	return syncText(d.uplink.Status())
+	if errors.Is(d.apiErr, localapi.ErrPortTaken) {
+		parts = append(parts, "LOCAL API OFF: port "+portOf(d.cfg.LocalAPI.Addr())+" is used by another program")
+	}
+	return strings.Join(parts, " · ")
 }
 
 // syncText says in words what st means for the officer.
 func syncText(st uplink.Status) string {
+	text := syncState(st)
+	if st.Refused > 0 {
+		// Kept on this computer and in no one's way, but someone should look.
+		text += " · " + wire.RefusedText(st.Refused) + " (kept on this computer)"
+	}
+	return text
+}
+
+func syncState(st uplink.Status) string {
 	waiting := plural(st.Pending, "event") + " and " + plural(st.Uploads, "recording") + " waiting"
 	switch {
+	case st.Forbidden:
+		return "Calls are not sent: this account is not an officer's (" + plural(st.Pending, "event") + " kept on this computer)"
 	case st.Online && st.Pending == 0 && st.Uploads == 0:
 		return "All sent to the server"
 	case st.Online:
@@ -444,29 +485,71 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// OrgIdentity is the keyring entry of the embedded server's demo
-// organisation key.
+// OrgIdentity is the keyring entry where versions before the demo key
+// file kept the embedded server's demo organisation key.
 const OrgIdentity = "org-identity"
 
+// demoKeyFile is the demo organisation key's file in the data directory.
+const demoKeyFile = "demo-org.agekey"
+
+func (d *desktop) demoKeyPath() string { return filepath.Join(d.dataDir, demoKeyFile) }
+
 // demoIdentity returns the embedded demo organisation key, making it on
-// first use. The embedded server uses it to play and redact recordings.
+// first use. It is kept in the data directory (mode 0600), beside the
+// recordings it decrypts: without a keyring it would live in memory only,
+// and every restart would leave the recordings before it unplayable. Kept
+// there it protects nothing at rest, which is why it is for trying
+// callguard only (the log, Settings and the README say so). A key an
+// older version kept in the keyring is moved to the file.
 func (d *desktop) demoIdentity() (*age.X25519Identity, error) {
+	path := d.demoKeyPath()
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			d.log.Warn("the demo organisation key was readable by others; made it 0600", "path", path)
+			if err := os.Chmod(path, 0o600); err != nil {
+				return nil, fmt.Errorf("demo organisation key %s: %w", path, err)
+			}
+		}
+		id, err := age.ParseX25519Identity(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("demo organisation key %s: %w", path, err)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("demo organisation key: %w", err)
+	}
 	s, err := d.secrets.Get(OrgIdentity)
-	if errors.Is(err, secrets.ErrNotFound) {
+	switch {
+	case errors.Is(err, secrets.ErrNotFound):
 		if s, _, err = recorder.NewIdentity(); err != nil {
 			return nil, err
 		}
-		if err := d.secrets.Set(OrgIdentity, s); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
+	case err != nil:
 		return nil, err
 	}
 	id, err := age.ParseX25519Identity(s)
 	if err != nil {
-		return nil, fmt.Errorf("demo organisation key in the keyring: %w", err)
+		return nil, fmt.Errorf("demo organisation key: %w", err)
+	}
+	if err := config.WriteFileAtomic(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("demo organisation key: %w", err)
 	}
 	return id, nil
+}
+
+// Warnings are what Settings shows at its top (ui.SettingsBackend).
+func (d *desktop) Warnings() []string {
+	var out []string
+	if d.demoKey != nil {
+		out = append(out, "Demo mode: recordings are encrypted to a demo key kept on this computer ("+d.demoKeyPath()+
+			"), so they are not protected at rest. Set the organisation's key (policy recipients) before real use.")
+	}
+	if d.apiErr != nil {
+		out = append(out, "The local API is off: "+strings.TrimPrefix(d.apiErr.Error(), "local API off: "))
+	}
+	return out
 }
 
 // deviceID returns this installation's id, made on first start. It names

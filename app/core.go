@@ -171,8 +171,11 @@ func (c *Core) do(f func(now time.Time) error) error {
 	}
 }
 
-// HandleCall posts an event from the phone system.
+// HandleCall posts an event from the phone system, its fields cut to the
+// limits the server takes (FitCallEvent): the window, the local API and
+// the server then all show the same name.
 func (c *Core) HandleCall(ev CallEvent) {
+	ev = FitCallEvent(ev)
 	c.post(func(now time.Time) { c.m.HandleCall(ev, now) })
 }
 

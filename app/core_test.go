@@ -14,7 +14,8 @@ import (
 // TestMain fails the package if any test leaves a goroutine running.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeClock is a clock whose timers fire only when the test moves time.
+// fakeClock is a clock whose timers fire only when the test moves time (or
+// at once, like real timers, when armed for a moment already come).
 type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -37,6 +38,14 @@ func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		// As time.NewTimer: a timer for a moment already come fires at once.
+		// The core arms its next deadline after it answered the intent that
+		// set it, so a test may have moved the clock past it by then; a
+		// fake that waited for the next Advance lost that reminder.
+		t.stopped = true
+		t.c <- c.now
+	}
 	c.timers = append(c.timers, t)
 	return t.c, func() bool {
 		c.mu.Lock()

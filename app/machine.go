@@ -750,6 +750,7 @@ func (m *Machine) emit(ev Event, now time.Time) {
 	ev.ID = NewID()
 	ev.Time = now
 	ev.Agent = m.agent.ID
+	fitEvent(&ev) // never anything the server would refuse (see limits.go)
 	if err := m.sink.Append(ev); err != nil {
 		// The outbox is on the local disk; if it cannot take an event the
 		// disk is failing. Say so loudly but keep the officer's state right.

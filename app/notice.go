@@ -34,6 +34,7 @@ const (
 	NotifyPauseLong                                    // a pause has run past its reminder
 	NotifyStateUnknown                                 // lost contact with the phone system
 	NotifyRecordingFailed                              // recording should happen but does not
+	NotifyLocalAPIOff                                  // the local API could not start (its port is taken)
 )
 
 // Notification is a desktop notification the core asks for.

@@ -54,6 +54,16 @@ const (
 	AuditTeamMemberRemove = "team.member-remove"
 )
 
+// AuditDenialsSuppressed says how many more of one principal's refused
+// requests a minute had, past AuditDenialsPerMinute recorded one by one.
+const AuditDenialsSuppressed = "authz.denied.suppressed"
+
+// AuditDenialsPerMinute is how many of one principal's refused requests
+// (authz.denied, token.denied) a minute are audited one by one; the rest
+// are counted in one authz.denied.suppressed record, so forbidden requests
+// cannot grow the audit log without bound.
+const AuditDenialsPerMinute = 10
+
 // AuditRecord is one row of the append-only audit log. Hash is the sha256 of
 // PrevHash and the record's other fields (see store.AuditHash), so changing
 // or removing a row breaks the chain at that row.

@@ -12,7 +12,12 @@ import (
 // reasons, declined) are kept as columns so the retention job can select on
 // them.
 type Call struct {
+	// ID is the server's id of the call: the desktop's call id unless
+	// another account's call had it first (then a new one), so two
+	// accounts' calls never share an id. DesktopID is the id the desktop
+	// gave it; the upload routes take that one.
 	ID        string     `json:"id"`
+	DesktopID string     `json:"desktop_call_id"`
 	Device    string     `json:"device"`
 	Agent     string     `json:"agent"`
 	Direction string     `json:"direction"`
@@ -47,6 +52,14 @@ type Call struct {
 	Erased  *time.Time `json:"erased,omitempty"`
 	Events  int        `json:"events"`
 	Updated time.Time  `json:"updated"`
+	// Received is when the server got the call's first event, on its own
+	// clock. ClockSkewed is true when the desktop's Started was further
+	// from it than the server allows (24 h by default): then retention and
+	// holds count from Received, not from what the desktop said.
+	// CountedFrom is the time they count from.
+	Received    *time.Time `json:"received,omitempty"`
+	ClockSkewed bool       `json:"clock_skewed"`
+	CountedFrom time.Time  `json:"counted_from"`
 }
 
 // Pause is one stretch of a call during which recording was paused.
@@ -83,6 +96,21 @@ const (
 // in, whatever order they arrived in), so folding is independent of arrival
 // order and of duplicates.
 func FoldCall(callID string, events []Event) Call {
+	f := NewFold(callID)
+	seen := map[string]bool{}
+	for _, e := range SortBySeq(events) {
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		f.Apply(e)
+	}
+	return f.Call()
+}
+
+// SortBySeq returns a copy of events in seq order (ties by time), the order
+// folding applies them in.
+func SortBySeq(events []Event) []Event {
 	evs := append([]Event(nil), events...)
 	sort.SliceStable(evs, func(i, j int) bool {
 		if evs[i].Seq != evs[j].Seq {
@@ -90,98 +118,134 @@ func FoldCall(callID string, events []Event) Call {
 		}
 		return evs[i].Time.Before(evs[j].Time)
 	})
-	c := Call{ID: callID, Direction: "unknown", State: "unknown", Notice: "pending", Recording: RecordingNone}
-	seen := map[string]bool{}
-	var open *Pause
+	return evs
+}
+
+// Fold is a call folded from its events so far, with what applying later
+// ones needs: the store keeps it with the call, so a batch whose events
+// come after every event folded (higher seqs) is applied on top of it
+// without reading the call's earlier events again. Folding a call's events
+// in one go and folding them in increments give the same Call.
+type Fold struct {
+	// State is the call as folded so far: its Flags are only those of the
+	// events applied since the fold was made or loaded, and Pauses only the
+	// ended ones.
+	State Call `json:"call"`
+	// LastSeq is the highest seq applied: events with higher seqs may be
+	// applied on top, any other needs a fold from the start.
+	LastSeq uint64 `json:"last_seq"`
+	// Open is the pause not ended yet.
+	Open *Pause `json:"open,omitempty"`
+	// StartKnown: State.Started came from a call event; First is the time
+	// of the first event, the start of a call whose call events never came.
+	StartKnown bool      `json:"start_known"`
+	First      time.Time `json:"first"`
+}
+
+// NewFold returns the fold of a call with no events yet.
+func NewFold(callID string) *Fold {
+	return &Fold{State: Call{ID: callID, Direction: "unknown", State: "unknown", Notice: "pending", Recording: RecordingNone}}
+}
+
+// Apply folds one more event in; events must come in seq order.
+func (f *Fold) Apply(e Event) {
+	c := &f.State
+	if f.First.IsZero() {
+		f.First = e.Time
+	}
+	f.LastSeq = max(f.LastSeq, e.Seq)
+	c.Events++
+	if c.Device == "" {
+		c.Device = e.Device
+	}
+	if c.Agent == "" {
+		c.Agent = e.Agent
+	}
+	if e.Time.After(c.Updated) {
+		c.Updated = e.Time
+	}
 	closePause := func(at time.Time) {
-		if open == nil {
+		if f.Open == nil {
 			return
 		}
 		end := at
-		open.End = &end
-		c.Pauses = append(c.Pauses, *open)
-		open = nil
+		f.Open.End = &end
+		c.Pauses = append(c.Pauses, *f.Open)
+		f.Open = nil
 	}
-	for _, e := range evs {
-		if seen[e.ID] {
-			continue
+	switch e.Type {
+	case EventCallRinging, EventCallAnswered, EventCallEnded:
+		if e.Call == nil {
+			return
 		}
-		seen[e.ID] = true
-		c.Events++
-		if c.Device == "" {
-			c.Device = e.Device
+		ec := e.Call
+		c.Direction = ec.Direction
+		c.Local, c.Remote = ec.Local, ec.Remote
+		if ec.SIPCallID != "" {
+			c.SIPCallID = ec.SIPCallID
 		}
-		if c.Agent == "" {
-			c.Agent = e.Agent
+		if !f.StartKnown || ec.Started.Before(c.Started) {
+			c.Started, f.StartKnown = ec.Started, true
 		}
-		if e.Time.After(c.Updated) {
-			c.Updated = e.Time
+		if ec.Answered != nil {
+			c.Answered = ec.Answered
 		}
-		switch e.Type {
-		case EventCallRinging, EventCallAnswered, EventCallEnded:
-			if e.Call == nil {
-				continue
-			}
-			ec := e.Call
-			c.Direction = ec.Direction
-			c.Local, c.Remote = ec.Local, ec.Remote
-			if ec.SIPCallID != "" {
-				c.SIPCallID = ec.SIPCallID
-			}
-			if c.Started.IsZero() || ec.Started.Before(c.Started) {
-				c.Started = ec.Started
-			}
-			if ec.Answered != nil {
-				c.Answered = ec.Answered
-			}
+		if ec.Ended != nil {
+			c.Ended = ec.Ended
+		}
+		c.Recorded = c.Recorded || ec.Recorded
+		if e.Type == EventCallEnded {
+			end := e.Time
 			if ec.Ended != nil {
-				c.Ended = ec.Ended
+				end = *ec.Ended
 			}
-			c.Recorded = c.Recorded || ec.Recorded
-			if e.Type == EventCallEnded {
-				end := e.Time
-				if ec.Ended != nil {
-					end = *ec.Ended
-				}
-				closePause(end)
-			}
-		case EventRecordingState:
-			if open != nil && (e.State != "paused" || e.Reason != open.Reason) {
-				closePause(e.Time)
-			}
-			if e.State == "paused" && open == nil {
-				open = &Pause{Reason: e.Reason, Start: e.Time}
-			}
-			c.State, c.StateReason = e.State, e.Reason
-			switch e.State {
-			case "declined":
-				c.declined(e.Time)
-			case "excluded":
-				c.Excluded = true
-			case "failed":
-				c.Failed = true
-			case "recording":
-				c.Recorded = true
-			}
-		case EventNotice:
-			c.Notice = e.Outcome
-			if e.Outcome == "objected" {
-				c.declined(e.Time)
-			}
-		case EventFlag:
-			c.Flags = append(c.Flags, Flag{EventID: e.ID, Reason: e.Reason, Note: e.Note, FromMS: e.FromMS, ToMS: e.ToMS, At: e.Time})
+			closePause(end)
 		}
+	case EventRecordingState:
+		if f.Open != nil && (e.State != "paused" || e.Reason != f.Open.Reason) {
+			closePause(e.Time)
+		}
+		if e.State == "paused" && f.Open == nil {
+			f.Open = &Pause{Reason: e.Reason, Start: e.Time}
+		}
+		c.State, c.StateReason = e.State, e.Reason
+		switch e.State {
+		case "declined":
+			c.declined(e.Time)
+		case "excluded":
+			c.Excluded = true
+		case "failed":
+			c.Failed = true
+		case "recording":
+			c.Recorded = true
+		}
+	case EventNotice:
+		c.Notice = e.Outcome
+		if e.Outcome == "objected" {
+			c.declined(e.Time)
+		}
+	case EventFlag:
+		c.Flags = append(c.Flags, Flag{EventID: e.ID, Reason: e.Reason, Note: e.Note, FromMS: e.FromMS, ToMS: e.ToMS, At: e.Time})
 	}
-	if open != nil {
-		c.Pauses = append(c.Pauses, *open)
+}
+
+// Call returns the call as folded so far: the open pause listed last, the
+// paused time of the ended ones, and, for a call whose call events never
+// came, its first event's time as its start.
+func (f *Fold) Call() Call {
+	c := f.State
+	c.Pauses = append([]Pause(nil), c.Pauses...)
+	if f.Open != nil {
+		c.Pauses = append(c.Pauses, *f.Open)
 	}
+	c.PausedMS = 0
 	for _, p := range c.Pauses {
 		if p.End != nil {
 			c.PausedMS += p.End.Sub(p.Start).Milliseconds()
 		}
 	}
-	if c.Started.IsZero() && len(evs) > 0 {
-		c.Started = evs[0].Time
+	if !f.StartKnown || c.Started.IsZero() {
+		c.Started = f.First
 	}
 	return c
 }
@@ -208,11 +272,23 @@ func (c *Call) FlagReasons() []string {
 }
 
 // Retention returns the rule and the delete_after date the policy gives a
-// call that started at started with facts f: the period of the first
-// matching rule, counted from the call's start.
-func Retention(p *policy.Policy, started time.Time, f policy.CallFacts) (rule string, deleteAfter time.Time) {
+// call with facts f: the period of the first matching rule, counted from
+// from (the call's start, or its arrival when the desktop's clock was off:
+// see CountedFrom).
+func Retention(p *policy.Policy, from time.Time, f policy.CallFacts) (rule string, deleteAfter time.Time) {
 	period, rule := p.RetentionFor(f)
-	return rule, period.After(started).UTC()
+	return rule, period.After(from).UTC()
+}
+
+// CountFrom returns the time retention and holds count a call from: when
+// it started, if that is within skew of when the server received it, else
+// when it was received. A desktop's clock can be wrong or set on purpose;
+// the server's decides.
+func CountFrom(started, received time.Time, skew time.Duration) (from time.Time, skewed bool) {
+	if d := started.Sub(received); d > skew || d < -skew {
+		return received, true
+	}
+	return started, false
 }
 
 // CallFilter selects calls for a search. Empty fields match everything.

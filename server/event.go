@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/callguard/callguard/wire"
 )
 
 // EventType names a metadata event; the names are the ingest contract
@@ -23,15 +25,16 @@ const (
 	EventLink           EventType = "link"
 )
 
-// Limits of the ingest contract.
+// Limits of the ingest contract; they live in wire, which the desktop
+// imports too.
 const (
-	MaxBatch     = 1000 // events in one request
-	maxIDLen     = 64
-	maxNumberLen = 128
-	maxNameLen   = 256
-	maxURILen    = 512
-	maxReasonLen = 256
-	maxNoteLen   = 4096
+	MaxBatch     = wire.MaxBatch // events in one request
+	maxIDLen     = wire.MaxIDLen
+	maxNumberLen = wire.MaxNumberLen
+	maxNameLen   = wire.MaxNameLen
+	maxURILen    = wire.MaxURILen
+	maxReasonLen = wire.MaxReasonLen
+	maxNoteLen   = wire.MaxNoteLen
 )
 
 // RecordingStates are the contract names of the recording states (DESIGN.md).
@@ -85,11 +88,22 @@ type Party struct {
 	URI    string `json:"uri,omitempty"`
 }
 
+// BatchItem is one event of an ingest request as read: the event, and Err
+// when it breaks the contract (Err wraps ErrInvalid and says why, in
+// words; the event is refused, the rest of the batch goes on). An item
+// that is not even an event object keeps what could be read of its id and
+// seq, to name it in the answer.
+type BatchItem struct {
+	Event Event
+	Err   error
+}
+
 // DecodeBatch reads an ingest request body {"events":[...]} and validates
-// every event. Unknown fields are ignored (newer desktops may add some);
-// unknown event types, missing ids or seqs and out-of-contract values are
-// errors that name the event, wrapped in ErrInvalid.
-func DecodeBatch(b []byte) ([]Event, error) {
+// every event on its own. Unknown fields are ignored (newer desktops may
+// add some). Only a body that is not such an object, or holds more than
+// MaxBatch events, is an error (wrapping ErrInvalid): one bad event never
+// makes the good ones wait.
+func DecodeBatch(b []byte) ([]BatchItem, error) {
 	var req struct {
 		Events []json.RawMessage `json:"events"`
 	}
@@ -102,21 +116,35 @@ func DecodeBatch(b []byte) ([]Event, error) {
 	if len(req.Events) > MaxBatch {
 		return nil, fmt.Errorf("%d events in one batch, at most %d: %w", len(req.Events), MaxBatch, ErrInvalid)
 	}
-	out := make([]Event, 0, len(req.Events))
+	out := make([]BatchItem, len(req.Events))
 	for i, raw := range req.Events {
-		var e Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("events[%d]: %v: %w", i, err, ErrInvalid)
+		e := &out[i].Event
+		if err := json.Unmarshal(raw, e); err != nil {
+			var name struct {
+				ID  any `json:"id"`
+				Seq any `json:"seq"`
+			}
+			json.Unmarshal(raw, &name)
+			*e = Event{}
+			if id, ok := name.ID.(string); ok && len(id) <= maxIDLen {
+				e.ID = id
+			}
+			if seq, ok := name.Seq.(float64); ok && seq >= 0 && seq < 1<<53 {
+				e.Seq = uint64(seq)
+			}
+			out[i].Err = fmt.Errorf("not an event: %v: %w", err, ErrInvalid)
+			continue
 		}
 		if err := e.Validate(); err != nil {
-			return nil, fmt.Errorf("events[%d] (%s): %w", i, e.ID, err)
+			out[i].Err = err
+			continue
 		}
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, raw); err != nil {
-			return nil, fmt.Errorf("events[%d]: %v: %w", i, err, ErrInvalid)
+			out[i].Err = fmt.Errorf("not an event: %v: %w", err, ErrInvalid)
+			continue
 		}
 		e.Raw = compact.Bytes()
-		out = append(out, e)
 	}
 	return out, nil
 }
@@ -131,24 +159,24 @@ func (e *Event) Validate() error {
 	if e.Seq == 0 {
 		bad("seq must be 1 or more")
 	}
-	if e.Time.IsZero() || e.Time.Year() < 2000 || e.Time.Year() > 2200 {
-		bad("time %s is missing or implausible", e.Time.Format(time.RFC3339))
+	// Any time is stored as the desktop said it; the server's own clock
+	// decides retention (see store: a call more than the allowed skew from
+	// its arrival is counted from its arrival).
+	if e.Time.IsZero() {
+		bad("time is missing")
 	}
-	if len(e.Agent) > maxNameLen {
-		bad("agent is longer than %d bytes", maxNameLen)
+	tooLong := func(field, v string, limit int) {
+		if len(v) > limit {
+			bad("%s is %d bytes, at most %d", field, len(v), limit)
+		}
 	}
-	if len(e.Device) > maxIDLen {
-		bad("device is longer than %d bytes", maxIDLen)
-	}
+	tooLong("agent", e.Agent, maxNameLen)
+	tooLong("device", e.Device, maxIDLen)
 	if e.CallID != "" && !validID(e.CallID) {
 		bad("call_id must be 1–%d letters, digits, '-' or '_'", maxIDLen)
 	}
-	if len(e.Reason) > maxReasonLen {
-		bad("reason is longer than %d bytes", maxReasonLen)
-	}
-	if len(e.Note) > maxNoteLen {
-		bad("note is longer than %d bytes", maxNoteLen)
-	}
+	tooLong("reason", e.Reason, maxReasonLen)
+	tooLong("note", e.Note, maxNoteLen)
 	needCall := func() {
 		if e.CallID == "" {
 			bad("%s needs call_id", e.Type)
@@ -202,17 +230,20 @@ func (c *EventCall) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("call.direction %q must be inbound, outbound or unknown", c.Direction))
 	}
+	tooLong := func(field, v string, limit int) {
+		if len(v) > limit {
+			errs = append(errs, fmt.Errorf("call.%s is %d bytes, at most %d", field, len(v), limit))
+		}
+	}
 	for _, p := range []struct {
 		name string
 		v    Party
 	}{{"local", c.Local}, {"remote", c.Remote}} {
-		if len(p.v.Number) > maxNumberLen || len(p.v.Name) > maxNameLen || len(p.v.URI) > maxURILen {
-			errs = append(errs, fmt.Errorf("call.%s is too long", p.name))
-		}
+		tooLong(p.name+".number", p.v.Number, maxNumberLen)
+		tooLong(p.name+".name", p.v.Name, maxNameLen)
+		tooLong(p.name+".uri", p.v.URI, maxURILen)
 	}
-	if len(c.SIPCallID) > maxURILen {
-		errs = append(errs, errors.New("call.sip_call_id is too long"))
-	}
+	tooLong("sip_call_id", c.SIPCallID, maxURILen)
 	if c.Started.IsZero() {
 		errs = append(errs, errors.New("call.started is missing"))
 	}
@@ -222,20 +253,9 @@ func (c *EventCall) validate() error {
 // ValidID reports whether s can name an event, call or device: 1–64
 // letters, digits, '-' or '_'. Call ids name files on disk, so nothing else
 // is allowed.
-func ValidID(s string) bool { return validID(s) }
+func ValidID(s string) bool { return wire.ValidID(s) }
 
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func validID(s string) bool { return wire.ValidID(s) }
 
 func oneOf(s string, set []string) bool {
 	for _, x := range set {

@@ -27,15 +27,19 @@ func TestDecodeBatchOnSamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			evs, err := DecodeBatch(b)
+			items, err := DecodeBatch(b)
 			if tc.wantErr != "" {
+				if err == nil {
+					err = firstErr(items)
+				}
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrInvalid) {
 					t.Fatalf("err = %v, want one with %q wrapping ErrInvalid", err, tc.wantErr)
 				}
 				return
 			}
-			if err != nil || len(evs) != tc.events {
-				t.Fatalf("DecodeBatch = %d events, %v", len(evs), err)
+			evs := valid(items)
+			if err != nil || len(evs) != tc.events || firstErr(items) != nil {
+				t.Fatalf("DecodeBatch = %d events, %v, %v", len(evs), err, firstErr(items))
 			}
 			if !json.Valid(evs[0].Raw) {
 				t.Fatal("raw event is not kept")
@@ -44,21 +48,58 @@ func TestDecodeBatchOnSamples(t *testing.T) {
 	}
 }
 
+// valid returns the events of items that are not refused.
+func valid(items []BatchItem) []Event {
+	var out []Event
+	for _, it := range items {
+		if it.Err == nil {
+			out = append(out, it.Event)
+		}
+	}
+	return out
+}
+
+func firstErr(items []BatchItem) error {
+	for _, it := range items {
+		if it.Err != nil {
+			return it.Err
+		}
+	}
+	return nil
+}
+
 func TestDecodeBatchLimits(t *testing.T) {
+	// What is not a batch at all is refused as a whole.
 	for name, body := range map[string]string{
-		"not an object":      `[1,2]`,
-		"no events key":      `{"evts":[]}`,
-		"events not a list":  `{"events":{}}`,
-		"event not object":   `{"events":[42]}`,
-		"id with a slash":    `{"events":[{"id":"../x","seq":1,"time":"2026-03-02T10:00:00Z","type":"link","state":"up"}]}`,
-		"call id too long":   `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"notice","outcome":"read","call_id":"` + strings.Repeat("c", 65) + `"}]}`,
-		"state not contract": `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"recording.state","state":"on-air","call_id":"c"}]}`,
-		"year 1970":          `{"events":[{"id":"a","seq":1,"time":"1970-01-01T00:00:00Z","type":"link","state":"up"}]}`,
-		"call without call":  `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"call.ended","call_id":"c"}]}`,
+		"not an object":     `[1,2]`,
+		"no events key":     `{"evts":[]}`,
+		"events not a list": `{"events":{}}`,
 	} {
 		if _, err := DecodeBatch([]byte(body)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
 		}
+	}
+	// A bad event is refused on its own, named by what could be read of it.
+	for name, body := range map[string]string{
+		"event not object":   `{"events":[42]}`,
+		"seq not a number":   `{"events":[{"id":"a","seq":"one","time":"2026-03-02T10:00:00Z","type":"link","state":"up"}]}`,
+		"id with a slash":    `{"events":[{"id":"../x","seq":1,"time":"2026-03-02T10:00:00Z","type":"link","state":"up"}]}`,
+		"call id too long":   `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"notice","outcome":"read","call_id":"` + strings.Repeat("c", 65) + `"}]}`,
+		"state not contract": `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"recording.state","state":"on-air","call_id":"c"}]}`,
+		"time missing":       `{"events":[{"id":"a","seq":1,"type":"link","state":"up"}]}`,
+		"call without call":  `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"call.ended","call_id":"c"}]}`,
+		"name too long":      `{"events":[{"id":"a","seq":1,"time":"2026-03-02T10:00:00Z","type":"call.ringing","call_id":"c","call":{"direction":"inbound","local":{"number":"1"},"remote":{"number":"2","name":"` + strings.Repeat("n", 257) + `"},"started":"2026-03-02T10:00:00Z","recorded":false}}]}`,
+	} {
+		items, err := DecodeBatch([]byte(body))
+		if err != nil || len(items) != 1 || !errors.Is(items[0].Err, ErrInvalid) {
+			t.Errorf("%s: %v, %+v; want the event refused with ErrInvalid", name, err, items)
+		}
+	}
+	// A desktop whose clock is off is heard, not refused (the server's
+	// clock decides retention).
+	items, err := DecodeBatch([]byte(`{"events":[{"id":"a","seq":7,"time":"1970-01-01T00:00:00Z","type":"link","state":"up"},42]}`))
+	if err != nil || items[0].Err != nil || items[1].Err == nil || items[0].Event.Seq != 7 {
+		t.Errorf("year 1970 beside a bad event: %v, %+v", err, items)
 	}
 	var b strings.Builder
 	b.WriteString(`{"events":[`)
@@ -91,13 +132,19 @@ func FuzzDecodeBatch(f *testing.F) {
 	}
 	f.Add([]byte(`{"events":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		evs, err := DecodeBatch(body)
+		items, err := DecodeBatch(body)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error does not wrap ErrInvalid: %v", err)
 			}
 			return
 		}
+		for _, it := range items {
+			if it.Err != nil && !errors.Is(it.Err, ErrInvalid) {
+				t.Fatalf("refusal does not wrap ErrInvalid: %v", it.Err)
+			}
+		}
+		evs := valid(items)
 		for _, e := range evs {
 			if err := e.Validate(); err != nil {
 				t.Fatalf("accepted an invalid event: %v", err)
@@ -113,11 +160,11 @@ func FuzzDecodeBatch(f *testing.F) {
 
 func TestFoldCallIsOrderFree(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join("testdata", "batch-call.json"))
-	evs, err := DecodeBatch(b)
+	items, err := DecodeBatch(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	callEvs := evs[:7]
+	callEvs := valid(items)[:7]
 	want := FoldCall("c", callEvs)
 	reversed := make([]Event, len(callEvs))
 	for i, e := range callEvs {

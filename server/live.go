@@ -17,6 +17,9 @@ type Heartbeat struct {
 	Link    string         `json:"link,omitempty"`
 	Call    *HeartbeatCall `json:"call,omitempty"`
 	Pending int            `json:"pending"`
+	// Refused is how many events the server refused that the desktop keeps
+	// aside (they never block the others, but someone should look).
+	Refused int `json:"refused,omitempty"`
 }
 
 // HeartbeatCall is the officer's current call in a heartbeat.
@@ -45,6 +48,9 @@ func (h *Heartbeat) Validate() error {
 	}
 	if h.Pending < 0 {
 		bad("pending is negative")
+	}
+	if h.Refused < 0 {
+		bad("refused is negative")
 	}
 	if c := h.Call; c != nil {
 		if !validID(c.ID) {
@@ -79,7 +85,9 @@ type AgentState struct {
 	Link    string    `json:"link,omitempty"`
 	Call    *LiveCall `json:"call,omitempty"`
 	Pending int       `json:"pending"`
-	Alerts  []Alert   `json:"alerts"`
+	// Refused is how many of the desktop's events the server refused.
+	Refused int     `json:"refused,omitempty"`
+	Alerts  []Alert `json:"alerts"`
 }
 
 // LiveCall is an agent's current call on the board. Remote is masked: only
@@ -101,6 +109,7 @@ const (
 	AlertRecordingFailed AlertKind = "recording-failed" // should record but does not
 	AlertStateUnknown    AlertKind = "state-unknown"    // the desktop cannot hear the phone system
 	AlertOffline         AlertKind = "offline"          // no heartbeat within the window
+	AlertEventsRefused   AlertKind = "events-refused"   // the server refused some of the desktop's events
 )
 
 // Alert is one thing on an agent's row that needs attention.

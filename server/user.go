@@ -26,10 +26,13 @@ type Device struct {
 	// Expires is when the device's token stops working (the policy's
 	// device_token_days after it was issued or last rotated).
 	Expires *time.Time `json:"expires,omitempty"`
-	// AckedSeq is the highest event seq of this device the server stored.
+	// AckedSeq is the highest event seq of this device the server
+	// answered (stored, or refused: the desktop keeps those aside).
 	AckedSeq uint64 `json:"acked_seq"`
 	// SeqGaps counts batches that skipped seqs: a sign of lost events.
 	SeqGaps int64 `json:"seq_gaps"`
+	// Refused counts the events of this device the server refused.
+	Refused int64 `json:"refused_events"`
 }
 
 // Principal is who a request acts for: the device and its user.

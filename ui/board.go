@@ -16,12 +16,17 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/wire"
 )
 
 // LiveFeed follows the server's live board. *uplink.Client implements it.
 type LiveFeed interface {
 	Live(ctx context.Context, fn func(uplink.AgentState)) error
 }
+
+// AlertEventsRefused is the alert a row carries while some of the
+// officer's events were refused by the server.
+const AlertEventsRefused = "events-refused"
 
 // Board views.
 const (
@@ -214,8 +219,13 @@ func (b *Board) fillCell(id widget.TableCellID, o fyne.CanvasObject) {
 		}
 	case 4:
 		var msgs []string
+		refused := false
 		for _, al := range a.Alerts {
 			msgs = append(msgs, al.Message)
+			refused = refused || al.Kind == AlertEventsRefused
+		}
+		if a.Refused > 0 && !refused {
+			msgs = append(msgs, wire.RefusedText(a.Refused))
 		}
 		label.SetText(strings.Join(msgs, "; "))
 		if len(msgs) > 0 {

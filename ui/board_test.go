@@ -115,3 +115,25 @@ func widgetCell(row, col int) widget.TableCellID { return widget.TableCellID{Row
 func cellText(o fyne.CanvasObject) string {
 	return o.(*fyne.Container).Objects[0].(*widget.Label).Text
 }
+
+// TestBoardShowsRefusedEvents: an officer whose desktop holds events the
+// server refused needs attention, in the words the status line uses.
+func TestBoardShowsRefusedEvents(t *testing.T) {
+	test.NewTempApp(t)
+	b := NewBoard(fakeFeed{})
+	b.now = func() time.Time { return now }
+	test.NewTempWindow(t, b.Content())
+	b.Apply(uplink.AgentState{Agent: "eve", Online: true, State: "idle", Since: now, Refused: 1,
+		Alerts: []uplink.Alert{{Kind: AlertEventsRefused, Message: "1 event refused by the server"}}})
+	b.Apply(uplink.AgentState{Agent: "fay", Online: true, State: "idle", Since: now, Refused: 2})
+	cell := b.table.CreateCell()
+	for row, want := range []string{"1 event refused by the server", "2 events refused by the server"} {
+		b.fillCell(widgetCell(row, 4), cell)
+		if got := cellText(cell); got != want {
+			t.Errorf("%s's attention cell %q, want %q", b.view[row].Agent, got, want)
+		}
+	}
+	if !strings.Contains(b.summary.Text, "1 need attention") {
+		t.Errorf("summary %q", b.summary.Text)
+	}
+}

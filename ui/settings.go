@@ -36,6 +36,10 @@ type SettingsBackend interface {
 	Enroll(ctx context.Context, serverURL, username, password string) (string, error)
 	// KeyringNote is empty when the OS keyring works, else why it does not.
 	KeyringNote() string
+	// Warnings are what the officer and IT must know about how this
+	// desktop runs (a demo key beside the recordings, the local API off),
+	// in words; none when all is as it should be.
+	Warnings() []string
 }
 
 const (
@@ -197,7 +201,14 @@ func (s *Settings) build() {
 		container.NewTabItem("Server", server),
 		container.NewTabItem("Local API", api),
 	)
-	s.content = container.NewBorder(nil, container.NewVBox(s.message, save), nil, nil, tabs)
+	var top fyne.CanvasObject
+	if warnings := s.backend.Warnings(); len(warnings) > 0 {
+		w := widget.NewLabel(strings.Join(warnings, "\n"))
+		w.Wrapping = fyne.TextWrapWord
+		w.Importance = widget.DangerImportance
+		top = w
+	}
+	s.content = container.NewBorder(top, container.NewVBox(s.message, save), nil, nil, tabs)
 }
 
 func withHint(label string, w fyne.CanvasObject, hint string) *widget.FormItem {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app/config"
 )
@@ -18,6 +19,7 @@ type fakeSettings struct {
 	password *string
 	token    string
 	levelled chan struct{}
+	warnings []string
 }
 
 func (f *fakeSettings) Settings() config.Config { return f.cfg }
@@ -44,6 +46,7 @@ func (f *fakeSettings) Enroll(context.Context, string, string, string) (string, 
 	return "", errors.New("server unreachable")
 }
 func (f *fakeSettings) KeyringNote() string { return "" }
+func (f *fakeSettings) Warnings() []string  { return f.warnings }
 
 func TestSettingsSaveWhatTheOfficerTyped(t *testing.T) {
 	test.NewTempApp(t)
@@ -126,5 +129,25 @@ func TestLevelMeterAndTokenRegeneration(t *testing.T) {
 	s.token.SetText(tok)
 	if s.token.Text != "new-token" {
 		t.Fatal("token not replaced")
+	}
+}
+
+// TestSettingsShowTheWarnings: what the desktop warns of (a demo key kept
+// beside the recordings, the local API off) is at the top of Settings.
+func TestSettingsShowTheWarnings(t *testing.T) {
+	test.NewTempApp(t)
+	b := &fakeSettings{cfg: config.Default(), token: "tok", warnings: []string{"Demo mode: recordings on this computer are not protected."}}
+	w := test.NewTempWindow(t, nil)
+	s := NewSettings(w, b)
+	w.SetContent(s.Content())
+	t.Cleanup(s.Close)
+	found := false
+	for _, o := range test.LaidOutObjects(s.Content()) {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "Demo mode") {
+			found = l.Importance == widget.DangerImportance
+		}
+	}
+	if !found {
+		t.Fatal("the warning is not shown as a warning")
 	}
 }

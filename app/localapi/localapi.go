@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/wire"
 )
 
 // Session is what the API needs from the core. *app.Core implements it.
@@ -116,22 +117,6 @@ func New(session Session, opts Options) *Server {
 	return s
 }
 
-// Listen opens addr, which must be a loopback address such as 127.0.0.1:7465.
-func Listen(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("local API address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("local API address %q: %w", addr, ErrNotLoopback)
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("local API: %w", err)
-	}
-	return l, nil
-}
-
 // Serve answers requests on l until ctx is done.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
@@ -200,6 +185,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				h.Set("Access-Control-Max-Age", "600")
+				// Chrome's Private Network Access: a page on the network may
+				// reach this loopback server only if it says so, and it says
+				// so only to the origins the policy allows (the others were
+				// refused above).
+				if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+					h.Set("Access-Control-Allow-Private-Network", "true")
+				}
+				h.Add("Vary", "Access-Control-Request-Private-Network")
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
@@ -355,6 +348,17 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	// What the server would refuse is refused here, in words the
+	// integrator can act on, rather than cut without a word.
+	for _, f := range []struct {
+		name, v string
+		limit   int
+	}{{"number", req.Number, wire.MaxNumberLen}, {"name", req.Name, wire.MaxNameLen}} {
+		if len(f.v) > f.limit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is %d bytes, at most %d (UTF-8): send a shorter %s", f.name, len(f.v), f.limit, f.name))
+			return
+		}
 	}
 	if _, err := s.session.StartManual(dir, app.Party{Number: req.Number, Name: req.Name}); err != nil {
 		s.answer(w, err, 0)

@@ -53,6 +53,7 @@ type Outbox struct {
 	closed  bool
 	notify  chan struct{}
 	sync    func(*os.File) error // (*os.File).Sync; tests make it fail
+	refused refusedBook          // events the server refused, kept aside
 }
 
 // state is what state.json keeps: the acknowledged seq, so seqs keep growing
@@ -121,6 +122,10 @@ func Open(dir, device string, opts ...Option) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	o.f = f
+	if err := o.loadRefused(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -372,5 +377,8 @@ func (o *Outbox) Close() error {
 		return nil
 	}
 	o.closed = true
+	if o.refused.f != nil {
+		o.refused.f.Close()
+	}
 	return o.f.Close()
 }

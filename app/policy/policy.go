@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -353,15 +355,36 @@ func (p *Policy) Validate() error {
 		}
 	}
 	for i, o := range p.AllowedOrigins {
-		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
-			bad("allowed_origins[%d]: %q must be an origin like https://crm.example.org", i, o)
-		}
-		if strings.HasSuffix(o, "/") {
-			bad("allowed_origins[%d]: %q must not end with '/'", i, o)
+		if err := checkOrigin(o); err != nil {
+			bad("allowed_origins[%d]: %q %v", i, o, err)
 		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid policy: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// checkOrigin says what is wrong with a browser origin for the local API's
+// allowlist, or nil. A page served over plain HTTP can be changed by
+// anyone on the way to the browser, so http:// is allowed only for pages
+// served from this computer.
+func checkOrigin(o string) error {
+	if strings.HasSuffix(o, "/") {
+		return errors.New("must not end with '/'")
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("must be an origin like https://crm.example.org")
+	}
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return errors.New("is not an origin: an origin has no path, query or user, only https://host[:port]")
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return errors.New("is refused: http:// is allowed only for localhost (a page on plain HTTP can be changed on its way to the browser); use https://")
+		}
 	}
 	return nil
 }

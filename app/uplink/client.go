@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/wire"
 )
 
 // Errors callers can test with errors.Is.
@@ -30,6 +32,10 @@ type Queue interface {
 	Peek(max int) ([]app.Event, error)
 	Ack(throughSeq uint64) error
 	Pending() int
+	// SetAside keeps an event the server refused for good, durably, so it
+	// is acknowledged without being lost; Refused counts those kept.
+	SetAside(ev app.Event, reason string) error
+	Refused() int
 }
 
 // notifier is implemented by queues that can wake the sender after an append.
@@ -93,6 +99,11 @@ type Options struct {
 	// app crashed mid-call) is uploaded as it is once neither file changed
 	// for this long [15 min].
 	AbandonAfter time.Duration
+	// ForbiddenWait is how long the client waits before asking again once
+	// the server said this account may not send calls (a supervisor's or a
+	// dpo's desktop) [5 min]: it neither spins nor gives up for good, as
+	// the account's role may change.
+	ForbiddenWait time.Duration
 }
 
 // Status is what the window shows about sync.
@@ -102,6 +113,12 @@ type Status struct {
 	Online    bool      `json:"online"`     // the last request reached the server
 	LastError string    `json:"last_error"` // why the last request failed, "" after a success
 	LastSync  time.Time `json:"last_sync"`  // when the server last acknowledged events
+	// Refused is how many events the server refused for good; they are
+	// kept aside in the outbox and block nothing.
+	Refused int `json:"refused"`
+	// Forbidden is true while the server does not take calls from this
+	// account (its role is not agent): events stay on this computer.
+	Forbidden bool `json:"forbidden"`
 }
 
 // Client talks to the central server for one device.
@@ -148,6 +165,9 @@ func New(o Options) *Client {
 	if o.RotateBefore <= 0 {
 		o.RotateBefore = 14 * 24 * time.Hour
 	}
+	if o.ForbiddenWait <= 0 {
+		o.ForbiddenWait = 5 * time.Minute
+	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	return &Client{o: o, kick: make(chan struct{}, 1)}
 }
@@ -167,6 +187,7 @@ func (c *Client) Status() Status {
 	c.mu.Unlock()
 	if c.o.Outbox != nil {
 		s.Pending = c.o.Outbox.Pending()
+		s.Refused = c.o.Outbox.Refused()
 	}
 	return s
 }
@@ -250,16 +271,42 @@ func (c *Client) sendLoop(ctx context.Context) {
 			}
 			continue
 		}
-		acked, err := c.send(ctx, evs)
+		through, err := c.send(ctx, evs)
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
-			var he *httpError
-			if errors.As(err, &he) && he.status == http.StatusRequestEntityTooLarge && batch > 1 {
-				batch = max(1, batch/2)
+		var he *httpError
+		if errors.As(err, &he) {
+			switch {
+			case (he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge) && len(evs) > 1:
+				// The request as a whole was refused (too large, or an older
+				// server that refuses a batch for one bad event): send less,
+				// down to the event at fault.
+				batch = max(1, len(evs)/2)
+				continue
+			case he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge:
+				// That one event can never be accepted: aside, and on.
+				if err := c.setAside(evs[0], he.msg); err != nil {
+					break
+				}
+				through, err = evs[0].Seq, nil
+			case he.status == http.StatusForbidden:
+				// This account may not send calls (a supervisor's or a dpo's
+				// desktop): keep the events here, ask again much later.
+				c.setStatus(func(s *Status) { s.Forbidden = true })
+				c.o.Logger.Warn("uplink: the server does not take calls from this account; events stay on this computer", "pending", c.o.Outbox.Pending(), "err", err)
+				if !sleep(ctx, c.o.ForbiddenWait) {
+					return
+				}
+				continue
+			case he.status == http.StatusTooManyRequests:
+				if !sleep(ctx, c.retryAfter(he)) {
+					return
+				}
 				continue
 			}
+		}
+		if err != nil {
 			failures++
 			d := c.backoff(failures - 1)
 			c.o.Logger.Warn("uplink: events not sent; retrying", "pending", c.o.Outbox.Pending(), "in", d.Round(time.Millisecond), "err", err)
@@ -269,37 +316,77 @@ func (c *Client) sendLoop(ctx context.Context) {
 			continue
 		}
 		failures, batch = 0, c.o.BatchSize
-		last := evs[len(evs)-1].Seq
-		if err := c.o.Outbox.Ack(min(acked, last)); err != nil {
+		c.setStatus(func(s *Status) { s.Forbidden = false })
+		if err := c.o.Outbox.Ack(through); err != nil {
 			c.o.Logger.Error("uplink: cannot record the acknowledgement; events will be resent", "err", err)
 		}
 		c.setStatus(func(s *Status) { s.LastSync = c.o.Clock() })
 	}
 }
 
-// ingestReply is the server's answer to a batch.
-type ingestReply struct {
-	Accepted  int    `json:"accepted"`
-	Duplicate int    `json:"duplicate"`
-	AckedSeq  uint64 `json:"acked_seq"`
-	Gaps      int    `json:"gaps"`
+// retryAfter is how long a 429 asks to wait: its Retry-After, at least
+// MinBackoff and at most 5 minutes.
+func (c *Client) retryAfter(he *httpError) time.Duration {
+	return min(max(he.retryAfter, c.o.MinBackoff), 5*time.Minute)
 }
 
-// send posts one batch and returns the seq the server acknowledged.
+// setAside keeps ev aside as refused by the server; a failure is logged
+// (the event then stays in the outbox and is sent again).
+func (c *Client) setAside(ev app.Event, reason string) error {
+	if err := c.o.Outbox.SetAside(ev, reason); err != nil {
+		c.o.Logger.Error("uplink: cannot set aside an event the server refused; it stays queued", "event", ev.ID, "err", err)
+		return err
+	}
+	c.o.Logger.Warn("uplink: the server refused an event for good; kept aside in the outbox", "event", ev.ID, "type", ev.Type, "seq", ev.Seq, "reason", reason)
+	return nil
+}
+
+// send posts one batch and returns the seq through which every event is
+// done with: stored by the server, or refused and set aside.
 func (c *Client) send(ctx context.Context, evs []app.Event) (uint64, error) {
 	body, err := json.Marshal(map[string]any{"events": evs})
 	if err != nil {
 		return 0, fmt.Errorf("encode events: %w", err)
 	}
-	var reply ingestReply
+	var reply wire.IngestReply
 	if err := c.do(ctx, http.MethodPost, "/api/v1/events", body, &reply, 30*time.Second); err != nil {
 		return 0, err
 	}
-	if n := reply.Accepted + reply.Duplicate; n < len(evs) {
-		// Cannot happen with a correct server; keep the events to be safe.
-		return 0, fmt.Errorf("server stored %d of %d events", n, len(evs))
+	last := evs[len(evs)-1].Seq
+	if reply.Results == nil {
+		// A server from before per-event answers: it stored all or nothing.
+		if n := reply.Accepted + reply.Duplicate; n < len(evs) {
+			return 0, fmt.Errorf("server stored %d of %d events", n, len(evs))
+		}
+		return min(reply.AckedSeq, last), nil
 	}
-	return reply.AckedSeq, nil
+	if len(reply.Results) != len(evs) {
+		return 0, fmt.Errorf("server answered for %d of %d events", len(reply.Results), len(evs))
+	}
+	for i, r := range reply.Results {
+		if r.ID != evs[i].ID {
+			return 0, fmt.Errorf("server's answer %d is for event %q, not %q", i, r.ID, evs[i].ID)
+		}
+	}
+	for i, r := range reply.Results {
+		switch r.Status {
+		case wire.Accepted, wire.Duplicate:
+		case wire.Discarded:
+			c.o.Logger.Info("uplink: the server discarded an event: its call was deleted there", "event", r.ID, "reason", r.Reason)
+		case wire.Refused:
+			if err := c.setAside(evs[i], r.Reason); err != nil {
+				// Acknowledge only what comes before it; the rest is resent
+				// (harmless: the server answers it as duplicates).
+				if i == 0 {
+					return 0, err
+				}
+				return evs[i-1].Seq, nil
+			}
+		default:
+			return 0, fmt.Errorf("server answered %q for event %s", r.Status, r.ID)
+		}
+	}
+	return last, nil
 }
 
 // heartbeat is the body of POST /api/v1/heartbeat.
@@ -311,6 +398,7 @@ type heartbeat struct {
 	Link    string         `json:"link,omitempty"`
 	Call    *heartbeatCall `json:"call,omitempty"`
 	Pending int            `json:"pending"`
+	Refused int            `json:"refused,omitempty"`
 }
 
 type heartbeatCall struct {
@@ -323,7 +411,7 @@ type heartbeatCall struct {
 func (c *Client) heartbeatBody(p Presence) heartbeat {
 	hb := heartbeat{At: c.o.Clock(), State: p.State.String(), Reason: p.Reason, Since: p.Since, Link: string(p.Link)}
 	if c.o.Outbox != nil {
-		hb.Pending = c.o.Outbox.Pending()
+		hb.Pending, hb.Refused = c.o.Outbox.Pending(), c.o.Outbox.Refused()
 	}
 	if p.CallID != "" {
 		hb.Call = &heartbeatCall{ID: p.CallID, Direction: p.Direction.String(), Remote: p.Remote, Started: p.Started}
@@ -345,12 +433,22 @@ func (c *Client) heartbeatLoop(ctx context.Context) {
 		var reply heartbeatReply
 		err := c.do(ctx, http.MethodPost, "/api/v1/heartbeat", body, &reply, 10*time.Second)
 		wait := c.o.HeartbeatEvery
-		if err != nil && ctx.Err() == nil {
+		var he *httpError
+		switch {
+		case err == nil:
+			failures = 0
+			c.setStatus(func(s *Status) { s.Forbidden = false })
+		case ctx.Err() != nil:
+		case errors.As(err, &he) && he.status == http.StatusForbidden:
+			// Not an agent's desktop: nothing to report.
+			c.setStatus(func(s *Status) { s.Forbidden = true })
+			wait = c.o.ForbiddenWait
+		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
+			wait = max(wait, c.retryAfter(he))
+		default:
 			failures++
 			wait = min(wait, c.backoff(failures-1))
 			c.o.Logger.Debug("uplink: heartbeat failed", "err", err)
-		} else {
-			failures = 0
 		}
 		// Rotate by the server's clock, at most once an hour when it fails.
 		if err == nil && c.o.SaveToken != nil && reply.TokenExpires != nil && reply.TokenExpires.Sub(reply.ServerTime) < c.o.RotateBefore &&
@@ -393,6 +491,8 @@ func (c *Client) rotate(ctx context.Context) error {
 type httpError struct {
 	status int
 	msg    string
+	// retryAfter is the reply's Retry-After (a 429 or 503), 0 if none.
+	retryAfter time.Duration
 }
 
 func (e *httpError) Error() string { return fmt.Sprintf("server said %d: %s", e.status, e.msg) }
@@ -465,6 +565,9 @@ func (c *Client) finish(resp *http.Response, err error, out any) error {
 	}
 	if resp.StatusCode/100 != 2 {
 		he := &httpError{status: resp.StatusCode, msg: errorText(b, resp.Status)}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			he.retryAfter = time.Duration(secs) * time.Second
+		}
 		c.setStatus(func(s *Status) { s.Online, s.LastError = resp.StatusCode < 500, he.Error() })
 		return he
 	}

@@ -25,7 +25,9 @@ type AgentState struct {
 	Link        string    `json:"link,omitempty"`
 	Call        *LiveCall `json:"call,omitempty"`
 	Pending     int       `json:"pending"`
-	Alerts      []Alert   `json:"alerts"`
+	// Refused is how many of the desktop's events the server refused.
+	Refused int     `json:"refused,omitempty"`
+	Alerts  []Alert `json:"alerts"`
 }
 
 // LiveCall is an agent's current call; Remote is masked by the server.
@@ -37,7 +39,7 @@ type LiveCall struct {
 }
 
 // Alert is something on an agent's row that needs attention: "pause-long",
-// "recording-failed", "state-unknown" or "offline".
+// "recording-failed", "state-unknown", "offline" or "events-refused".
 type Alert struct {
 	Kind    string    `json:"kind"`
 	Since   time.Time `json:"since"`

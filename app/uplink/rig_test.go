@@ -20,6 +20,7 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/httpapi"
 )
 
 func TestMain(m *testing.M) {
@@ -41,17 +42,23 @@ type rig struct {
 	addr string
 	url  string
 
+	// rates are the server's allowances per device (zero: the defaults).
+	rates httpapi.Rates
+
 	mu  sync.Mutex
 	srv *central.Server
 }
 
-func newRig(t *testing.T, db string) *rig {
+func newRig(t *testing.T, db string) *rig { return newRigWith(t, db, httpapi.Rates{}) }
+
+// newRigWith is newRig with the server's allowances per device.
+func newRigWith(t *testing.T, db string, rates httpapi.Rates) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	if db == "" {
 		db = filepath.Join(dir, "cg.db")
 	}
-	r := &rig{t: t, db: db, data: filepath.Join(dir, "data"), addr: fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t, "tcp"))}
+	r := &rig{t: t, db: db, data: filepath.Join(dir, "data"), addr: fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t, "tcp")), rates: rates}
 	r.url = "http://" + r.addr
 	r.start()
 	t.Cleanup(r.stop)
@@ -60,7 +67,7 @@ func newRig(t *testing.T, db string) *rig {
 
 func (r *rig) start() {
 	r.t.Helper()
-	srv, err := central.Open(context.Background(), central.Options{DB: r.db, DataDir: r.data, Logger: quiet(), Embedded: true, BcryptCost: 4})
+	srv, err := central.Open(context.Background(), central.Options{DB: r.db, DataDir: r.data, Logger: quiet(), Embedded: true, BcryptCost: 4, Rates: r.rates})
 	if err != nil {
 		r.t.Fatal(err)
 	}

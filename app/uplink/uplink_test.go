@@ -112,8 +112,14 @@ func TestContractServerAcceptsWhatTheCoreEmits(t *testing.T) {
 	// Exactly what the outbox will send decodes under the server's contract.
 	queued, _ := ob.Peek(1000)
 	body, _ := json.Marshal(map[string]any{"events": queued})
-	if _, err := server.DecodeBatch(body); err != nil {
+	items, err := server.DecodeBatch(body)
+	if err != nil {
 		t.Fatalf("the server's decoder refuses what the core emits: %v", err)
+	}
+	for _, it := range items {
+		if it.Err != nil {
+			t.Fatalf("the server's decoder refuses an event the core emits: %v", it.Err)
+		}
 	}
 
 	c := runClient(t, uplink.Options{BaseURL: r.url, Token: static(tok), Outbox: ob})

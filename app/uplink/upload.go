@@ -48,12 +48,19 @@ func (c *Client) uploadLoop(ctx context.Context) {
 	for {
 		err := c.uploadAll(ctx)
 		wait := c.o.PollEvery
-		if err != nil && ctx.Err() == nil {
+		var he *httpError
+		switch {
+		case err == nil || ctx.Err() != nil:
+			failures = 0
+		case errors.As(err, &he) && he.status == http.StatusForbidden:
+			// Not an agent's desktop: the recordings stay in the spool.
+			wait = c.o.ForbiddenWait
+		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
+			wait = max(wait, c.retryAfter(he))
+		default:
 			failures++
 			wait = max(wait, c.backoff(failures-1))
 			c.o.Logger.Warn("uplink: recording upload failed; retrying", "in", wait.Round(time.Millisecond), "err", err)
-		} else {
-			failures = 0
 		}
 		if !sleep(ctx, wait) {
 			return
@@ -67,6 +74,12 @@ func (c *Client) uploadAll(ctx context.Context) error {
 	ids, err := c.spooled()
 	if err != nil {
 		return err
+	}
+	if len(ids) > 0 && c.Status().Forbidden {
+		// Not an agent's desktop: the server takes no recordings from it,
+		// and its answers about call ids are about other accounts' calls.
+		c.setStatus(func(s *Status) { s.Uploads = len(ids) })
+		return &httpError{status: http.StatusForbidden, msg: "this account sends no recordings"}
 	}
 	c.setStatus(func(s *Status) { s.Uploads = len(ids) })
 	var first error

@@ -162,6 +162,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
 	var proxies proxyList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy (address or CIDR, repeatable or comma-separated) whose X-Forwarded-For gives the client's address; from anyone else the header is ignored")
+	skew := fs.Duration("clock-skew", store.DefaultClockSkew, "how far a call's start on the desktop's clock may be from its arrival before the call is flagged and counted from its arrival")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
 		Identities: ids, AuditKeyFile: keyFile, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies,
-		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval, NumberKeyFile: *numberKey})
+		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval, NumberKeyFile: *numberKey, ClockSkew: *skew})
 	if err != nil {
 		return explainSetup(err, keyFile, *cpLog)
 	}

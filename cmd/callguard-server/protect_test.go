@@ -30,7 +30,11 @@ func seed(t *testing.T, db, data string) {
 	t.Helper()
 	ctx := context.Background()
 	pol, _ := policy.Parse(assets.DefaultPolicy())
-	st, err := store.Open(ctx, db, store.WithPolicy(pol), store.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	// Each call's events reach the server as the call happens: its clock
+	// decides what retention counts from.
+	now := time.Now()
+	st, err := store.Open(ctx, db, store.WithPolicy(pol), store.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		store.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +48,7 @@ func seed(t *testing.T, db, data string) {
 	p, _ := st.Authenticate(ctx, auth.HashToken(tok))
 	for i, ago := range []time.Duration{100 * 24 * time.Hour, 24 * time.Hour} {
 		start := time.Now().Add(-ago).UTC().Truncate(time.Second)
+		now = start
 		id := fmt.Sprintf("cli-%d", i)
 		ev := server.Event{ID: id + "-e", Seq: uint64(i + 1), Time: start, Type: server.EventCallEnded, CallID: id,
 			Call: &server.EventCall{Direction: "inbound", Remote: server.Party{Number: "+441632960123"}, Started: start, Ended: &start}}
@@ -51,6 +56,7 @@ func seed(t *testing.T, db, data string) {
 			t.Fatal(err)
 		}
 	}
+	now = time.Now()
 	blobs, _ := blob.Open(data)
 	body := []byte("encrypted audio, as far as this test cares")
 	sum := sha256.Sum256(body)

@@ -84,6 +84,12 @@ type Options struct {
 	Timeouts httpapi.Timeouts
 	// Keepalive is the live board's comment interval (default 15 s).
 	Keepalive time.Duration
+	// ClockSkew is how far a call's start on the desktop's clock may be
+	// from its arrival before the call is counted from its arrival
+	// (default store.DefaultClockSkew, 24 h).
+	ClockSkew time.Duration
+	// Rates are each device's allowances (default httpapi.DefaultRates).
+	Rates httpapi.Rates
 }
 
 // Server is a running central server.
@@ -121,7 +127,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if o.DB == "" {
 		return nil, errors.New("server: no database given")
 	}
-	st, err := store.Open(ctx, o.DB, store.WithClock(o.Clock), store.WithLogger(o.Logger), store.WithPolicy(o.Policy))
+	st, err := store.Open(ctx, o.DB, store.WithClock(o.Clock), store.WithLogger(o.Logger), store.WithPolicy(o.Policy), store.WithClockSkew(o.ClockSkew))
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +205,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
 		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies, Timeouts: o.Timeouts, Keepalive: o.Keepalive,
-		NumberSecret: numberSecret,
+		NumberSecret: numberSecret, Rates: o.Rates,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -218,8 +224,27 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		defer s.wg.Done()
 		cps.run(runCtx, o.CheckpointInterval)
 	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				s.api.FlushDenials(runCtx, false)
+			}
+		}
+	}()
 	return s, nil
 }
+
+// FlushAudit writes the summaries of forbidden requests left out of the
+// audit (see httpapi.FlushDenials) whose minute is over; the server does it
+// every 10 seconds by itself, and for every minute at Close.
+func (s *Server) FlushAudit() { s.api.FlushDenials(context.Background(), false) }
 
 func trimSQLite(db string) string {
 	if len(db) > 7 && db[:7] == "sqlite:" {
@@ -294,8 +319,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	// A last checkpoint, so what was audited up to the stop is signed and
-	// exported.
+	// The denials' summaries first, then a last checkpoint, so what was
+	// audited up to the stop is signed and exported.
+	s.api.FlushDenials(context.Background(), true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	s.cps.once(ctx)
 	cancel()

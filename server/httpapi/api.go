@@ -22,6 +22,7 @@ import (
 	"github.com/callguard/callguard/server/blob"
 	"github.com/callguard/callguard/server/live"
 	"github.com/callguard/callguard/server/store"
+	"github.com/callguard/callguard/server/throttle"
 )
 
 // Store is what the API needs of the database (store.Store implements it).
@@ -37,11 +38,11 @@ type Store interface {
 	Device(ctx context.Context, id string) (server.Device, error)
 	RotateToken(ctx context.Context, deviceID, oldHash, newHash string) (time.Time, error)
 	TouchDevice(ctx context.Context, id string) error
-	Ingest(ctx context.Context, p server.Principal, events []server.Event) (store.IngestResult, error)
+	IngestBatch(ctx context.Context, p server.Principal, items []server.BatchItem) (store.IngestResult, error)
 	Call(ctx context.Context, id string) (server.Call, error)
 	SearchCalls(ctx context.Context, f server.CallFilter) ([]server.Call, error)
-	CheckRecording(ctx context.Context, p server.Principal, callID string) error
-	ClaimRecording(ctx context.Context, p server.Principal, callID string) (store.Recording, error)
+	RecordingCall(ctx context.Context, p server.Principal, ref string) (string, error)
+	ClaimRecording(ctx context.Context, p server.Principal, ref string) (store.Recording, error)
 	UploadOpen(ctx context.Context, callID string) error
 	Recording(ctx context.Context, callID string) (store.Recording, error)
 	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
@@ -142,13 +143,35 @@ type Options struct {
 	// server.NumberHMAC); kept outside the database. Default: random, so
 	// lookups match only within one run.
 	NumberSecret []byte
+	// Rates are each device's allowances (zero fields: the defaults).
+	Rates Rates
 }
+
+// Rates are what one device may send: requests (any route) and events, as
+// a rate a second and a burst. Past them the device is answered 429 with
+// Retry-After, and its desktop waits that long. A negative Requests turns
+// the limits off (tests, benchmarks).
+type Rates struct {
+	Requests     float64 // [10 a second]
+	RequestBurst int     // [60]
+	Events       float64 // [200 a second]
+	EventBurst   int     // [5000]
+}
+
+// DefaultRates: a desktop sends a batch of events when something happens,
+// a heartbeat every 10 s and a recording in 4 MiB chunks; catching up after
+// a day offline (a few thousand events) fits in the event burst.
+var DefaultRates = Rates{Requests: 10, RequestBurst: 60, Events: 200, EventBurst: 5000}
 
 // API is the HTTP handler of the server.
 type API struct {
 	o      Options
 	mux    *http.ServeMux
 	routes []string
+
+	requests  *throttle.Buckets // per device
+	eventRate *throttle.Buckets // per device, one token an event
+	denials   *denials
 
 	touchMu sync.Mutex
 	touched map[string]time.Time
@@ -172,7 +195,27 @@ func New(o Options) *API {
 	if len(o.NumberSecret) == 0 {
 		o.NumberSecret = randomSecret()
 	}
-	a := &API{o: o, mux: http.NewServeMux(), touched: map[string]time.Time{}}
+	a := &API{o: o, mux: http.NewServeMux(), touched: map[string]time.Time{}, denials: newDenials(o.Clock)}
+	if rt := o.Rates; rt.Requests >= 0 {
+		d := DefaultRates
+		if rt.Requests > 0 {
+			d.Requests = rt.Requests
+		}
+		if rt.RequestBurst > 0 {
+			d.RequestBurst = rt.RequestBurst
+		}
+		if rt.Events > 0 {
+			d.Events = rt.Events
+		}
+		if rt.EventBurst > 0 {
+			d.EventBurst = rt.EventBurst
+		}
+		a.requests = throttle.New(d.Requests, d.RequestBurst, o.Clock)
+		a.eventRate = throttle.New(d.Events, d.EventBurst, o.Clock)
+	}
+	// Only agents' desktops write calls (events, heartbeats, recordings):
+	// supervisors and dpos read what agents sent, they never add to it.
+	writers := []server.Role{server.RoleAgent}
 	callers := []server.Role{server.RoleAgent, server.RoleSupervisor}
 	readers := []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}
 	anyone := server.Roles
@@ -181,14 +224,14 @@ func New(o Options) *API {
 	a.mux.Handle("POST /api/v1/enroll", limit(MaxSmallBody, http.HandlerFunc(a.enroll)))
 	a.routes = append(a.routes, "GET /api/v1/health", "POST /api/v1/enroll")
 	a.route("GET /api/v1/me", anyone, 0, a.me)
-	a.route("POST /api/v1/events", callers, MaxEventsBody, a.events)
-	a.route("POST /api/v1/heartbeat", callers, MaxSmallBody, a.heartbeat)
+	a.route("POST /api/v1/events", writers, MaxEventsBody, a.events)
+	a.route("POST /api/v1/heartbeat", writers, MaxSmallBody, a.heartbeat)
 	a.route("GET /api/v1/calls", readers, 0, a.searchCalls)
 	a.route("GET /api/v1/calls/{id}", readers, 0, a.call)
 	a.route("GET /api/v1/recordings/{id}", readers, 0, a.recordingStatus)
-	a.route("HEAD /api/v1/recordings/{id}/audio", callers, 0, a.audioSize)
-	a.route("PUT /api/v1/recordings/{id}/audio", callers, MaxChunk, a.audioChunk)
-	a.route("PUT /api/v1/recordings/{id}/manifest", callers, MaxManifestBody, a.manifest)
+	a.route("HEAD /api/v1/recordings/{id}/audio", writers, 0, a.audioSize)
+	a.route("PUT /api/v1/recordings/{id}/audio", writers, MaxChunk, a.audioChunk)
+	a.route("PUT /api/v1/recordings/{id}/manifest", writers, MaxManifestBody, a.manifest)
 	a.route("GET /api/v1/live", []server.Role{server.RoleSupervisor, server.RoleDPO}, 0, a.live)
 	a.route("GET /api/v1/users", []server.Role{server.RoleAdmin}, 0, a.listUsers)
 	a.route("POST /api/v1/users", []server.Role{server.RoleAdmin}, MaxSmallBody, a.addUser)
@@ -279,8 +322,12 @@ func (a *API) route(pattern string, roles []server.Role, maxBody int64, h handle
 		if !ok {
 			return
 		}
+		if wait := a.requests.Take(p.DeviceID, 1); wait > 0 {
+			tooMany(w, wait, "too many requests from this device")
+			return
+		}
 		if !p.Role.In(roles...) {
-			a.auditRefusal(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
+			a.auditDenied(r, p, server.AuditAuthzDenied, r.Method+" "+r.URL.Path, map[string]any{"role": p.Role})
 			writeError(w, http.StatusForbidden, fmt.Sprintf("role %s may not %s %s", p.Role, r.Method, r.URL.Path))
 			return
 		}
@@ -317,13 +364,13 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (server.Princ
 	case err == nil:
 		return p, true
 	case errors.Is(err, server.ErrTokenRevoked):
-		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
+		a.auditDenied(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "revoked"})
 		writeError(w, http.StatusUnauthorized, "device token revoked: enrol this device again")
 	case errors.Is(err, server.ErrTokenExpired):
-		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "expired"})
+		a.auditDenied(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "expired"})
 		writeError(w, http.StatusUnauthorized, "device token expired: enrol this device again")
 	case errors.Is(err, server.ErrDisabled):
-		a.auditRefusal(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
+		a.auditDenied(r, p, server.AuditTokenDenied, p.DeviceID, map[string]any{"why": "account disabled"})
 		writeError(w, http.StatusForbidden, "account disabled")
 	case errors.Is(err, server.ErrUnauthorized):
 		a.o.Logger.Warn("unknown device token", "remote", p.IP)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/wire"
 )
 
 // EnrollRequest is the body of POST /api/v1/enroll.
@@ -103,21 +104,37 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal)
 		a.fail(w, r, err)
 		return
 	}
-	evs, err := server.DecodeBatch(body)
+	items, err := server.DecodeBatch(body)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.o.Store.Ingest(r.Context(), p, evs)
+	if !a.allowEvents(w, p, len(items)) {
+		return
+	}
+	res, err := a.o.Store.IngestBatch(r.Context(), p, items)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.o.Board.Events(r.Context(), p.Username, p.DeviceID, evs)
+	if res.Refused > 0 {
+		a.o.Logger.Warn("events refused", "device", p.DeviceID, "agent", p.Username, "refused", res.Refused, "first", firstRefusal(res.Results))
+	}
+	a.o.Board.Events(r.Context(), p.Username, p.DeviceID, res.Applied)
 	if res.Redactions > 0 && a.o.Protect != nil {
 		a.o.Protect.Kick() // card details: redact at once
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, res.Reply())
+}
+
+// firstRefusal is the reason of the first refused event, for the log.
+func firstRefusal(results []wire.EventResult) string {
+	for _, r := range results {
+		if r.Status == wire.Refused {
+			return r.ID + ": " + r.Reason
+		}
+	}
+	return ""
 }
 
 // HeartbeatReply is the body answering POST /api/v1/heartbeat.
@@ -186,7 +203,7 @@ func (a *API) searchCalls(w http.ResponseWriter, r *http.Request, p server.Princ
 	}
 	if p.Role == server.RoleAgent {
 		if f.Agent != "" && f.Agent != p.Username {
-			a.auditRefusal(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
+			a.auditDenied(r, p, server.AuditAuthzDenied, "calls", map[string]any{"agent": f.Agent})
 			writeError(w, http.StatusForbidden, "agents may read only their own calls")
 			return
 		}
@@ -234,8 +251,10 @@ func (a *API) call(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		return entry{server.AuditCallRead, id, nil}, err
 	})
 	if errors.Is(err, errOthersCall) {
-		a.auditRefusal(r, p, server.AuditAuthzDenied, id, nil)
-		writeError(w, http.StatusForbidden, "agents may read only their own calls")
+		// Another agent's call answers as a missing one: an agent learns
+		// nothing of calls that are not theirs, not even that they exist.
+		a.auditDenied(r, p, server.AuditAuthzDenied, id, map[string]any{"why": "another agent's call"})
+		a.fail(w, r, fmt.Errorf("call %s: %w", id, server.ErrNotFound))
 		return
 	}
 	if err != nil {
@@ -261,9 +280,14 @@ type RecordingStatus struct {
 	UploadedSHA256 string `json:"uploaded_sha256,omitempty"`
 }
 
-func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
-	st := RecordingStatus{CallID: id, Status: "none"}
-	rec, err := a.o.Store.Recording(r.Context(), id)
+// status is the recording status of the call with the server's id
+// callID; the reply names the call as the caller did (ref).
+func (a *API) status(r *http.Request, ref, callID string) (RecordingStatus, error) {
+	st := RecordingStatus{CallID: ref, Status: "none"}
+	if callID == "" {
+		return st, nil // nothing sent for it yet
+	}
+	rec, err := a.o.Store.Recording(r.Context(), callID)
 	if err != nil && !errors.Is(err, server.ErrNotFound) {
 		return st, err
 	}
@@ -272,18 +296,26 @@ func (a *API) status(r *http.Request, id string) (RecordingStatus, error) {
 	}
 	// A deletion under way is final: the desktop may drop its copy now,
 	// and would only be refused its uploads.
-	switch err := a.o.Store.UploadOpen(r.Context(), id); {
+	switch err := a.o.Store.UploadOpen(r.Context(), callID); {
 	case errors.Is(err, server.ErrGone):
 		st.Status = "deleted"
 	case err != nil:
 		return st, err
 	}
-	size, _, err := a.o.Blobs.Size(id)
+	size, _, err := a.o.Blobs.Size(callID)
 	if err != nil {
 		return st, err
 	}
 	st.Size = size
 	return st, nil
+}
+
+// uploadCall returns the server's id of the call whose recording the
+// agent's desktop calls ref ("" when it sent nothing for it yet): the
+// upload routes speak the desktop's ids, and an agent has no way to name
+// another account's call.
+func (a *API) uploadCall(r *http.Request, p server.Principal, ref string) (string, error) {
+	return a.o.Store.RecordingCall(r.Context(), p, ref)
 }
 
 func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -292,24 +324,22 @@ func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.P
 		writeError(w, http.StatusBadRequest, "bad call id")
 		return
 	}
+	callID := id
 	if p.Role == server.RoleAgent {
-		if err := a.o.Store.CheckRecording(r.Context(), p, id); err != nil {
+		var err error
+		if callID, err = a.uploadCall(r, p, id); err != nil {
 			a.fail(w, r, err)
 			return
 		}
 	}
 	if p.Role == server.RoleSupervisor {
-		// Her own desktop's upload, or a call of her teams.
-		err := a.o.Store.CheckRecording(r.Context(), p, id)
-		if errors.Is(err, server.ErrForbidden) {
-			err = a.mayRead(r.Context(), p, id)
-		}
-		if err != nil {
+		// A call of her teams only.
+		if err := a.mayRead(r.Context(), p, callID); err != nil {
 			a.fail(w, r, err)
 			return
 		}
 	}
-	st, err := a.status(r, id)
+	st, err := a.status(r, id, callID)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -323,11 +353,12 @@ func (a *API) audioSize(w http.ResponseWriter, r *http.Request, p server.Princip
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	if err := a.o.Store.CheckRecording(r.Context(), p, id); err != nil {
+	callID, err := a.uploadCall(r, p, id)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	st, err := a.status(r, id)
+	st, err := a.status(r, id, callID)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -352,13 +383,14 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		writeError(w, http.StatusBadRequest, "offset query parameter (bytes already uploaded) is required")
 		return
 	}
-	if _, err := a.o.Store.ClaimRecording(r.Context(), p, id); err != nil {
+	rec, err := a.o.Store.ClaimRecording(r.Context(), p, id)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	// A chunk may take longer than the server's read timeout, as long as
 	// it keeps coming.
-	size, err := a.o.Blobs.Append(id, offset, a.slowBody(w, r))
+	size, err := a.o.Blobs.Append(rec.CallID, offset, a.slowBody(w, r))
 	w.Header().Set("Upload-Offset", strconv.FormatInt(size, 10))
 	if err != nil {
 		a.fail(w, r, err)
@@ -423,12 +455,12 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 		writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: rec.Size, SHA256: rec.SHA256, UploadedSHA256: rec.UploadedSHA256})
 		return
 	}
-	size, err := a.o.Blobs.Finish(id, sum, body)
+	size, err := a.o.Blobs.Finish(rec.CallID, sum, body)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.o.Store.StoreRecording(r.Context(), id, size, sum, body); err != nil {
+	if err := a.o.Store.StoreRecording(r.Context(), rec.CallID, size, sum, body); err != nil {
 		a.fail(w, r, err)
 		return
 	}

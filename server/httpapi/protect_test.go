@@ -270,7 +270,7 @@ func TestUploadsToACallBeingDeletedAre410(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol.DeviceTokenDays = 3 * 365
-	e := newEnvOpts(t, func(o *central.Options) { o.Policy = pol })
+	e := newEnvSet(t, func(o *central.Options) { o.Policy = pol })
 	ctx := t.Context()
 	olive := e.user("olive", server.RoleAgent)
 	// A recording whose call's events never came: retention sweeps it.

@@ -19,8 +19,8 @@ import (
 	"github.com/callguard/callguard/server/central"
 )
 
-// newEnvOpts is newEnv with its options changed by set.
-func newEnvOpts(t *testing.T, set func(o *central.Options)) *env {
+// newEnvSet is newEnv, not embedded, with its options changed by set.
+func newEnvSet(t *testing.T, set func(o *central.Options)) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dir := t.TempDir()
@@ -62,7 +62,7 @@ func TestOneAdminCannotBeBothPeopleOfATwoPersonRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol.Review.TwoPersonDeletion, pol.Review.TwoPersonHoldLift = true, true
-	e := newEnvOpts(t, func(o *central.Options) { o.Policy = pol })
+	e := newEnvSet(t, func(o *central.Options) { o.Policy = pol })
 	olive, adam := e.user("olive", server.RoleAgent), e.user("adam", server.RoleAdmin)
 	e.call(olive, "POST", "/api/v1/events", `{"events":[
 		{"id":"t1-1","seq":1,"time":"2026-03-02T09:00:00Z","type":"call.answered","call_id":"t1","call":{"direction":"inbound","remote":{"number":"+441632960777"},"started":"2026-03-02T09:00:00Z","answered":"2026-03-02T09:00:00Z","recorded":true}},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/wire"
 )
 
 // Bus carries records between server instances. store.Bus implements it on
@@ -39,6 +40,7 @@ type Record struct {
 	Link     string           `json:"link,omitempty"`
 	Call     *server.LiveCall `json:"call,omitempty"`
 	Pending  int              `json:"pending"`
+	Refused  int              `json:"refused,omitempty"`
 	// Updated is the desktop's clock of the newest fact applied, so an
 	// event that was queued offline does not override a newer heartbeat.
 	Updated time.Time `json:"updated"`
@@ -222,7 +224,7 @@ func (b *Board) Heartbeat(ctx context.Context, agentID, device string, hb server
 	a.offset = now.Sub(hb.At)
 	r := Record{
 		Agent: agentID, Device: device, LastSeen: now, State: hb.State, Reason: hb.Reason,
-		Since: hb.Since.Add(a.offset), Link: hb.Link, Pending: hb.Pending, Updated: hb.At, Origin: b.o.Instance,
+		Since: hb.Since.Add(a.offset), Link: hb.Link, Pending: hb.Pending, Refused: hb.Refused, Updated: hb.At, Origin: b.o.Instance,
 	}
 	if hb.Since.IsZero() {
 		r.Since = now
@@ -364,7 +366,7 @@ func encodeUpdate(now time.Time, agentJSON []byte) []byte {
 func (b *Board) derive(r Record, now time.Time) server.AgentState {
 	v := server.AgentState{
 		Agent: r.Agent, Device: r.Device, LastSeen: r.LastSeen, State: r.State, Reason: r.Reason,
-		Since: r.Since, Link: r.Link, Call: r.Call, Pending: r.Pending, Alerts: []server.Alert{},
+		Since: r.Since, Link: r.Link, Call: r.Call, Pending: r.Pending, Refused: r.Refused, Alerts: []server.Alert{},
 	}
 	v.Online = now.Sub(r.LastSeen) <= b.o.OfflineAfter
 	var remind time.Duration
@@ -399,6 +401,10 @@ func (b *Board) derive(r Record, now time.Time) server.AgentState {
 			msg += ": " + r.Reason
 		}
 		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertRecordingFailed, Since: r.Since, Message: msg})
+	}
+	if r.Refused > 0 {
+		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertEventsRefused, Since: r.LastSeen,
+			Message: wire.RefusedText(r.Refused)})
 	}
 	if r.State == "unknown" || r.Link == "lost" {
 		msg := "recording state unknown: the desktop cannot hear the phone system"

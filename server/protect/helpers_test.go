@@ -182,6 +182,9 @@ type call struct {
 	declined  bool
 	failed    bool
 	flags     []flag
+	// sent is when the desktop sends the call's events, on the server's
+	// clock: zero means as the call happens, at its start.
+	sent time.Time
 }
 
 type flag struct {
@@ -233,6 +236,14 @@ func (e *env) ingest(c call) {
 		seq++
 		evs[i].ID, evs[i].Seq, evs[i].CallID, evs[i].Agent = fmt.Sprintf("%s-e%d", c.id, i), seq, c.id, "olive"
 	}
+	// The server receives the events when they are sent, which decides
+	// what its clock counts the call from.
+	now, sent := e.clk.Now(), c.sent
+	if sent.IsZero() {
+		sent = c.start
+	}
+	e.clk.Set(sent)
+	defer e.clk.Set(now)
 	if _, err := e.st.Ingest(context.Background(), e.agent, evs); err != nil {
 		e.t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func (s *Store) RotateDevice(ctx context.Context, userID int64, name, tokenHash 
 	return id, nil
 }
 
-const deviceCols = `d.id, d.user_id, u.username, u.role, d.name, d.created_at, d.last_seen, d.revoked_at, d.acked_seq, d.seq_gaps, d.expires_at`
+const deviceCols = `d.id, d.user_id, u.username, u.role, d.name, d.created_at, d.last_seen, d.revoked_at, d.acked_seq, d.seq_gaps, d.expires_at, d.refused_events`
 
 func scanDevice(sc interface{ Scan(...any) error }, extra ...any) (server.Device, error) {
 	var (
@@ -144,7 +144,7 @@ func scanDevice(sc interface{ Scan(...any) error }, extra ...any) (server.Device
 		expires           sql.NullInt64
 		acked             int64
 	)
-	dest := append([]any{&d.ID, &d.UserID, &d.Username, &role, &d.Name, &created, &lastSeen, &revoked, &acked, &d.SeqGaps, &expires}, extra...)
+	dest := append([]any{&d.ID, &d.UserID, &d.Username, &role, &d.Name, &created, &lastSeen, &revoked, &acked, &d.SeqGaps, &expires, &d.Refused}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return server.Device{}, err
 	}

@@ -14,34 +14,38 @@ import (
 const callCols = `c.id, c.device_id, c.agent, c.direction, c.local_number, c.local_name, c.remote_number, c.remote_name, c.sip_call_id,
 	c.started_at, c.answered_at, c.ended_at, c.recorded, c.state, c.state_reason, c.notice, c.declined, c.is_excluded, c.failed,
 	c.pauses, c.paused_ms, c.retention_rule, c.delete_after, c.event_count, c.updated_at, COALESCE(r.status, ''),
-	c.declined_at, c.personal_deleted_at, ` + heldExpr
+	c.declined_at, c.personal_deleted_at, COALESCE(k.call_ref, c.id), c.received_at, COALESCE(c.counted_from, c.started_at), c.clock_skew, ` + heldExpr
 
 // heldExpr is true when an active hold covers the call c: on the call
 // itself, on its remote number or on its agent, within the hold's dates.
-// Three EXISTS rather than one OR, so each uses its own index.
+// Three EXISTS rather than one OR, so each uses its own index. The dates
+// are compared with counted_from, the server's idea of when the call was
+// (see server.CountFrom), never with a start a desktop could set.
 const heldExpr = `(EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.call_id = c.id)
 	OR EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.number = c.remote_key AND c.remote_key <> ''
-		AND (h.from_at IS NULL OR c.started_at >= h.from_at) AND (h.to_at IS NULL OR c.started_at < h.to_at))
+		AND (h.from_at IS NULL OR c.counted_from >= h.from_at) AND (h.to_at IS NULL OR c.counted_from < h.to_at))
 	OR EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.agent = c.agent
-		AND (h.from_at IS NULL OR c.started_at >= h.from_at) AND (h.to_at IS NULL OR c.started_at < h.to_at)))`
+		AND (h.from_at IS NULL OR c.counted_from >= h.from_at) AND (h.to_at IS NULL OR c.counted_from < h.to_at)))`
 
-const callFrom = ` FROM calls c LEFT JOIN recordings r ON r.call_id = c.id`
+const callFrom = ` FROM calls c LEFT JOIN recordings r ON r.call_id = c.id LEFT JOIN call_keys k ON k.call_id = c.id`
 
 func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
 	var (
 		c                            server.Call
 		started, updated             int64
 		answered, ended, deleteAfter sql.NullInt64
-		declinedAt, erased           sql.NullInt64
+		declinedAt, erased, received sql.NullInt64
+		countedFrom                  int64
 		pauses, recording            string
 	)
 	err := sc.Scan(&c.ID, &c.Device, &c.Agent, &c.Direction, &c.Local.Number, &c.Local.Name, &c.Remote.Number, &c.Remote.Name, &c.SIPCallID,
 		&started, &answered, &ended, &c.Recorded, &c.State, &c.StateReason, &c.Notice, &c.Declined, &c.Excluded, &c.Failed,
-		&pauses, &c.PausedMS, &c.RetentionRule, &deleteAfter, &c.Events, &updated, &recording, &declinedAt, &erased, &c.Held)
+		&pauses, &c.PausedMS, &c.RetentionRule, &deleteAfter, &c.Events, &updated, &recording, &declinedAt, &erased,
+		&c.DesktopID, &received, &countedFrom, &c.ClockSkewed, &c.Held)
 	if err != nil {
 		return server.Call{}, err
 	}
-	c.Started, c.Updated = fromMS(started), fromMS(updated)
+	c.Started, c.Updated, c.Received, c.CountedFrom = fromMS(started), fromMS(updated), fromNullMS(received), fromMS(countedFrom)
 	c.Answered, c.Ended, c.DeleteAfter = fromNullMS(answered), fromNullMS(ended), fromNullMS(deleteAfter)
 	c.DeclinedAt, c.Erased = fromNullMS(declinedAt), fromNullMS(erased)
 	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {

@@ -13,7 +13,7 @@ import (
 const holdCovers = `((h.call_id IS NOT NULL AND c.id = h.call_id)
 	OR (h.number IS NOT NULL AND c.remote_key = h.number AND c.remote_key <> '')
 	OR (h.agent IS NOT NULL AND c.agent = h.agent))
-	AND (h.from_at IS NULL OR c.started_at >= h.from_at) AND (h.to_at IS NULL OR c.started_at < h.to_at)`
+	AND (h.from_at IS NULL OR c.counted_from >= h.from_at) AND (h.to_at IS NULL OR c.counted_from < h.to_at)`
 
 const holdCols = `h.id, h.call_id, h.number, h.agent, h.from_at, h.to_at, h.reason, h.note, h.owner, h.review_at, h.created_at, h.created_by,
 	h.lift_requested_by, h.lift_requested_at, h.lift_reason, h.lifted_at, h.lifted_by,

@@ -27,45 +27,31 @@ type Recording struct {
 	Deleted        *time.Time
 }
 
-// CheckRecording returns server.ErrForbidden when the call or its
-// recording belongs to another account than p's, without creating anything.
-func (s *Store) CheckRecording(ctx context.Context, p server.Principal, callID string) error {
-	var agent string
-	err := s.queryRow(ctx, s.db, `SELECT agent FROM calls WHERE id = ?`, callID).Scan(&agent)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("recording %s: %w", callID, err)
-	case agent != p.Username:
-		return fmt.Errorf("recording %s belongs to another agent: %w", callID, server.ErrForbidden)
+// RecordingCall returns the server's id of the call whose recording p's
+// desktop calls ref, or "" when p's desktop has sent nothing for it. It
+// creates nothing, and only agents have recordings to send.
+func (s *Store) RecordingCall(ctx context.Context, p server.Principal, ref string) (string, error) {
+	if p.Role != server.RoleAgent {
+		return "", fmt.Errorf("recording %s: %w", ref, errNotAWriter)
 	}
-	var owner int64
-	_, err = s.recording(ctx, callID, &owner)
-	switch {
-	case errors.Is(err, server.ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	case owner != p.UserID:
-		return fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
-	}
-	return nil
+	id, _, err := s.callKey(ctx, s.db, p.Username, ref, false)
+	return id, err
 }
 
-// ClaimRecording returns the call's recording row, creating it as
-// "uploading" for p's device on the first chunk. A call or recording of
-// another account gives server.ErrForbidden; a call whose recording was
-// deleted, or whose deletion has begun (it has a tombstone), gives
-// server.ErrGone, and no row is created for it.
-func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, callID string) (Recording, error) {
-	var agent string
-	err := s.queryRow(ctx, s.db, `SELECT agent FROM calls WHERE id = ?`, callID).Scan(&agent)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
-	case agent != p.Username:
-		return Recording{}, fmt.Errorf("recording %s belongs to another agent: %w", callID, server.ErrForbidden)
+// ClaimRecording returns the recording row of the call p's desktop calls
+// ref, creating it as "uploading" for p's device on the first chunk; the
+// row's CallID is the server's id of the call (see call_keys), so another
+// account's call of the same ref is never touched. A call whose recording
+// was deleted, or whose deletion has begun (it has a tombstone), gives
+// server.ErrGone, and no row is created for it. Only agents send
+// recordings.
+func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, ref string) (Recording, error) {
+	if p.Role != server.RoleAgent {
+		return Recording{}, fmt.Errorf("recording %s: %w", ref, errNotAWriter)
+	}
+	callID, _, err := s.callKey(ctx, s.db, p.Username, ref, true)
+	if err != nil {
+		return Recording{}, err
 	}
 	gone, err := s.recordingGone(ctx, callID)
 	if err != nil {
@@ -74,20 +60,21 @@ func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, callID s
 	if !gone {
 		if _, err := s.exec(ctx, s.db, `INSERT INTO recordings (call_id, device_id, status, created_at) VALUES (?, ?, 'uploading', ?) ON CONFLICT (call_id) DO NOTHING`,
 			callID, p.DeviceID, ms(s.now())); err != nil {
-			return Recording{}, fmt.Errorf("recording %s: %w", callID, err)
+			return Recording{}, fmt.Errorf("recording %s: %w", ref, err)
 		}
 	}
 	var owner int64
 	r, err := s.recording(ctx, callID, &owner)
 	switch {
 	case gone && errors.Is(err, server.ErrNotFound):
-		return Recording{}, fmt.Errorf("recording %s: the call was deleted on the server: delete the local copy: %w", callID, server.ErrGone)
+		return Recording{CallID: callID}, fmt.Errorf("recording %s: the call was deleted on the server: delete the local copy: %w", ref, server.ErrGone)
 	case err != nil:
 		return Recording{}, err
 	case owner != p.UserID:
-		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", callID, server.ErrForbidden)
+		// A row from before calls were keyed by their owner.
+		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", ref, server.ErrForbidden)
 	case gone:
-		return r, fmt.Errorf("recording %s was deleted on the server: delete the local copy: %w", callID, server.ErrGone)
+		return r, fmt.Errorf("recording %s was deleted on the server: delete the local copy: %w", ref, server.ErrGone)
 	}
 	return r, nil
 }

@@ -28,7 +28,8 @@ func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
 		started          int64
 		erased           sql.NullInt64
 	)
-	err := s.queryRow(ctx, q, `SELECT direction, local_number, declined, started_at, personal_deleted_at FROM calls WHERE id = ?`, callID).
+	// counted_from: the server's clock decides (see server.CountFrom).
+	err := s.queryRow(ctx, q, `SELECT direction, local_number, declined, COALESCE(counted_from, started_at), personal_deleted_at FROM calls WHERE id = ?`, callID).
 		Scan(&direction, &local, &declined, &started, &erased)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && erased.Valid) {
 		return nil

@@ -198,8 +198,10 @@ func (s *Store) MyFlags(ctx context.Context, agent string, since time.Time, limi
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.query(ctx, s.db, `SELECT event_id, call_id, reason, at, from_ms, to_ms, review_state, outcome, decided_at, updated_at
-		FROM call_flags WHERE agent = ? AND kind = 'flag' AND at >= ? ORDER BY at DESC, event_id LIMIT ?`, agent, ms(since), limit)
+	// The call is named by the desktop's own id for it: the officer's
+	// desktop matches flags to the calls it remembers.
+	rows, err := s.query(ctx, s.db, `SELECT f.event_id, COALESCE(k.call_ref, f.call_id), f.reason, f.at, f.from_ms, f.to_ms, f.review_state, f.outcome, f.decided_at, f.updated_at
+		FROM call_flags f LEFT JOIN call_keys k ON k.call_id = f.call_id WHERE f.agent = ? AND f.kind = 'flag' AND f.at >= ? ORDER BY f.at DESC, f.event_id LIMIT ?`, agent, ms(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("flags of %s: %w", agent, err)
 	}

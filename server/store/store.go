@@ -44,6 +44,10 @@ type Store struct {
 
 	auditKey        ed25519.PrivateKey
 	checkpointEvery int
+
+	// skew is how far a call's start, on the desktop's clock, may be from
+	// when the server received it before the server counts it from then.
+	skew time.Duration
 }
 
 // Option configures a Store.
@@ -51,6 +55,22 @@ type Option func(*Store)
 
 // WithClock sets the clock (default time.Now), so tests control time.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// DefaultClockSkew is how far from its arrival a call's start may be, on
+// the desktop's clock, before the server counts the call from its arrival.
+const DefaultClockSkew = 24 * time.Hour
+
+// WithClockSkew sets how far a call's start, on the desktop's clock, may be
+// from when it reached the server (default DefaultClockSkew). A call
+// further off is flagged and its retention and holds count from its
+// arrival: the server's clock governs them, not the desktop's.
+func WithClockSkew(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.skew = d
+		}
+	}
+}
 
 // WithLogger sets the logger (default slog.Default).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
@@ -67,7 +87,7 @@ func WithPolicy(p *policy.Policy) Option { return func(s *Store) { s.pol = p } }
 // SQLite (created if missing, WAL, full fsync, 10 s busy timeout). It does
 // not migrate; call Migrate.
 func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, log: slog.Default()}
+	s := &Store{now: time.Now, log: slog.Default(), skew: DefaultClockSkew}
 	for _, o := range opts {
 		o(s)
 	}
@@ -131,25 +151,45 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Migrate brings the schema up to date, applying each embedded migration
 // not yet applied in its own transaction. Concurrent server instances on one
 // PostgreSQL serialise on an advisory lock.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, 0) }
+
+// migrate applies the migrations up to version upTo (0: all), then what
+// the newly applied ones leave to Go.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
+	applied, err := s.applyMigrations(ctx, upTo)
+	if err != nil {
+		return err
+	}
+	if applied[callKeysVersion] {
+		if err := s.foldUnkeyed(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyMigrations applies each embedded migration not yet applied, up to
+// upTo (0: all), and returns the versions it applied.
+func (s *Store) applyMigrations(ctx context.Context, upTo int) (map[int]bool, error) {
+	applied := map[int]bool{}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Close()
 	if s.dialect == PostgreSQL {
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7465001)"); err != nil {
-			return fmt.Errorf("migrate: lock: %w", err)
+			return nil, fmt.Errorf("migrate: lock: %w", err)
 		}
 		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7465001)")
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	dir := "migrations/" + s.dialect
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
@@ -157,37 +197,38 @@ func (s *Store) Migrate(ctx context.Context) error {
 		num, _, ok := strings.Cut(name, "_")
 		version, err := strconv.Atoi(num)
 		if !ok || err != nil {
-			return fmt.Errorf("migrate: %s: name must start with a number and '_'", name)
+			return nil, fmt.Errorf("migrate: %s: name must start with a number and '_'", name)
 		}
 		var n int
 		if err := conn.QueryRowContext(ctx, s.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
-			return fmt.Errorf("migrate: %w", err)
+			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		if n > 0 {
+		if n > 0 || (upTo > 0 && version > upTo) {
 			continue
 		}
 		body, err := migrations.ReadFile(dir + "/" + name)
 		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
+			return nil, fmt.Errorf("migrate: %w", err)
 		}
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
+			return nil, fmt.Errorf("migrate %s: %w", name, err)
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", name, err)
+			return nil, fmt.Errorf("migrate %s: %w", name, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"), version, name, ms(s.now())); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", name, err)
+			return nil, fmt.Errorf("migrate %s: %w", name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
+			return nil, fmt.Errorf("migrate %s: %w", name, err)
 		}
 		s.log.Info("applied migration", "name", name, "dialect", s.dialect)
+		applied[version] = true
 	}
-	return nil
+	return applied, nil
 }
 
 // rebind turns the '?' placeholders every query is written with into

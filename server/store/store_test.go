@@ -361,26 +361,39 @@ func TestRecordingOwnership(t *testing.T) {
 		if _, err := s.Ingest(ctx, olive, callEvents("o1", 1, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), "1")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ClaimRecording(ctx, pat, "o1"); !errors.Is(err, server.ErrForbidden) {
-			t.Fatalf("pat claims olive's call: %v", err)
+		// Pat's desktop using olive's call id claims a recording of pat's
+		// own, under another id: olive's is untouched.
+		pr, err := s.ClaimRecording(ctx, pat, "o1")
+		if err != nil || pr.CallID == "o1" || !server.ValidID(pr.CallID) {
+			t.Fatalf("pat claims o1: %+v, %v", pr, err)
 		}
-		// A recording that arrives before its call's events is claimed by its uploader.
-		if _, err := s.ClaimRecording(ctx, pat, "early"); err != nil {
-			t.Fatal(err)
+		// A recording that arrives before its call's events is its
+		// uploader's; the other account's claim is another recording.
+		early, err := s.ClaimRecording(ctx, pat, "early")
+		if err != nil || early.CallID != "early" {
+			t.Fatalf("pat's early recording: %+v, %v", early, err)
 		}
-		if _, err := s.ClaimRecording(ctx, olive, "early"); !errors.Is(err, server.ErrForbidden) {
-			t.Fatalf("olive claims pat's recording: %v", err)
+		if r, err := s.ClaimRecording(ctx, olive, "early"); err != nil || r.CallID == "early" {
+			t.Fatalf("olive's early recording: %+v, %v", r, err)
 		}
 		r, err := s.ClaimRecording(ctx, olive, "o1")
-		if err != nil || r.Status != "uploading" {
+		if err != nil || r.Status != "uploading" || r.CallID != "o1" {
 			t.Fatalf("claim = %+v, %v", r, err)
 		}
 		if err := s.StoreRecording(ctx, "o1", 42, "abc", []byte(`{"call_id":"o1"}`)); err != nil {
 			t.Fatal(err)
 		}
 		c, err := s.Call(ctx, "o1")
-		if err != nil || c.Recording != server.RecordingStored {
+		if err != nil || c.Recording != server.RecordingStored || c.DesktopID != "o1" {
 			t.Fatalf("call recording = %q, %v", c.Recording, err)
+		}
+		for p, want := range map[*server.Principal]string{&olive: "o1", &pat: pr.CallID} {
+			if id, err := s.RecordingCall(ctx, *p, "o1"); err != nil || id != want {
+				t.Fatalf("%s's o1 is %q, %v; want %q", p.Username, id, err, want)
+			}
+		}
+		if id, err := s.RecordingCall(ctx, pat, "never"); err != nil || id != "" {
+			t.Fatalf("nothing sent: %q, %v", id, err)
 		}
 	})
 }
@@ -425,8 +438,9 @@ func TestUploadsOfACallBeingDeletedAreRefused(t *testing.T) {
 				if err := s.UploadOpen(ctx, id); !errors.Is(err, server.ErrGone) {
 					t.Fatalf("%s: upload of %s open: %v, want ErrGone", when, id, err)
 				}
-				if _, err := s.ClaimRecording(ctx, pat, id); !errors.Is(err, server.ErrForbidden) {
-					t.Fatalf("%s: pat claims olive's %s: %v", when, id, err)
+				// Pat's desktop using the same id has a call of its own.
+				if r, err := s.ClaimRecording(ctx, pat, id); err != nil || r.CallID == id {
+					t.Fatalf("%s: pat claims %s: %+v, %v", when, id, r, err)
 				}
 			}
 			if r, err := s.Recording(ctx, "u1"); err != nil || r.Status != "uploading" && r.Status != "deleted" {

@@ -12,6 +12,7 @@ build=(
 rig=(
   xvfb x11-utils imagemagick xdotool
   kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip sox alsa-utils
+  espeak-ng multimon-ng
   gnome-keyring dbus dbus-x11 libsecret-tools
   postgresql postgresql-client
   msitools wixl osslsigncode gcc-mingw-w64-x86-64 dpkg-dev

@@ -504,3 +504,53 @@ func TestMaskerUnderLouderSpeech(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMasker feeds any bytes, cut into any writes: the Masker writes as many
+// bytes as it took, changes nothing outside what it reports, and silences all
+// of that.
+func FuzzMasker(f *testing.F) {
+	k := []int16{}
+	for i := 0; i < 4000; i++ { // a 1 kHz-ish tone pair, then silence: seeds that reach the masks
+		x := float64(i) / 16000
+		k = append(k, int16(8000*(math.Sin(2*math.Pi*697*x)+math.Sin(2*math.Pi*1209*x))))
+	}
+	f.Add(pcmToBytes(k), uint16(1280), true)
+	f.Add(pcmToBytes(k), uint16(3), false)
+	f.Add([]byte{1, 2, 3}, uint16(1), true)
+	f.Fuzz(func(t *testing.T, in []byte, chunk uint16, stereo bool) {
+		rate, ch := 8000, 1
+		if stereo {
+			rate, ch = 16000, 2
+		}
+		step := int(chunk%5000) + 1
+		var out bytes.Buffer
+		m, err := NewMasker(&out, rate, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := 0; p < len(in); p += step {
+			if n, err := m.Write(in[p:min(p+step, len(in))]); err != nil || n != min(step, len(in)-p) {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := out.Bytes()
+		if len(got) != len(in) {
+			t.Fatalf("wrote %d bytes of %d", len(got), len(in))
+		}
+		fb := 2 * ch
+		masked := m.Masked()
+		for i := range in {
+			f := int64(i / fb)
+			inside := slices.ContainsFunc(masked, func(iv Interval) bool { return f >= iv.Start && f < iv.End })
+			if i >= len(in)/fb*fb {
+				inside = len(masked) > 0 && masked[len(masked)-1].End == int64(len(in)/fb)
+			}
+			if inside && got[i] != 0 || !inside && got[i] != in[i] {
+				t.Fatalf("byte %d (frame %d, inside a mask: %v): %d in, %d out", i, f, inside, in[i], got[i])
+			}
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/callguard/callguard/internal/testrig"
 )
 
 // TestSpeechAndMusicAreNotMasked: an hour of espeak-ng reading (sixteen
@@ -11,6 +13,7 @@ import (
 // chords from sox, on the desktop's 16 kHz and through the phone system's
 // G.711 at 8 kHz. The issue allows at most one false mask an hour.
 func TestSpeechAndMusicAreNotMasked(t *testing.T) {
+	testrig.NotShort(t, "an hour of speech and a quarter of an hour of music")
 	t.Parallel()
 	for _, p := range []struct {
 		name string

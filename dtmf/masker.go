@@ -32,7 +32,8 @@ var (
 // for sample, except that every keypad tone heard on any channel is replaced
 // by digital silence on all channels, from a guard before the tone to a guard
 // after it. It holds back LookAhead of audio to silence a tone's start; Close
-// writes what it holds.
+// writes what it holds. Masked reports the stretches it silenced, for the
+// manifest's redactions of kind dtmf.
 //
 // In the recorder it sits after the pause gate (paused audio is silence
 // already, so it passes through as it is) and before the encryption: plaintext

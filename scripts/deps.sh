@@ -13,7 +13,7 @@ rig=(
   xvfb x11-utils imagemagick xdotool
   kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip sox alsa-utils
   rtpengine-daemon rtpengine-recording-daemon rtpengine-utils
-  opus-tools espeak-ng
+  opus-tools espeak-ng multimon-ng
   gnome-keyring dbus dbus-x11 libsecret-tools
   postgresql postgresql-client
   msitools wixl osslsigncode gcc-mingw-w64-x86-64 dpkg-dev

@@ -192,6 +192,9 @@ func TestForbiddenRequestsDoNotFloodTheAudit(t *testing.T) {
 	if o, _, s := count(); o != server.AuditDenialsPerMinute || s != 1 {
 		t.Fatalf("after the minute: %d denials, %d summaries", o, s)
 	}
+	if _, err := e.srv.Store().Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if seq, err := e.srv.Store().VerifyAudit(context.Background()); err != nil {
 		t.Fatalf("audit chain broken at %d: %v", seq, err)
 	}

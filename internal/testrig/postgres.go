@@ -2,6 +2,7 @@ package testrig
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -102,4 +103,15 @@ func shellJoin(args []string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(q, " ")
+}
+
+// freePortNoT is FreePort for a part started once per binary, outside any
+// test: it falls back to PostgreSQL's usual neighbour when none is found.
+func freePortNoT() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 55432
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -1,10 +1,11 @@
 package testrig
 
 import (
+	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,43 +26,47 @@ func Xvfb(t testing.TB) string {
 	return xDisplay
 }
 
+// startXvfb lets the X server choose its own free display (-displayfd), so
+// two test binaries started together can never both think they own one:
+// picking a number here and probing its socket once let a second binary
+// attach to the first one's server and lose its display when that binary
+// finished.
 func startXvfb() (string, error) {
 	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
 		return "", err
 	}
-	for n := 90 + os.Getpid()%400; n < 1000; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", fmt.Errorf("xvfb: %w", err)
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "+extension", "GLX")
+	cmd.ExtraFiles = []*os.File{w}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return "", fmt.Errorf("xvfb: %w", err)
+	}
+	w.Close()
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return "", fmt.Errorf("xvfb exited without a display: %s", strings.TrimSpace(stderr.String()))
 		}
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command(bin, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "+extension", "GLX")
-		if err := cmd.Start(); err != nil {
-			return "", err
-		}
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		for range 100 {
-			if c, err := net.Dial("unix", sock); err == nil {
-				c.Close()
-				atExit(func() { cmd.Process.Kill(); cmd.Wait() })
-				return display, nil
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		atExit(func() { cmd.Process.Kill(); cmd.Wait() })
+		return ":" + n, nil
+	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
+		return "", fmt.Errorf("xvfb chose no display within 10 s: %s", strings.TrimSpace(stderr.String()))
 	}
-	return "", fmt.Errorf("no free X display")
-}
-
-func freePortNoT() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 55432
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

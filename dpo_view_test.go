@@ -22,10 +22,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"

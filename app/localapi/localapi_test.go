@@ -16,8 +16,8 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/localapi"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // gateRecorder is a recorder whose only state is whether its gate is open.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/localapi"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // serveShort is serve with timeouts a test outlasts in seconds.

@@ -12,9 +12,9 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/localapi"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/wire"
 )

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"go.uber.org/goleak"
 )

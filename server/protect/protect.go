@@ -15,7 +15,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/blob"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 )
 

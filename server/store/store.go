@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 
 	// Drivers: "pgx" for PostgreSQL, "sqlite" for SQLite.
 	_ "github.com/jackc/pgx/v5/stdlib"

@@ -23,10 +23,10 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/policy"
-	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"

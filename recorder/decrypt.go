@@ -5,7 +5,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 )
 
 // DecryptReport says what Decrypt recovered; see artefact.DecryptReport.

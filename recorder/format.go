@@ -1,6 +1,6 @@
 package recorder
 
-import "github.com/callguard/callguard/recorder/artefact"
+import "github.com/callguard/callguard/artefact"
 
 // The audio format of every recording (DESIGN "Recording artefacts"); the
 // format itself lives in package artefact, shared with the server.

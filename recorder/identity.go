@@ -1,6 +1,6 @@
 package recorder
 
-import "github.com/callguard/callguard/recorder/artefact"
+import "github.com/callguard/callguard/artefact"
 
 // NewIdentity makes a new organisation key pair: the age identity
 // ("AGE-SECRET-KEY-1…", a secret for the keyring or the data-protection

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/callguard/callguard/app/config"
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 )
 
 // ManifestVersion is the version of the manifest format written by this package.

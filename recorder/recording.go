@@ -12,7 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 )
 
 // queueBuffers is how far the writer may fall behind the capture before the

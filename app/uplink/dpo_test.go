@@ -18,7 +18,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app/uplink"
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"

@@ -24,6 +24,7 @@ import (
 	"github.com/callguard/callguard/app/outbox"
 	"github.com/callguard/callguard/app/secrets"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/recorder"
@@ -523,7 +524,7 @@ func (d *desktop) demoIdentity() (*age.X25519Identity, error) {
 	s, err := d.secrets.Get(OrgIdentity)
 	switch {
 	case errors.Is(err, secrets.ErrNotFound):
-		if s, _, err = recorder.NewIdentity(); err != nil {
+		if s, _, err = artefact.NewIdentity(); err != nil {
 			return nil, err
 		}
 	case err != nil:

@@ -14,7 +14,7 @@ import (
 const ManifestVersion = 1
 
 // Manifest is <call-id>.json, the plain-text record that travels with the
-// encrypted audio (DESIGN "Recording artefacts"). The recorder writes it
+// encrypted audio (docs/recording.md, "The manifest"). The recorder writes it
 // when the recording starts, rewrites it at every pause boundary while the
 // call goes on (Complete false), and finalises it at Stop. The server adds
 // to Redactions when it silences an interval.

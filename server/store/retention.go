@@ -40,10 +40,9 @@ func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
 	}
 	facts := policy.CallFacts{Direction: direction, Local: local, Declined: declined}
 	flags, seen := 0, map[string]bool{}
-	for rows.Next() {
+	if err := eachRow(rows, func(rows *sql.Rows) error {
 		var kind, reason, state string
 		if err := rows.Scan(&kind, &reason, &state); err != nil {
-			rows.Close()
 			return err
 		}
 		resolved := state == server.ReviewDone || state == server.ReviewAutoRedacted
@@ -59,9 +58,8 @@ func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
 				facts.FlagReasons = append(facts.FlagReasons, reason)
 			}
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return err
 	}
 	rule, at := server.Retention(s.pol, fromMS(started), facts)
@@ -78,22 +76,13 @@ func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
 func (s *Store) ReapplyRetention(ctx context.Context) (int, error) {
 	after, n := "", 0
 	for {
-		var ids []string
 		rows, err := s.query(ctx, s.db, `SELECT id FROM calls WHERE personal_deleted_at IS NULL AND id > ? ORDER BY id LIMIT 500`, after)
 		if err != nil {
 			return n, fmt.Errorf("reapply retention: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return n, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
-			return n, rows.Err()
+		ids, err := scanStrings(rows)
+		if err != nil || len(ids) == 0 {
+			return n, err
 		}
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			for _, id := range ids {
@@ -154,20 +143,20 @@ func (s *Store) ExpiryCandidates(ctx context.Context, now time.Time, limit int) 
 	if err != nil {
 		return nil, fmt.Errorf("expiry candidates: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
+	err = eachRow(rows, func(rows *sql.Rows) error {
 		var (
 			c       Candidate
 			created int64
 		)
 		if err := rows.Scan(&c.CallID, &created, &c.Recording, &c.Size, &c.SHA256); err != nil {
-			return nil, fmt.Errorf("expiry candidates: %w", err)
+			return fmt.Errorf("expiry candidates: %w", err)
 		}
 		c.Started, c.Rule, c.orphan = fromMS(created), "default", true
 		c.metadata = metadataSum(map[string]any{})
 		out = append(out, c)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // NumberCandidates returns the calls with the remote number key that are
@@ -184,16 +173,10 @@ func (s *Store) NumberCandidates(ctx context.Context, key string) ([]Candidate, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("held calls: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		ids = append(ids, id)
+	ids, err := scanStrings(rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("held calls: %w", err)
 	}
-	rows.Close()
 	held := make([]server.HeldCall, 0, len(ids))
 	for _, id := range ids {
 		hs, err := s.HoldsOf(ctx, id)
@@ -218,7 +201,7 @@ func (s *Store) candidates(ctx context.Context, where string, args ...any) ([]Ca
 		out    []Candidate
 		fields []map[string]any
 	)
-	for rows.Next() {
+	if err := eachRow(rows, func(rows *sql.Rows) error {
 		var (
 			c                              Candidate
 			started                        int64
@@ -226,15 +209,13 @@ func (s *Store) candidates(ctx context.Context, where string, args ...any) ([]Ca
 			number, name, localName, sipID string
 		)
 		if err := rows.Scan(&c.CallID, &started, &ended, &c.Rule, &c.Recording, &c.Size, &c.SHA256, &number, &name, &localName, &sipID); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("deletion candidates: %w", err)
+			return err
 		}
 		c.Started, c.Ended = fromMS(started), fromNullMS(ended)
 		out = append(out, c)
 		fields = append(fields, map[string]any{"remote_number": number, "remote_name": name, "local_name": localName, "sip_call_id": sipID})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("deletion candidates: %w", err)
 	}
 	// The notes of the calls' flags are personal data too.
@@ -250,17 +231,18 @@ func (s *Store) candidates(ctx context.Context, where string, args ...any) ([]Ca
 		if err != nil {
 			return nil, fmt.Errorf("deletion candidates: %w", err)
 		}
-		for rows.Next() {
+		if err := eachRow(rows, func(rows *sql.Rows) error {
 			var id, note string
 			if err := rows.Scan(&id, &note); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			f := fields[idx[id]]
 			notes, _ := f["notes"].([]string)
 			f["notes"] = append(notes, note)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("deletion candidates: %w", err)
 		}
-		rows.Close()
 	}
 	for i := range out {
 		out[i].metadata = metadataSum(fields[i])
@@ -283,19 +265,20 @@ func (s *Store) RetentionReport(ctx context.Context, now, until time.Time, limit
 	if err != nil {
 		return rep, fmt.Errorf("retention report: %w", err)
 	}
-	for rows.Next() {
+	if err := eachRow(rows, func(rows *sql.Rows) error {
 		var (
 			d            server.DueCall
 			started, due int64
 		)
 		if err := rows.Scan(&d.CallID, &d.Agent, &started, &due, &d.Rule, &d.Recording); err != nil {
-			rows.Close()
-			return rep, fmt.Errorf("retention report: %w", err)
+			return err
 		}
 		d.Started, d.DeleteAfter = fromMS(started), fromMS(due)
 		rep.Due = append(rep.Due, d)
+		return nil
+	}); err != nil {
+		return rep, fmt.Errorf("retention report: %w", err)
 	}
-	rows.Close()
 	for _, c := range []struct {
 		dst   *int
 		query string

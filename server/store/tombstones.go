@@ -64,17 +64,12 @@ func (s *Store) BeginDeletions(ctx context.Context, cands []Candidate, cause, re
 				if err != nil {
 					return err
 				}
-				for rows.Next() {
-					var id string
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					free[id] = true
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
+				still, err := scanStrings(rows)
+				if err != nil {
 					return err
+				}
+				for _, id := range still {
+					free[id] = true
 				}
 			}
 			var (
@@ -98,18 +93,11 @@ func (s *Store) BeginDeletions(ctx context.Context, cands []Candidate, cause, re
 			if err != nil {
 				return fmt.Errorf("tombstones: %w", err)
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				begun = append(begun, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			inserted, err := scanStrings(rows)
+			if err != nil {
 				return err
 			}
+			begun = append(begun, inserted...)
 		}
 		return nil
 	})
@@ -138,16 +126,7 @@ func (s *Store) PendingDeletions(ctx context.Context, cause, ref string, limit i
 	if err != nil {
 		return nil, fmt.Errorf("pending deletions: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return scanStrings(rows)
 }
 
 // FinishDeletions completes begun deletions once their blobs are gone: in
@@ -173,10 +152,9 @@ func (s *Store) FinishDeletions(ctx context.Context, ids []string) ([]string, er
 				return err
 			}
 			var finished []string
-			for rows.Next() {
+			if err := eachRow(rows, func(rows *sql.Rows) error {
 				var id, cause, ref, actor string
 				if err := rows.Scan(&id, &cause, &ref, &actor); err != nil {
-					rows.Close()
 					return err
 				}
 				k := [3]string{cause, ref, actor}
@@ -185,9 +163,8 @@ func (s *Store) FinishDeletions(ctx context.Context, ids []string) ([]string, er
 				}
 				byCause[k] = append(byCause[k], id)
 				finished = append(finished, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+				return nil
+			}); err != nil {
 				return err
 			}
 			if len(finished) == 0 {
@@ -295,9 +272,8 @@ func (s *Store) tombstones(ctx context.Context, where string, args ...any) ([]se
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
-	defer rows.Close()
 	out := []server.Tombstone{}
-	for rows.Next() {
+	err = eachRow(rows, func(rows *sql.Rows) error {
 		var (
 			t                       server.Tombstone
 			started, begun, deleted int64
@@ -305,10 +281,11 @@ func (s *Store) tombstones(ctx context.Context, where string, args ...any) ([]se
 		)
 		if err := rows.Scan(&t.CallID, &started, &ended, &t.Rule, &t.Cause, &t.Ref, &t.Actor, &t.State, &begun, &deleted,
 			&t.RecordingStatus, &t.RecordingBytes, &t.SHA256Recording, &t.SHA256Metadata); err != nil {
-			return nil, fmt.Errorf("tombstones: %w", err)
+			return fmt.Errorf("tombstones: %w", err)
 		}
 		t.Started, t.Ended, t.Begun, t.Deleted = fromMS(started), fromNullMS(ended), fromMS(begun), fromMS(deleted)
 		out = append(out, t)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }

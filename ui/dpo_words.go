@@ -265,13 +265,12 @@ func explainServer(err error) string {
 	return plain + " (the server said: " + words + ")"
 }
 
-// serverWords is the server's message in err, without its status code,
-// or "" when the server gave none.
+// serverWords is the server's message in err, or "" when err is not the
+// server's refusal.
 func serverWords(err error) string {
-	if _, after, ok := strings.Cut(err.Error(), "server said "); ok {
-		if _, msg, ok := strings.Cut(after, ": "); ok {
-			return msg
-		}
+	var he *uplink.HTTPError
+	if errors.As(err, &he) {
+		return he.Message
 	}
 	return ""
 }

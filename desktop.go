@@ -22,10 +22,12 @@ import (
 	"github.com/callguard/callguard/app/config"
 	"github.com/callguard/callguard/app/localapi"
 	"github.com/callguard/callguard/app/outbox"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/secrets"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/internal/atomicfile"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/sip"
@@ -523,7 +525,7 @@ func (d *desktop) demoIdentity() (*age.X25519Identity, error) {
 	s, err := d.secrets.Get(OrgIdentity)
 	switch {
 	case errors.Is(err, secrets.ErrNotFound):
-		if s, _, err = recorder.NewIdentity(); err != nil {
+		if s, _, err = artefact.NewIdentity(); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -533,7 +535,7 @@ func (d *desktop) demoIdentity() (*age.X25519Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo organisation key: %w", err)
 	}
-	if err := config.WriteFileAtomic(path, []byte(s+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("demo organisation key: %w", err)
 	}
 	return id, nil
@@ -564,7 +566,7 @@ func deviceID(dataDir string) (string, error) {
 		return "", fmt.Errorf("device id: %w", err)
 	}
 	id := app.NewID()
-	if err := config.WriteFileAtomic(path, []byte(id+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("device id: %w", err)
 	}
 	return id, nil

@@ -15,7 +15,7 @@ import (
 	"github.com/callguard/callguard/app/config"
 	"github.com/callguard/callguard/app/localapi"
 	"github.com/callguard/callguard/app/secrets"
-	"github.com/callguard/callguard/recorder"
+	"github.com/callguard/callguard/artefact"
 )
 
 // noKeyring opens the secrets store as a desktop without a keyring does:
@@ -70,7 +70,7 @@ func TestTheDemoKeyOutlivesARestartWithoutAKeyring(t *testing.T) {
 	// A key an older version kept in the keyring moves into the file.
 	older := t.TempDir()
 	keys := noKeyring(t)
-	legacy, _, err := recorder.NewIdentity()
+	legacy, _, err := artefact.NewIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}

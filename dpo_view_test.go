@@ -22,11 +22,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"

@@ -22,8 +22,8 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/secrets"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/internal/testrig"
-	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/ui"
@@ -460,15 +460,15 @@ func TestWindowUnderXvfb(t *testing.T) {
 		t.Fatalf("plain audio on disk: %v", m)
 	}
 	// The embedded server's demo key is the file in the data directory.
-	ids, err := recorder.ParseIdentityFile(filepath.Join(in.dir, "data", demoKeyFile))
+	ids, err := artefact.ParseIdentityFile(filepath.Join(in.dir, "data", demoKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	manifest := strings.TrimSuffix(uploaded[0], ".wav.age") + ".json"
-	if _, err := recorder.Verify(uploaded[0], manifest, ids); err != nil {
+	if _, err := artefact.Verify(uploaded[0], manifest, ids); err != nil {
 		t.Fatalf("uploaded recording does not verify: %v", err)
 	}
-	m, err := recorder.ReadManifest(manifest)
+	m, err := artefact.ReadManifest(manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,7 +640,7 @@ func TestCallThroughARealPhoneSystem(t *testing.T) {
 		uploaded, _ = filepath.Glob(filepath.Join(in.dir, "data", "server", "recordings", "*", "*.json"))
 		return len(uploaded) == 1
 	}, "the recording did not reach the server")
-	m, err := recorder.ReadManifest(uploaded[0])
+	m, err := artefact.ReadManifest(uploaded[0])
 	if err != nil {
 		t.Fatal(err)
 	}

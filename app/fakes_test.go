@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // fakeRecorder records what the machine asked of the recorder and can be

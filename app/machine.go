@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 )
 
 // RecentCalls is how many ended calls stay listed so a call can still be

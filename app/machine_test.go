@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 )
 
 // up brings the phone-system link up, as the subscriber does on start.

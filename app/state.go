@@ -6,7 +6,8 @@ import (
 )
 
 // RecordingState is the recording state of a call as officers, integrations
-// and the server see it. The names are a contract (DESIGN.md).
+// and the server see it. The names are a contract: RecordingState in
+// server/openapi.yaml, with their meanings in docs/architecture.md.
 type RecordingState int
 
 // The recording states. The zero value is StateUnknown, so a state that was

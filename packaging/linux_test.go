@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/callguard/callguard/app/config"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // The Linux binary is built once (make deb builds it), then packaged twice.

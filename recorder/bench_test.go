@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/artefact"
 )
 
 // BenchmarkRecord measures the in-process path of one 20 ms stereo buffer:
@@ -49,7 +50,7 @@ func BenchmarkRecord(b *testing.B) {
 			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 			runtime.ReadMemStats(&ms1)
 			close(src.bufs)
-			audioSec := float64(b.N) * BufferFrames / SampleRate
+			audioSec := float64(b.N) * BufferFrames / artefact.SampleRate
 			cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 			b.ReportMetric(float64(cpu.Microseconds())/1000/audioSec, "cpu-ms/audio-s")
 			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/audioSec, "allocs/audio-s")

@@ -8,6 +8,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/callguard/callguard/artefact"
+)
+
+const (
+	// BufferFrames is the capture buffer: 20 ms. The gate is read once per
+	// buffer, so a pause or resume takes effect within one buffer.
+	BufferFrames = 320
+	bufferBytes  = BufferFrames * artefact.BytesPerFrame
 )
 
 // source delivers capture buffers of BufferFrames mono samples: the

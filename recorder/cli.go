@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/callguard/callguard/artefact"
 )
 
 const cliUsage = `Usage:
@@ -58,7 +60,7 @@ func (f *identityFlags) Set(v string) error { *f = append(*f, v); return nil }
 func loadIdentities(files identityFlags) ([]age.Identity, error) {
 	var ids []age.Identity
 	for _, p := range files {
-		i, err := ParseIdentityFile(p)
+		i, err := artefact.ParseIdentityFile(p)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +102,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		if m == "" {
 			m = manifestBeside(audio)
 		}
-		rep, err := Verify(audio, m, ids)
+		rep, err := artefact.Verify(audio, m, ids)
 		switch {
 		case err == nil:
 			what := "encrypted file matches"
@@ -164,7 +166,7 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 		}
 		w = f
 	}
-	rep, err := Decrypt(audio, ids, w)
+	rep, err := artefact.Decrypt(audio, ids, w)
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -181,7 +183,7 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 	if !rep.Complete {
 		msg += fmt.Sprintf("\nthe recording was interrupted: everything up to %v was recovered; the last %d encrypted bytes (under about 1 s of audio) could not be authenticated and were left out", rep.Duration, rep.LostBytes)
 	}
-	if m, err := ReadManifest(manifestBeside(audio)); err == nil && m.Complete {
+	if m, err := artefact.ReadManifest(manifestBeside(audio)); err == nil && m.Complete {
 		if m.SHA256Plaintext == rep.PlaintextSHA256 {
 			msg += "\nplaintext SHA-256 matches the manifest"
 		} else {

@@ -18,6 +18,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/internal/testrig"
 )
 
@@ -123,15 +124,15 @@ func TestCrashKeepsFlushedAudio(t *testing.T) {
 
 	audio := filepath.Join(spool, "call-crash.wav.age")
 	var wav bytes.Buffer
-	rep, err := Decrypt(audio, []age.Identity{a.keyID}, &wav)
+	rep, err := artefact.Decrypt(audio, []age.Identity{a.keyID}, &wav)
 	if err != nil {
 		t.Fatal(err)
 	}
-	minData := int64(wantSynced*plainChunk-wavHeaderSize) / bytesPerFrame * bytesPerFrame
+	minData := int64(wantSynced*artefact.PlainChunk-artefact.WAVHeaderSize) / artefact.BytesPerFrame * artefact.BytesPerFrame
 	if rep.Complete || rep.DataBytes < minData {
 		t.Fatalf("decrypt after kill -9: complete=%v, %d data bytes, want at least %d (%d synced chunks)", rep.Complete, rep.DataBytes, minData, wantSynced)
 	}
-	data := wav.Bytes()[wavHeaderSize:]
+	data := wav.Bytes()[artefact.WAVHeaderSize:]
 	for k := int64(0); k < rep.Frames; k++ {
 		o := int16(uint16(data[4*k]) | uint16(data[4*k+1])<<8)
 		if want := sampleAt(officerSeed, k); o != want || data[4*k+2] != 0 || data[4*k+3] != 0 {
@@ -141,11 +142,11 @@ func TestCrashKeepsFlushedAudio(t *testing.T) {
 	t.Logf("killed after %d fsynced chunks: recovered %v (%d frames), %d encrypted bytes lost in the cut chunk (%v)", synced, rep.Duration, rep.Frames, rep.LostBytes, rep.Cut)
 
 	// The manifest written at the start is there and says it is incomplete.
-	m, err := ReadManifest(filepath.Join(spool, "call-crash.json"))
+	m, err := artefact.ReadManifest(filepath.Join(spool, "call-crash.json"))
 	if err != nil || m.Complete {
 		t.Fatalf("manifest after crash: %+v, %v", m, err)
 	}
-	if _, err := Verify(audio, filepath.Join(spool, "call-crash.json"), []age.Identity{a.keyID}); !errors.Is(err, ErrVerify) {
+	if _, err := artefact.Verify(audio, filepath.Join(spool, "call-crash.json"), []age.Identity{a.keyID}); !errors.Is(err, ErrVerify) {
 		t.Fatalf("Verify of a crashed recording: %v, want ErrVerify", err)
 	}
 }
@@ -186,14 +187,14 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("Stop after disk full: %v", err)
 	}
 	var wav bytes.Buffer
-	rep, err := Decrypt(filepath.Join(dir, "call-full.wav.age"), []age.Identity{a.keyID}, &wav)
+	rep, err := artefact.Decrypt(filepath.Join(dir, "call-full.wav.age"), []age.Identity{a.keyID}, &wav)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Frames < SampleRate*5 {
+	if rep.Frames < artefact.SampleRate*5 {
 		t.Fatalf("only %v recovered from a 1 MiB disk", rep.Duration)
 	}
-	data := wav.Bytes()[wavHeaderSize:]
+	data := wav.Bytes()[artefact.WAVHeaderSize:]
 	for k := int64(0); k < rep.Frames; k++ {
 		o := int16(uint16(data[4*k]) | uint16(data[4*k+1])<<8)
 		if want := sampleAt(officerSeed, rec.startFrame+k); o != want {

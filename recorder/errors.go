@@ -3,7 +3,7 @@ package recorder
 import (
 	"errors"
 
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 )
 
 // Errors a recording can fail with. They are wrapped with detail (which

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/artefact"
 )
 
 // fakeSource delivers the buffers a test or benchmark sends it, so the
@@ -135,7 +136,7 @@ func TestCLIVerifyAndDecrypt(t *testing.T) {
 		t.Fatalf("decrypt: %d %s", code, msg)
 	}
 	wav, err := os.ReadFile(wavPath)
-	if err != nil || len(wav) != wavHeaderSize+200*bufferBytes || !bytes.Equal(wav[:wavHeaderSize], wavHeader(200*bufferBytes)) {
+	if err != nil || len(wav) != artefact.WAVHeaderSize+200*bufferBytes || !bytes.Equal(wav[:artefact.WAVHeaderSize], artefact.WAVHeader(200*bufferBytes)) {
 		t.Fatalf("decrypted WAV: %d bytes, %v", len(wav), err)
 	}
 	if code, _, _ := run("decrypt", "--identity", keyFile, audio); code != 1 {
@@ -175,7 +176,7 @@ func TestWriteErrorFailsLoudly(t *testing.T) {
 	rec.file.Close() // injected fault: every write from now on fails
 	buf := signal(officerSeed, 0, BufferFrames)
 	go func() {
-		for i := 0; i < 10*plainChunk/bufferBytes; i++ {
+		for i := 0; i < 10*artefact.PlainChunk/bufferBytes; i++ {
 			select {
 			case src.bufs <- [2][]int16{buf, nil}:
 			case <-src.closed:
@@ -191,7 +192,7 @@ func TestWriteErrorFailsLoudly(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no onFail after write errors")
 	}
-	m, err := ReadManifest(rec.manifestPath)
+	m, err := artefact.ReadManifest(rec.manifestPath)
 	if err != nil || m.Complete || m.Failure == "" {
 		t.Fatalf("manifest after a write error: %+v %v", m, err)
 	}
@@ -222,7 +223,7 @@ func TestCloseFinalisesLiveRecordings(t *testing.T) {
 	if _, err := r.Start(testCall("call-after", ""), nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Start after Close: %v", err)
 	}
-	rep, err := Verify(rec.audioPath, rec.manifestPath, []age.Identity{id})
+	rep, err := artefact.Verify(rec.audioPath, rec.manifestPath, []age.Identity{id})
 	if err != nil || rep.Decrypt.Frames != 10*BufferFrames || len(rep.Manifest.Pauses) != 1 || *rep.Manifest.Pauses[0].EndMS != 200 {
 		t.Fatalf("after Close: %v %+v", err, rep)
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/gordonklaus/portaudio"
+
+	"github.com/callguard/callguard/artefact"
 )
 
 // paMu serialises PortAudio's global calls (Initialize, Terminate, device
@@ -114,7 +116,7 @@ func openInput(name, role string) (*paInput, error) {
 	in := &paInput{name: d.Name, buf: make([]int16, BufferFrames)}
 	p := portaudio.HighLatencyParameters(d, nil)
 	p.Input.Channels = 1
-	p.SampleRate = SampleRate
+	p.SampleRate = artefact.SampleRate
 	p.FramesPerBuffer = BufferFrames
 	if in.stream, err = portaudio.OpenStream(p, in.buf); err != nil {
 		return nil, fmt.Errorf("%w: %s input %q cannot capture 16 kHz mono: %v", ErrNoDevice, role, d.Name, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/internal/testrig"
 )
 
@@ -86,7 +87,7 @@ func TestPausesAreExactSilence(t *testing.T) {
 			}
 		}
 	}
-	reasons := func(m *Manifest) (rs []string) {
+	reasons := func(m *artefact.Manifest) (rs []string) {
 		for _, p := range m.Pauses {
 			rs = append(rs, p.Reason)
 		}

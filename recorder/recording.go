@@ -12,7 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 )
 
 // queueBuffers is how far the writer may fall behind the capture before the
@@ -74,7 +74,7 @@ type Recording struct {
 	audioPath, manifestPath string
 	file                    *os.File
 	aw                      *artefact.Writer // the age stream into file; fsyncs each chunk
-	man                     *Manifest
+	man                     *artefact.Manifest
 	frames                  int64
 	boundaries              []boundary   // every transition written, for tests
 	written                 atomic.Int64 // frames encrypted so far, for benchmarks
@@ -224,22 +224,22 @@ func (r *Recording) write() {
 
 func (r *Recording) transition(b block) error {
 	r.boundaries = append(r.boundaries, boundary{pos: b.pos, transition: *b.transition})
-	ms := framesToMS(b.pos)
+	ms := artefact.FramesToMS(b.pos)
 	if n := len(r.man.Pauses); n > 0 && r.man.Pauses[n-1].EndMS == nil {
 		r.man.Pauses[n-1].EndMS = &ms
 	}
 	if b.transition.paused {
-		r.man.Pauses = append(r.man.Pauses, Pause{StartMS: ms, Reason: b.transition.reason})
+		r.man.Pauses = append(r.man.Pauses, artefact.Pause{StartMS: ms, Reason: b.transition.reason})
 	}
 	r.man.Frames = b.pos
-	r.man.DurationMS = framesToMS(b.pos)
-	r.man.DataBytes = b.pos * bytesPerFrame
+	r.man.DurationMS = artefact.FramesToMS(b.pos)
+	r.man.DataBytes = b.pos * artefact.BytesPerFrame
 	return r.writeManifest()
 }
 
 func (r *Recording) writeAudio(p []byte) error {
-	if (r.frames+BufferFrames)*bytesPerFrame > maxDataBytes {
-		return fmt.Errorf("%w: the WAV format holds at most %v", ErrTooLong, time.Duration(maxDataBytes/bytesPerSecond)*time.Second)
+	if (r.frames+BufferFrames)*artefact.BytesPerFrame > artefact.MaxDataBytes {
+		return fmt.Errorf("%w: the WAV format holds at most %v", ErrTooLong, time.Duration(artefact.MaxDataBytes/artefact.BytesPerSecond)*time.Second)
 	}
 	if _, err := r.aw.Write(p); err != nil {
 		return writeError(r.audioPath, err)
@@ -250,7 +250,7 @@ func (r *Recording) writeAudio(p []byte) error {
 }
 
 func (r *Recording) writeManifest() error {
-	if err := writeManifest(r.man, r.manifestPath); err != nil {
+	if err := artefact.WriteManifest(r.manifestPath, r.man); err != nil {
 		return writeError(r.manifestPath, err)
 	}
 	return nil
@@ -269,8 +269,8 @@ func (r *Recording) finish(werr error) {
 
 	m := r.man
 	m.Frames = r.frames
-	m.DurationMS = framesToMS(r.frames)
-	m.DataBytes = r.frames * bytesPerFrame
+	m.DurationMS = artefact.FramesToMS(r.frames)
+	m.DataBytes = r.frames * artefact.BytesPerFrame
 	if n := len(m.Pauses); n > 0 && m.Pauses[n-1].EndMS == nil {
 		e := m.DurationMS
 		m.Pauses[n-1].EndMS = &e
@@ -349,15 +349,15 @@ func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipi
 	for range queueBuffers {
 		r.free <- new([bufferBytes]byte)
 	}
-	r.man = &Manifest{
-		Version: ManifestVersion, Recorder: Version,
+	r.man = &artefact.Manifest{
+		Version: artefact.ManifestVersion, Recorder: Version,
 		CallID: call.ID, Agent: call.Agent, Direction: call.Direction.String(),
 		CallStarted: call.Started, Started: started,
 		AudioFile:  call.ID + ".wav.age",
 		Recipients: keys,
-		SampleRate: SampleRate, Channels: Channels, ChannelMap: []string{"officer", "caller"},
+		SampleRate: artefact.SampleRate, Channels: artefact.Channels, ChannelMap: []string{"officer", "caller"},
 		Officer: officer, Caller: caller, CallerPresent: caller != "",
-		Pauses: []Pause{}, Notice: app.NoticePending.String(),
+		Pauses: []artefact.Pause{}, Notice: app.NoticePending.String(),
 	}
 	r.man.Remote.Number, r.man.Remote.Name = call.Remote.Number, call.Remote.Name
 	if caller == "" {

@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/internal/testrig"
 )
 
@@ -173,14 +174,14 @@ var testCall = func(id, paused string) app.RecordingCall {
 // checkRecording decrypts a stopped recording and asserts, sample by sample,
 // that every frame inside a manifest pause is digital zero on both channels
 // and every other frame equals the source at the recording's offset.
-func checkRecording(t *testing.T, a *audioRig, r *Recorder, rec *Recording, withCaller bool) (*Manifest, []byte) {
+func checkRecording(t *testing.T, a *audioRig, r *Recorder, rec *Recording, withCaller bool) (*artefact.Manifest, []byte) {
 	t.Helper()
-	m, err := ReadManifest(rec.manifestPath)
+	m, err := artefact.ReadManifest(rec.manifestPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wav bytes.Buffer
-	rep, err := Decrypt(rec.audioPath, []age.Identity{a.keyID}, &wav)
+	rep, err := artefact.Decrypt(rec.audioPath, []age.Identity{a.keyID}, &wav)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,16 +191,16 @@ func checkRecording(t *testing.T, a *audioRig, r *Recorder, rec *Recording, with
 	if rep.Frames != m.Frames {
 		t.Fatalf("decrypted %d frames, manifest says %d", rep.Frames, m.Frames)
 	}
-	if vr, err := Verify(rec.audioPath, rec.manifestPath, []age.Identity{a.keyID}); err != nil {
+	if vr, err := artefact.Verify(rec.audioPath, rec.manifestPath, []age.Identity{a.keyID}); err != nil {
 		t.Fatalf("verify: %v %v", err, vr.Problems)
 	}
 	b := wav.Bytes()
-	if !bytes.Equal(b[:wavHeaderSize], wavHeader(rep.DataBytes)) {
-		t.Fatalf("WAV header not finalised: % x", b[:wavHeaderSize])
+	if !bytes.Equal(b[:artefact.WAVHeaderSize], artefact.WAVHeader(rep.DataBytes)) {
+		t.Fatalf("WAV header not finalised: % x", b[:artefact.WAVHeaderSize])
 	}
-	data := b[wavHeaderSize:]
+	data := b[artefact.WAVHeaderSize:]
 	paused := func(frame int64) bool {
-		ms := framesToMS(frame)
+		ms := artefact.FramesToMS(frame)
 		for _, p := range m.Pauses {
 			if p.EndMS == nil {
 				t.Fatalf("pause %+v left open in a complete manifest", p)
@@ -216,7 +217,7 @@ func checkRecording(t *testing.T, a *audioRig, r *Recorder, rec *Recording, with
 		c := int16(binary.LittleEndian.Uint16(data[4*k+2:]))
 		if paused(k) {
 			if o != 0 || c != 0 {
-				t.Fatalf("frame %d (%d ms) is inside a pause but holds (%d, %d)", k, framesToMS(k), o, c)
+				t.Fatalf("frame %d (%d ms) is inside a pause but holds (%d, %d)", k, artefact.FramesToMS(k), o, c)
 			}
 			silent++
 			continue
@@ -235,7 +236,7 @@ func checkRecording(t *testing.T, a *audioRig, r *Recorder, rec *Recording, with
 	return m, data
 }
 
-func pausesString(m *Manifest) string {
+func pausesString(m *artefact.Manifest) string {
 	var s []string
 	for _, p := range m.Pauses {
 		e := "open"

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 )
 
 // Call is one call as the server knows it, folded from its events by

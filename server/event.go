@@ -37,7 +37,8 @@ const (
 	maxNoteLen   = wire.MaxNoteLen
 )
 
-// RecordingStates are the contract names of the recording states (DESIGN.md).
+// RecordingStates are the contract names of the recording states
+// (RecordingState in server/openapi.yaml; meanings in docs/architecture.md).
 var RecordingStates = []string{"unknown", "idle", "ringing", "awaiting-notice", "recording", "paused", "declined", "excluded", "failed"}
 
 // NoticeOutcomes are the outcomes a notice event may carry.

@@ -114,14 +114,9 @@ func (f *fakeReview) RetentionReport(ctx context.Context, days int) (uplink.Rete
 }
 
 // serverError is an error as uplink returns it for a refused request.
-type serverError struct {
-	status int
-	msg    string
-	is     error
+func serverError(status int, msg string) error {
+	return &uplink.HTTPError{Status: status, Message: msg}
 }
-
-func (e serverError) Error() string { return fmt.Sprintf("server said %d: %s", e.status, e.msg) }
-func (e serverError) Unwrap() error { return e.is }
 
 func queueItems() []uplink.ReviewItem {
 	stored := now.Add(-time.Hour)
@@ -374,7 +369,7 @@ func TestReviewWaitingForASecondOfficer(t *testing.T) {
 func TestReviewShowsTheServersRefusalInPlainWords(t *testing.T) {
 	f := newFake()
 	r, _ := openReview(t, f)
-	f.decideErr = serverError{409, "review item f1 is done, not open", uplink.ErrConflict}
+	f.decideErr = serverError(409, "review item f1 is done, not open")
 	r.list.Select(0)
 	r.note.SetText("fine")
 	test.Tap(r.keepBtn)
@@ -415,9 +410,9 @@ func TestExplainServer(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("decide: %w", serverError{403, "dpo only", uplink.ErrForbidden}), "this account may not do that; only data-protection officers may (the server said: dpo only)"},
-		{serverError{503, "no identity", uplink.ErrNoKey}, "the server has no organisation key, so it cannot play or silence recordings (IT starts it with --identity) (the server said: no identity)"},
-		{fmt.Errorf("decide: %w", serverError{400, "keeping a flagged recording needs a reason (note): invalid", nil}), "keeping a flagged recording needs a reason (note): invalid"},
+		{fmt.Errorf("decide: %w", serverError(403, "dpo only")), "this account may not do that; only data-protection officers may (the server said: dpo only)"},
+		{serverError(503, "no identity"), "the server has no organisation key, so it cannot play or silence recordings (IT starts it with --identity) (the server said: no identity)"},
+		{fmt.Errorf("decide: %w", serverError(400, "keeping a flagged recording needs a reason (note): invalid")), "keeping a flagged recording needs a reason (note): invalid"},
 		{fmt.Errorf("lift hold 3: %w", errors.New("disk full")), "disk full"},
 		{fmt.Errorf("load: %w", context.DeadlineExceeded), "the server did not answer in time; try again"},
 	}

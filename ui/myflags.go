@@ -13,8 +13,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/policy"
 )
 
 // FlagHistory is what the "My flags" view asks of the server: the

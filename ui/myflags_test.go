@@ -120,9 +120,9 @@ func TestMyFlagsExplainsAFailureInPlainWords(t *testing.T) {
 		want string
 	}{
 		{"the server cannot be reached", refused, "Cannot reach the server: dial tcp: connection refused; your flags are safe and will be reviewed."},
-		{"the server no longer knows the computer", serverError{401, "unknown device token", uplink.ErrUnauthorized},
+		{"the server no longer knows the computer", serverError(401, "unknown device token"),
 			"The server no longer accepts this computer: ask IT to enrol it again in Settings; your flags are safe and will be reviewed."},
-		{"the server fails", serverError{500, "database is locked", nil},
+		{"the server fails", serverError(500, "database is locked"),
 			"The server could not list your flags: database is locked; your flags are safe and will be reviewed."},
 		{"the server is too slow", context.DeadlineExceeded, "The server did not answer in time: try again in a moment; your flags are safe and will be reviewed."},
 	} {

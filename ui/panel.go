@@ -14,7 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 )
 
 // Session is what the window needs from the session core. *app.Core

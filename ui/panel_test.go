@@ -15,8 +15,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // gateRecorder stands in for the audio recorder: it only tracks its gate.

@@ -10,7 +10,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 )
 
 // Options configure the officer's window.

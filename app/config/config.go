@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/callguard/callguard/internal/atomicfile"
 )
 
 // Config is everything about one officer's desktop that is not policy and not
@@ -253,7 +255,7 @@ func Save(path string, c Config) error {
 	if err != nil {
 		return fmt.Errorf("encode settings: %w", err)
 	}
-	return WriteFileAtomic(path, append(b, '\n'), 0o600)
+	return writeSettings(path, append(b, '\n'))
 }
 
 // SaveOwn writes c to path like Save, but without the values managed sets:
@@ -299,7 +301,7 @@ func SaveOwn(path string, c Config, managed Managed) error {
 	if err != nil {
 		return fmt.Errorf("encode settings: %w", err)
 	}
-	return WriteFileAtomic(path, append(b, '\n'), 0o600)
+	return writeSettings(path, append(b, '\n'))
 }
 
 // keepOwn sets dst[k] to the officer's old value, or removes it.
@@ -319,39 +321,12 @@ func remarshal(v any, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// WriteFileAtomic writes b to a temporary file beside path, syncs it and
-// renames it over path.
-func WriteFileAtomic(path string, b []byte, perm fs.FileMode) error {
+// writeSettings stores the settings file atomically (internal/atomicfile),
+// making its directory on first save.
+func writeSettings(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // harmless after the rename
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename durable where the OS allows
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(path, b, 0o600)
 }

@@ -11,8 +11,8 @@ import (
 
 	"howett.net/plist"
 
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // orgKey is the age README's example recipient: a well-formed age1 key.

@@ -15,41 +15,11 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/apptest"
 	"github.com/callguard/callguard/app/localapi"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
-
-// gateRecorder is a recorder whose only state is whether its gate is open.
-type gateRecorder struct {
-	mu   sync.Mutex
-	open map[string]bool
-}
-
-type gateRecording struct {
-	r  *gateRecorder
-	id string
-}
-
-func (g *gateRecorder) Start(c app.RecordingCall, _ func(error)) (app.Recording, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.open[c.ID] = c.PausedReason == ""
-	return &gateRecording{g, c.ID}, nil
-}
-func (r *gateRecording) set(v bool) error {
-	r.r.mu.Lock()
-	defer r.r.mu.Unlock()
-	r.r.open[r.id] = v
-	return nil
-}
-func (r *gateRecording) Pause(string) error          { return r.set(false) }
-func (r *gateRecording) Resume() error               { return r.set(true) }
-func (r *gateRecording) Stop(app.RecordingEnd) error { return r.set(false) }
-
-type discard struct{}
-
-func (discard) Append(app.Event) error { return nil }
 
 const token = "test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -62,7 +32,7 @@ func serve(t *testing.T) (base string, core *app.Core) {
 	}
 	core = app.NewCore(app.MachineConfig{
 		Policy: pol, Agent: app.AgentView{ID: "1001"}, Manual: true,
-		Recorder: &gateRecorder{open: map[string]bool{}}, Sink: discard{},
+		Recorder: &apptest.Recorder{}, Sink: apptest.Discard{},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/apptest"
 	"github.com/callguard/callguard/app/localapi"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // serveShort is serve with timeouts a test outlasts in seconds.
@@ -27,7 +28,7 @@ func serveShort(t *testing.T) string {
 	}
 	core := app.NewCore(app.MachineConfig{
 		Policy: pol, Agent: app.AgentView{ID: "1001"}, Manual: true,
-		Recorder: &gateRecorder{open: map[string]bool{}}, Sink: discard{},
+		Recorder: &apptest.Recorder{}, Sink: apptest.Discard{},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	ctx, cancel := context.WithCancel(context.Background())

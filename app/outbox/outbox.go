@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/config"
+	"github.com/callguard/callguard/internal/atomicfile"
 )
 
 // File names inside the outbox directory.
@@ -296,7 +296,7 @@ func (o *Outbox) Ack(throughSeq uint64) error {
 
 func (o *Outbox) writeState(acked uint64) error {
 	b, _ := json.Marshal(state{Device: o.device, Acked: acked, LastSeq: o.lastSeq})
-	if err := config.WriteFileAtomic(filepath.Join(o.dir, stateName), b, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(o.dir, stateName), b, 0o600); err != nil {
 		return fmt.Errorf("outbox: save acknowledgement: %w", err)
 	}
 	return nil
@@ -316,37 +316,22 @@ func (o *Outbox) compact() error {
 		o.stale = 0
 		return o.f.Sync()
 	}
-	tmp, err := os.CreateTemp(o.dir, ".events-*.log")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
+	var buf []byte
 	for _, ev := range o.pending {
 		payload, err := json.Marshal(ev)
 		if err != nil {
-			tmp.Close()
 			return err
 		}
 		var hdr [headerSize]byte
 		binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(payload)))
 		binary.LittleEndian.PutUint32(hdr[4:8], crc32.Checksum(payload, castagnoli))
-		if _, err := tmp.Write(append(hdr[:], payload...)); err != nil {
-			tmp.Close()
-			return err
-		}
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
+		buf = append(append(buf, hdr[:]...), payload...)
 	}
 	// Windows cannot rename over an open file: close ours first.
 	if err := o.f.Close(); err != nil {
 		return err
 	}
-	renameErr := os.Rename(tmp.Name(), path)
+	renameErr := atomicfile.WriteFile(path, buf, 0o600)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		o.closed = true
@@ -360,10 +345,6 @@ func (o *Outbox) compact() error {
 	o.f = f
 	if renameErr != nil {
 		return renameErr
-	}
-	if d, err := os.Open(o.dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	o.stale = 0
 	return nil

@@ -275,22 +275,22 @@ func (c *Client) sendLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var he *httpError
+		var he *HTTPError
 		if errors.As(err, &he) {
 			switch {
-			case (he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge) && len(evs) > 1:
+			case (he.Status == http.StatusBadRequest || he.Status == http.StatusRequestEntityTooLarge) && len(evs) > 1:
 				// The request as a whole was refused (too large, or an older
 				// server that refuses a batch for one bad event): send less,
 				// down to the event at fault.
 				batch = max(1, len(evs)/2)
 				continue
-			case he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge:
+			case he.Status == http.StatusBadRequest || he.Status == http.StatusRequestEntityTooLarge:
 				// That one event can never be accepted: aside, and on.
-				if err := c.setAside(evs[0], he.msg); err != nil {
+				if err := c.setAside(evs[0], he.Message); err != nil {
 					break
 				}
 				through, err = evs[0].Seq, nil
-			case he.status == http.StatusForbidden:
+			case he.Status == http.StatusForbidden:
 				// This account may not send calls (a supervisor's or a dpo's
 				// desktop): keep the events here, ask again much later.
 				c.setStatus(func(s *Status) { s.Forbidden = true })
@@ -299,7 +299,7 @@ func (c *Client) sendLoop(ctx context.Context) {
 					return
 				}
 				continue
-			case he.status == http.StatusTooManyRequests:
+			case he.Status == http.StatusTooManyRequests:
 				if !sleep(ctx, c.retryAfter(he)) {
 					return
 				}
@@ -326,7 +326,7 @@ func (c *Client) sendLoop(ctx context.Context) {
 
 // retryAfter is how long a 429 asks to wait: its Retry-After, at least
 // MinBackoff and at most 5 minutes.
-func (c *Client) retryAfter(he *httpError) time.Duration {
+func (c *Client) retryAfter(he *HTTPError) time.Duration {
 	return min(max(he.retryAfter, c.o.MinBackoff), 5*time.Minute)
 }
 
@@ -433,17 +433,17 @@ func (c *Client) heartbeatLoop(ctx context.Context) {
 		var reply heartbeatReply
 		err := c.do(ctx, http.MethodPost, "/api/v1/heartbeat", body, &reply, 10*time.Second)
 		wait := c.o.HeartbeatEvery
-		var he *httpError
+		var he *HTTPError
 		switch {
 		case err == nil:
 			failures = 0
 			c.setStatus(func(s *Status) { s.Forbidden = false })
 		case ctx.Err() != nil:
-		case errors.As(err, &he) && he.status == http.StatusForbidden:
+		case errors.As(err, &he) && he.Status == http.StatusForbidden:
 			// Not an agent's desktop: nothing to report.
 			c.setStatus(func(s *Status) { s.Forbidden = true })
 			wait = c.o.ForbiddenWait
-		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
+		case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
 			wait = max(wait, c.retryAfter(he))
 		default:
 			failures++
@@ -487,18 +487,25 @@ func (c *Client) rotate(ctx context.Context) error {
 	return nil
 }
 
-// httpError is a non-2xx reply.
-type httpError struct {
-	status int
-	msg    string
+// HTTPError is the server's refusal of a request: a non-2xx reply. Callers
+// branch on Status (or on the sentinel errors it unwraps to: ErrForbidden,
+// ErrConflict…) and show Message, never parse the error's text.
+type HTTPError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Message is the server's reason in words (its JSON "error", or the
+	// status text when it gave none).
+	Message string
 	// retryAfter is the reply's Retry-After (a 429 or 503), 0 if none.
 	retryAfter time.Duration
 }
 
-func (e *httpError) Error() string { return fmt.Sprintf("server said %d: %s", e.status, e.msg) }
+// Error gives the status and the server's message, for logs.
+func (e *HTTPError) Error() string { return fmt.Sprintf("server said %d: %s", e.Status, e.Message) }
 
-func (e *httpError) Unwrap() error {
-	switch e.status {
+// Unwrap gives the sentinel error of the status, if it has one.
+func (e *HTTPError) Unwrap() error {
+	switch e.Status {
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
 	case http.StatusForbidden:
@@ -564,7 +571,7 @@ func (c *Client) finish(resp *http.Response, err error, out any) error {
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		he := &httpError{status: resp.StatusCode, msg: errorText(b, resp.Status)}
+		he := &HTTPError{Status: resp.StatusCode, Message: errorText(b, resp.Status)}
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 			he.retryAfter = time.Duration(secs) * time.Second
 		}
@@ -629,7 +636,7 @@ func EnrollWithClient(ctx context.Context, hc *http.Client, baseURL, username, p
 	case http.StatusTooManyRequests:
 		return Enrolment{}, fmt.Errorf("%w (%s)", ErrRateLimited, errorText(b, resp.Status))
 	default:
-		return Enrolment{}, fmt.Errorf("enrol: %w", &httpError{status: resp.StatusCode, msg: errorText(b, resp.Status)})
+		return Enrolment{}, fmt.Errorf("enrol: %w", &HTTPError{Status: resp.StatusCode, Message: errorText(b, resp.Status)})
 	}
 	var e Enrolment
 	if err := json.Unmarshal(b, &e); err != nil || e.Token == "" {

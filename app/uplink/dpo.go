@@ -3,8 +3,6 @@ package uplink
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -130,28 +128,6 @@ func (c *Client) Approve(ctx context.Context, itemID string, approve bool) (Revi
 	return it, err
 }
 
-// Play streams a recording, decrypted by the server, as a WAV file (PCM16
-// 16 kHz stereo: left officer, right caller) into w. The server audits it
-// as a play.
-func (c *Client) Play(ctx context.Context, callID string, w io.Writer) error {
-	req, err := c.request(ctx, http.MethodGet, "/api/v1/recordings/"+url.PathEscape(callID)+"/play", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.o.HTTPClient.Do(req)
-	if err != nil {
-		return c.finish(resp, err, nil)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return c.finish(resp, nil, nil)
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		return fmt.Errorf("play %s: %w", callID, err)
-	}
-	return nil
-}
-
 // Hold keeps calls from deletion: exactly one of CallID, Number or Agent,
 // with From/To bounding the calls' start for a number or an agent.
 type Hold struct {
@@ -241,154 +217,6 @@ func (c *Client) RetentionReport(ctx context.Context, days int) (RetentionReport
 	return r, err
 }
 
-// AuditRecord is one record of the audit log.
-type AuditRecord struct {
-	Seq      int64     `json:"seq"`
-	At       time.Time `json:"at"`
-	Actor    string    `json:"actor"`
-	Device   string    `json:"device"`
-	Action   string    `json:"action"`
-	Target   string    `json:"target"`
-	Detail   string    `json:"detail"` // a JSON object
-	PrevHash string    `json:"prev_hash"`
-	Hash     string    `json:"hash"`
-}
-
-// AuditQuery selects audit records; empty fields match everything.
-type AuditQuery struct {
-	Call   string
-	User   string
-	Action string // exact, or a prefix ending in '.', e.g. "recording."
-	From   time.Time
-	To     time.Time
-	After  int64 // seq to page on
-	Limit  int
-}
-
-// AuditSearch searches the audit log (supervisors and dpos).
-func (c *Client) AuditSearch(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
-	v := url.Values{}
-	for k, s := range map[string]string{"call": q.Call, "user": q.User, "action": q.Action} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if !q.From.IsZero() {
-		v.Set("from", q.From.UTC().Format(time.RFC3339))
-	}
-	if !q.To.IsZero() {
-		v.Set("to", q.To.UTC().Format(time.RFC3339))
-	}
-	if q.After > 0 {
-		v.Set("after", strconv.FormatInt(q.After, 10))
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
-	var r struct {
-		Records []AuditRecord `json:"records"`
-	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/audit?"+v.Encode(), nil, &r, 60*time.Second)
-	return r.Records, err
-}
-
-// Erasure is the erasure of everything about one phone number.
-type Erasure struct {
-	ID          int64      `json:"id"`
-	Number      string     `json:"number"` // masked
-	Reference   string     `json:"reference"`
-	State       string     `json:"state"` // awaiting-approval, approved, done, rejected
-	RequestedBy string     `json:"requested_by"`
-	RequestedAt time.Time  `json:"requested_at"`
-	ApprovedBy  string     `json:"approved_by"`
-	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
-	Done        *time.Time `json:"done,omitempty"`
-	Erased      int        `json:"erased"`
-	Calls       []string   `json:"calls"`
-	Held        []struct {
-		CallID string  `json:"call_id"`
-		Holds  []int64 `json:"holds"`
-	} `json:"held"`
-}
-
-// RequestErasure erases everything about a phone number (or, under the
-// two-person rule, asks a second dpo to approve it).
-func (c *Client) RequestErasure(ctx context.Context, number, reference string) (Erasure, error) {
-	var e Erasure
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/erasures", map[string]string{"number": number, "reference": reference}, &e, 5*time.Minute)
-	return e, err
-}
-
-// ApproveErasure approves (carries out) or rejects another dpo's erasure.
-func (c *Client) ApproveErasure(ctx context.Context, id int64, approve bool) (Erasure, error) {
-	var e Erasure
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/erasures/"+strconv.FormatInt(id, 10)+"/approve", map[string]bool{"approve": approve}, &e, 5*time.Minute)
-	return e, err
-}
-
-// Call is a call as the server lists it, for finding calls by number and
-// date (to play them or to place holds).
-type Call struct {
-	ID            string     `json:"id"`
-	Agent         string     `json:"agent"`
-	Direction     string     `json:"direction"`
-	Remote        Party      `json:"remote"`
-	Local         Party      `json:"local"`
-	Started       time.Time  `json:"started"`
-	Ended         *time.Time `json:"ended,omitempty"`
-	State         string     `json:"state"`
-	Declined      bool       `json:"declined"`
-	Recording     string     `json:"recording"`
-	RetentionRule string     `json:"retention_rule"`
-	DeleteAfter   *time.Time `json:"delete_after,omitempty"`
-	Held          bool       `json:"held"`
-	Erased        *time.Time `json:"erased,omitempty"`
-}
-
-// Party is one end of a call.
-type Party struct {
-	Number string `json:"number"`
-	Name   string `json:"name,omitempty"`
-}
-
-// CallQuery selects calls; empty fields match everything.
-type CallQuery struct {
-	Number string // a substring of the remote or local number
-	Agent  string
-	From   time.Time
-	To     time.Time
-	Limit  int
-	Offset int
-}
-
-// SearchCalls finds calls by number, agent and date, newest first.
-func (c *Client) SearchCalls(ctx context.Context, q CallQuery) ([]Call, error) {
-	v := url.Values{}
-	if q.Number != "" {
-		v.Set("number", q.Number)
-	}
-	if q.Agent != "" {
-		v.Set("agent", q.Agent)
-	}
-	if !q.From.IsZero() {
-		v.Set("from", q.From.UTC().Format(time.RFC3339))
-	}
-	if !q.To.IsZero() {
-		v.Set("to", q.To.UTC().Format(time.RFC3339))
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
-	if q.Offset > 0 {
-		v.Set("offset", strconv.Itoa(q.Offset))
-	}
-	var r struct {
-		Calls []Call `json:"calls"`
-	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/calls?"+v.Encode(), nil, &r, 60*time.Second)
-	return r.Calls, err
-}
-
 // doJSON is do with a body encoded as JSON.
 func (c *Client) doJSON(ctx context.Context, method, path string, body, out any, timeout time.Duration) error {
 	b, err := jsonMarshal(body)
@@ -396,27 +224,4 @@ func (c *Client) doJSON(ctx context.Context, method, path string, body, out any,
 		return err
 	}
 	return c.do(ctx, method, path, b, out, timeout)
-}
-
-// SubjectAccess writes the subject-access bundle (a zip: the calls of the
-// number still kept, and their recordings, decrypted when the server can)
-// into w. reference is the request's case number, kept in the audit.
-func (c *Client) SubjectAccess(ctx context.Context, number, reference string, w io.Writer) error {
-	v := url.Values{"number": {number}}
-	if reference != "" {
-		v.Set("reference", reference)
-	}
-	req, err := c.request(ctx, http.MethodGet, "/api/v1/subject-access?"+v.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.o.HTTPClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return c.finish(resp, err, nil)
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		return fmt.Errorf("subject access: %w", err)
-	}
-	return nil
 }

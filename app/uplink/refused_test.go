@@ -11,10 +11,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/apptest"
 	"github.com/callguard/callguard/app/localapi"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/wire"
 )
@@ -48,7 +49,7 @@ func TestAnOverlongNameNeverJamsTheSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	core := app.NewCore(app.MachineConfig{Policy: pol, Agent: app.AgentView{ID: "olive"}, Manual: true,
-		Recorder: fakeRecorder{}, Sink: ob, Notifier: noNotes{}, Logger: quiet()})
+		Recorder: &apptest.Recorder{}, Sink: ob, Notifier: noNotes{}, Logger: quiet()})
 	ctx, cancel := context.WithCancel(context.Background())
 	coreDone := make(chan struct{})
 	go func() { core.Run(ctx); close(coreDone) }()

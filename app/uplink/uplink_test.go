@@ -19,24 +19,13 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/app/apptest"
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"go.uber.org/goleak"
 )
-
-type fakeRecorder struct{}
-
-func (fakeRecorder) Start(app.RecordingCall, func(error)) (app.Recording, error) {
-	return fakeRecording{}, nil
-}
-
-type fakeRecording struct{}
-
-func (fakeRecording) Pause(string) error          { return nil }
-func (fakeRecording) Resume() error               { return nil }
-func (fakeRecording) Stop(app.RecordingEnd) error { return nil }
 
 type noNotes struct{}
 
@@ -73,7 +62,7 @@ func TestContractServerAcceptsWhatTheCoreEmits(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return now.Add(time.Duration(s) * time.Second) }
 	m := app.NewMachine(app.MachineConfig{Policy: pol, Agent: app.AgentView{ID: "olive"}, Language: "en-GB",
-		Recorder: fakeRecorder{}, Sink: sink, Notifier: noNotes{}, Logger: quiet()}, now)
+		Recorder: &apptest.Recorder{}, Sink: sink, Notifier: noNotes{}, Logger: quiet()}, now)
 
 	remote := app.Party{Number: "+441632960123", Name: "A Caller"}
 	local := app.Party{Number: "2001"}

@@ -48,14 +48,14 @@ func (c *Client) uploadLoop(ctx context.Context) {
 	for {
 		err := c.uploadAll(ctx)
 		wait := c.o.PollEvery
-		var he *httpError
+		var he *HTTPError
 		switch {
 		case err == nil || ctx.Err() != nil:
 			failures = 0
-		case errors.As(err, &he) && he.status == http.StatusForbidden:
+		case errors.As(err, &he) && he.Status == http.StatusForbidden:
 			// Not an agent's desktop: the recordings stay in the spool.
 			wait = c.o.ForbiddenWait
-		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
+		case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
 			wait = max(wait, c.retryAfter(he))
 		default:
 			failures++
@@ -79,7 +79,7 @@ func (c *Client) uploadAll(ctx context.Context) error {
 		// Not an agent's desktop: the server takes no recordings from it,
 		// and its answers about call ids are about other accounts' calls.
 		c.setStatus(func(s *Status) { s.Uploads = len(ids) })
-		return &httpError{status: http.StatusForbidden, msg: "this account sends no recordings"}
+		return &HTTPError{Status: http.StatusForbidden, Message: "this account sends no recordings"}
 	}
 	c.setStatus(func(s *Status) { s.Uploads = len(ids) })
 	var first error

@@ -21,9 +21,9 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/assets"
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/internal/testrig"
-	"github.com/callguard/callguard/recorder/artefact"
 	"github.com/callguard/callguard/rtpengine/g711"
 	"github.com/callguard/callguard/rtpengine/pcap"
 )

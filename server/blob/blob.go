@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/callguard/callguard/internal/atomicfile"
 	"github.com/callguard/callguard/server"
 )
 
@@ -237,13 +238,13 @@ func (s *Store) Finish(id, sha256Hex string, manifest []byte) (int64, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, fmt.Errorf("recording %s: %w", id, err)
 	}
-	if err := writeFileAtomic(s.ManifestPath(id), manifest); err != nil {
+	if err := atomicfile.WriteFile(s.ManifestPath(id), manifest, 0o600); err != nil {
 		return 0, fmt.Errorf("recording %s: manifest: %w", id, err)
 	}
 	if err := os.Rename(s.partial(id), s.AudioPath(id)); err != nil {
 		return 0, fmt.Errorf("recording %s: %w", id, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return 0, fmt.Errorf("recording %s: %w", id, err)
 	}
 	if err := s.checkUpload(id); err != nil {
@@ -318,7 +319,7 @@ func (s *Store) SyncDirs(ids ...string) error {
 		}
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("sync %s: %w", d, err)
 		}
 	}
@@ -429,13 +430,13 @@ func (s *Store) Commit(id string, manifest []byte) error {
 		os.Remove(s.stagedPath(id))
 		return fmt.Errorf("recording %s was deleted meanwhile: %w", id, server.ErrGone)
 	}
-	if err := writeFileAtomic(s.ManifestPath(id), manifest); err != nil {
+	if err := atomicfile.WriteFile(s.ManifestPath(id), manifest, 0o600); err != nil {
 		return fmt.Errorf("commit recording %s: manifest: %w", id, err)
 	}
 	if err := os.Rename(s.stagedPath(id), s.AudioPath(id)); err != nil {
 		return fmt.Errorf("commit recording %s: %w", id, err)
 	}
-	if err := syncDir(filepath.Dir(s.AudioPath(id))); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(s.AudioPath(id))); err != nil {
 		return fmt.Errorf("commit recording %s: %w", id, err)
 	}
 	return nil
@@ -475,36 +476,4 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
 }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/central"
 )

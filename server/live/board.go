@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/wire"
 )

@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/store"
 )

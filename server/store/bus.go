@@ -2,10 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // LiveChannel is the PostgreSQL NOTIFY channel of the live board.
@@ -34,6 +34,43 @@ func (b *Bus) Publish(ctx context.Context, payload []byte) error {
 	return nil
 }
 
+// Listener is one connection that LISTENs on a PostgreSQL channel.
+type Listener interface {
+	// Wait blocks until the next notification and returns its payload.
+	Wait(ctx context.Context) ([]byte, error)
+	// Close ends the connection.
+	Close() error
+}
+
+// ListenFunc connects to the PostgreSQL database at url and listens on
+// channel.
+type ListenFunc func(ctx context.Context, url, channel string) (Listener, error)
+
+var (
+	listenMu sync.Mutex
+	listen   ListenFunc
+)
+
+// RegisterListener sets how the bus listens, as database/sql drivers
+// register: package server/store/pglisten registers pgx's when it is
+// imported, by the program that chooses PostgreSQL, so a program on SQLite
+// (the desktop) does not link pgx.
+func RegisterListener(f ListenFunc) {
+	listenMu.Lock()
+	defer listenMu.Unlock()
+	listen = f
+}
+
+// ErrNoListener means the program uses PostgreSQL but linked no listener
+// (server/store/pglisten), so the live board cannot hear other instances.
+var ErrNoListener = errors.New("no PostgreSQL listener linked (import server/store/pglisten)")
+
+func registeredListener() ListenFunc {
+	listenMu.Lock()
+	defer listenMu.Unlock()
+	return listen
+}
+
 // Reconnect delays of Bus.Listen: the first, after a listener that had
 // been working is lost, doubles with each failed attempt up to the last.
 const (
@@ -48,9 +85,13 @@ const (
 // as listening resets the backoff, so a loss after hours of work is
 // retried at once, however long an outage before it was.
 func (b *Bus) Listen(ctx context.Context, handle func([]byte), resync func()) error {
+	connect := registeredListener()
+	if connect == nil {
+		return ErrNoListener
+	}
 	backoff := listenFirstBackoff
 	for {
-		listened, err := b.listenOnce(ctx, handle, resync)
+		listened, err := b.listenOnce(ctx, connect, handle, resync)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -69,21 +110,18 @@ func (b *Bus) Listen(ctx context.Context, handle func([]byte), resync func()) er
 
 // listenOnce connects, listens and delivers until the connection fails;
 // listened reports whether it got as far as listening.
-func (b *Bus) listenOnce(ctx context.Context, handle func([]byte), resync func()) (listened bool, err error) {
-	conn, err := pgx.Connect(ctx, b.s.url)
+func (b *Bus) listenOnce(ctx context.Context, connect ListenFunc, handle func([]byte), resync func()) (listened bool, err error) {
+	l, err := connect(ctx, b.s.url, LiveChannel)
 	if err != nil {
-		return false, fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+LiveChannel); err != nil {
 		return false, fmt.Errorf("listen: %w", err)
 	}
+	defer l.Close()
 	resync()
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		payload, err := l.Wait(ctx)
 		if err != nil {
 			return true, fmt.Errorf("wait for notification: %w", err)
 		}
-		handle([]byte(n.Payload))
+		handle(payload)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 )
 

@@ -12,16 +12,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
-
-	// Drivers: "pgx" for PostgreSQL, "sqlite" for SQLite.
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
+	"github.com/callguard/callguard/policy"
 )
 
 //go:embed migrations
@@ -32,6 +29,20 @@ const (
 	SQLite     = "sqlite"
 	PostgreSQL = "postgres"
 )
+
+// ErrNoDriver means the program was built without the database driver the
+// URL asks for. store registers none itself: the program that chooses the
+// database links its driver (cmd/callguard-server links both, the desktop's
+// embedded server SQLite only), so the desktop does not carry PostgreSQL's.
+var ErrNoDriver = errors.New("this program was built without that database's driver")
+
+// requireDriver fails with ErrNoDriver unless database/sql knows name.
+func requireDriver(name string) error {
+	if slices.Contains(sql.Drivers(), name) {
+		return nil
+	}
+	return fmt.Errorf("database driver %q: %w", name, ErrNoDriver)
+}
 
 // Store is the server's database. It is safe for concurrent use.
 type Store struct {
@@ -94,6 +105,9 @@ func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		s.dialect, s.url = PostgreSQL, dbURL
+		if err := requireDriver("pgx"); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
 		db, err := sql.Open("pgx", dbURL)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
@@ -113,6 +127,9 @@ func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
 			}
 		}
 		s.dialect = SQLite
+		if err := requireDriver("sqlite"); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")

@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// The audio format of every recording (DESIGN "Recording artefacts").
+// The audio format of every recording (docs/recording.md, "The WAV inside").
 const (
 	SampleRate     = 16000 // frames per second
 	Channels       = 2     // left = officer, right = caller

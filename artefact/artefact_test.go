@@ -12,7 +12,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/callguard/callguard/recorder/artefact"
+	"github.com/callguard/callguard/artefact"
 )
 
 // signal is a known stereo PCM16 signal: every sample is a hash of its

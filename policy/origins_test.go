@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 // TestPlainHTTPOriginsOnlyForLocalhost: a page served over plain HTTP can

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/policy"
 )
 
 func load(t *testing.T, name string) *policy.Policy {

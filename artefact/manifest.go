@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/callguard/callguard/internal/atomicfile"
 )
 
 // ManifestVersion is the version of the manifest format.
 const ManifestVersion = 1
 
 // Manifest is <call-id>.json, the plain-text record that travels with the
-// encrypted audio (DESIGN "Recording artefacts"). The recorder writes it
+// encrypted audio (docs/recording.md, "The manifest"). The recorder writes it
 // when the recording starts, rewrites it at every pause boundary while the
 // call goes on (Complete false), and finalises it at Stop. The server adds
 // to Redactions when it silences an interval.
@@ -119,7 +120,7 @@ func WriteManifest(path string, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	return WriteFileAtomic(path, append(b, '\n'))
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // RecordRedaction returns the manifest JSON raw with r appended to its
@@ -166,45 +167,4 @@ func RecordRedaction(raw []byte, r Redaction, res RedactResult) ([]byte, error) 
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	return append(out, '\n'), nil
-}
-
-// WriteFileAtomic writes data to path through a temporary file in the
-// same directory: fsync, rename, and an fsync of the directory where the
-// OS allows one. Mode 0600.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	SyncDir(dir) // best effort: Windows cannot sync a directory
-	return nil
-}
-
-// SyncDir fsyncs a directory so a rename in it survives a power cut.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
 }

@@ -1,0 +1,153 @@
+package protect
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/callguard/callguard/artefact"
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/server/store"
+)
+
+// ReviewApproved is the state of a review item whose deletion is decided
+// (and approved, under the two-person rule) and being carried out.
+const ReviewApproved = "approved"
+
+// Decide records a dpo's decision on a review item and, unless the
+// two-person rule asks for a second dpo's approval first, carries it out.
+func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d server.Decision) (server.ReviewItem, error) {
+	if err := d.Validate(); err != nil {
+		return server.ReviewItem{}, err
+	}
+	it, err := s.o.Store.ReviewItem(ctx, id)
+	if err != nil {
+		return server.ReviewItem{}, err
+	}
+	// change makes the decision and its audit record in one transaction.
+	change := func(c store.ReviewChange) (server.ReviewItem, error) {
+		var out server.ReviewItem
+		err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+			var err error
+			out, err = s.o.Store.ChangeReview(ctx, id, c)
+			return entry{server.AuditReviewDecide, out.CallID, map[string]any{"item": id, "action": d.Action, "from_ms": d.FromMS, "to_ms": d.ToMS, "state": out.State}}, err
+		})
+		return out, err
+	}
+	switch d.Action {
+	case server.DecisionConfirm:
+		return change(store.ReviewChange{From: []string{server.ReviewAutoRedacted}, State: server.ReviewDone,
+			Outcome: server.OutcomeRedacted, Decide: &d, DecidedBy: p.Username})
+	case server.DecisionKeep:
+		// Not yet redacted: waiting for the key or the recording, or for a
+		// second dpo to approve its deletion.
+		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
+			return server.ReviewItem{}, fmt.Errorf("card details cannot be kept (PCI DSS 3.3.1): they are redacted as soon as the server can: %w", server.ErrConflict)
+		}
+		return change(store.ReviewChange{From: []string{server.ReviewOpen, server.ReviewAwaitingApproval}, State: server.ReviewDone,
+			Outcome: server.OutcomeKept, Decide: &d, DecidedBy: p.Username})
+	case server.DecisionDeleteInterval:
+		if d.FromMS == nil {
+			d.FromMS, d.ToMS = it.FromMS, it.ToMS
+		}
+		if d.FromMS == nil {
+			return server.ReviewItem{}, fmt.Errorf("the item has no interval: give from_ms and to_ms: %w", server.ErrInvalid)
+		}
+		fallthrough
+	case server.DecisionDelete:
+		if it.Recording != server.RecordingStored {
+			return server.ReviewItem{}, fmt.Errorf("the recording is %s, not stored on the server: %w", it.Recording, server.ErrConflict)
+		}
+		if d.Action == server.DecisionDeleteInterval && !s.HasKey() {
+			return server.ReviewItem{}, server.ErrNoKey
+		}
+	}
+	from := []string{server.ReviewOpen, server.ReviewRedactionPending, server.ReviewAutoRedacted}
+	state := ReviewApproved
+	if s.o.Policy.Review.TwoPersonDeletion {
+		state = server.ReviewAwaitingApproval
+	}
+	it, err = change(store.ReviewChange{From: from, State: state, Pending: it.Pending, Decide: &d, DecidedBy: p.Username})
+	if err != nil || state == server.ReviewAwaitingApproval {
+		return it, err
+	}
+	return s.carryOut(ctx, it)
+}
+
+// Approve is the second dpo's answer to a decided deletion: approve
+// carries it out, reject returns the item to the queue.
+func (s *Service) Approve(ctx context.Context, p server.Principal, id string, approve bool) (server.ReviewItem, error) {
+	it, err := s.o.Store.ReviewItem(ctx, id)
+	if err != nil {
+		return server.ReviewItem{}, err
+	}
+	if it.State != server.ReviewAwaitingApproval {
+		return it, fmt.Errorf("review item %s is %s, not awaiting approval: %w", id, it.State, server.ErrConflict)
+	}
+	if err := s.o.Store.Independent(ctx, it.DecidedBy, p.Username, s.o.Policy.Review.IndependenceWindow()); err != nil {
+		return it, fmt.Errorf("review item %s: %w", id, err)
+	}
+	change := func(c store.ReviewChange) (server.ReviewItem, error) {
+		action := server.AuditReviewApprove
+		if !approve {
+			action = server.AuditReviewReject
+		}
+		var out server.ReviewItem
+		err := s.audited(ctx, p, func(ctx context.Context) (entry, error) {
+			var err error
+			out, err = s.o.Store.ChangeReview(ctx, id, c)
+			return entry{action, out.CallID, map[string]any{"item": id}}, err
+		})
+		return out, err
+	}
+	if !approve {
+		state := server.ReviewOpen
+		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
+			state = server.ReviewRedactionPending
+		}
+		return change(store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: state, Pending: it.Pending, ClearDecision: true})
+	}
+	it, err = change(store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: ReviewApproved, Pending: it.Pending, ApprovedBy: p.Username})
+	if err != nil {
+		return it, err
+	}
+	return s.carryOut(ctx, it)
+}
+
+// carryOut does an approved deletion: the whole recording, or an interval.
+// The item is read again under the call's lock, so the worker and a
+// request never carry out the same decision twice.
+func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.ReviewItem, error) {
+	defer s.lock(it.CallID)()
+	it, err := s.o.Store.ReviewItem(ctx, it.ID)
+	if err != nil || it.State != ReviewApproved {
+		return it, err
+	}
+	by := server.Principal{Username: it.DecidedBy}
+	switch it.Decision {
+	case server.DecisionDelete:
+		rec, err := s.o.Store.Recording(ctx, it.CallID)
+		if err == nil {
+			_, err = s.o.Blobs.Delete(it.CallID)
+		}
+		if err == nil {
+			err = s.audited(ctx, by, func(ctx context.Context) (entry, error) {
+				return entry{server.AuditRecordingDelete, it.CallID, map[string]any{"item": it.ID, "approved_by": it.ApprovedBy, "sha256": rec.SHA256, "bytes": rec.Size}},
+					s.o.Store.DeleteRecording(ctx, it.CallID)
+			})
+		}
+		if err != nil {
+			return it, fmt.Errorf("delete recording of %s: %w", it.CallID, err)
+		}
+		return s.o.Store.ReviewItem(ctx, it.ID)
+	case server.DecisionDeleteInterval:
+		if it.DecisionFromMS == nil || it.DecisionToMS == nil {
+			return it, fmt.Errorf("review item %s: no interval: %w", it.ID, server.ErrInvalid)
+		}
+		iv := artefact.Interval{FromMS: *it.DecisionFromMS, ToMS: *it.DecisionToMS}
+		if err := s.redact(ctx, it.CallID, iv, it.Reason, by, it.ID); err != nil {
+			return it, err
+		}
+		return s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{ReviewApproved}, State: server.ReviewDone, Outcome: server.OutcomeRedacted})
+	}
+	return it, fmt.Errorf("review item %s: nothing to carry out for %q: %w", it.ID, it.Decision, server.ErrConflict)
+}

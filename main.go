@@ -17,6 +17,7 @@ import (
 
 	"github.com/callguard/callguard/app/config"
 	"github.com/callguard/callguard/assets"
+	_ "github.com/callguard/callguard/internal/locale" // before fyne reads it: no complaint about the C locale
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/ui"
 )

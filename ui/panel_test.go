@@ -239,6 +239,20 @@ func TestPanelShowsEveryState(t *testing.T) {
 					inReach(t, w, p, size, scale)
 				}
 			}
+			w.Canvas().(interface{ SetScale(float32) }).SetScale(1)
+
+			// The mini strip says the state in the banner's words.
+			m := newMini(p)
+			m.Update(s)
+			if !strings.HasPrefix(m.chipText.Text, tt.headline) {
+				t.Errorf("mini strip says %q, want the headline %q", m.chipText.Text, tt.headline)
+			}
+			if m.chipBG.FillColor != StateColour(tt.want) {
+				t.Errorf("mini strip colour %v, want %v", m.chipBG.FillColor, StateColour(tt.want))
+			}
+			w.SetContent(m.Content())
+			w.Resize(m.Content().MinSize())
+			test.AssertRendersToMarkup(t, "panel/mini-"+tt.golden+".xml", w.Canvas())
 		})
 	}
 }

@@ -47,6 +47,13 @@ func SetAboveX11(display string, win uint32, on bool) error {
 	action := uint32(0) // _NET_WM_STATE_REMOVE
 	if on {
 		action = 1 // _NET_WM_STATE_ADD
+		// A window the window manager has not taken on yet is read from
+		// its property when it is; one it manages changes by the message.
+		b := make([]byte, 4)
+		binary.LittleEndian.PutUint32(b, uint32(above))
+		if err := xproto.ChangePropertyChecked(c, xproto.PropModeAppend, xproto.Window(win), state, xproto.AtomAtom, 32, 1, b).Check(); err != nil {
+			return fmt.Errorf("set _NET_WM_STATE: %w", err)
+		}
 	}
 	ev := xproto.ClientMessageEvent{
 		Format: 32,

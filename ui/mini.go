@@ -98,13 +98,14 @@ func (m *Mini) Update(s app.Snapshot) {
 	}
 }
 
-// Tick refreshes the timer: the call's time, or the pause's while paused.
+// Tick refreshes the timer: the call's time, or the pause's while paused
+// (beside the word PAUSED).
 func (m *Mini) Tick(s app.Snapshot) {
 	switch {
 	case s.Call == nil:
 		m.timer.SetText("No call")
 	case s.State == app.StatePaused:
-		m.timer.SetText("paused " + clock(m.panel.now().Sub(s.Since)))
+		m.timer.SetText(clock(m.panel.now().Sub(s.Since))) // the strip says PAUSED
 	default:
 		from := s.Call.Started
 		if s.Call.Answered != nil {

@@ -1,12 +1,17 @@
 package testrig
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
 )
 
 // WindowManager returns the DISPLAY of a virtual X server of the test's
@@ -58,4 +63,48 @@ func WindowManager(t testing.TB) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// CoverWindow opens a plain white window titled title that fills display's
+// screen (as a softphone or CRM maximised over the panel would) and
+// activates and raises it; it returns the window's id for xdotool. Call it
+// again with the id to raise it again. It closes when the test ends.
+func CoverWindow(t testing.TB, display, title string) string {
+	t.Helper()
+	c, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		t.Fatalf("cover window: %v", err)
+	}
+	t.Cleanup(c.Close)
+	s := xproto.Setup(c).DefaultScreen(c)
+	id, err := xproto.NewWindowId(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xproto.CreateWindowChecked(c, s.RootDepth, id, s.Root, 0, 0, s.WidthInPixels, s.HeightInPixels, 0,
+		xproto.WindowClassInputOutput, s.RootVisual, xproto.CwBackPixel, []uint32{s.WhitePixel}).Check(); err != nil {
+		t.Fatalf("cover window: %v", err)
+	}
+	xproto.ChangeProperty(c, xproto.PropModeReplace, id, xproto.AtomWmName, xproto.AtomString, 8, uint32(len(title)), []byte(title))
+	if err := xproto.MapWindowChecked(c, id).Check(); err != nil {
+		t.Fatalf("cover window: %v", err)
+	}
+	win := strconv.FormatUint(uint64(id), 10)
+	Raise(t, display, win)
+	return win
+}
+
+// Raise activates window id and raises it over the others, as a click on
+// it would.
+func Raise(t testing.TB, display, id string) {
+	t.Helper()
+	xdotool := NeedCommand(t, "xdotool")
+	// The window manager may take a moment to take a new window on.
+	Eventually(t, 10*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, xdotool, "windowactivate", "--sync", id, "windowraise", id)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		return cmd.Run() == nil
+	}, "xdotool could not raise window %s", id)
 }

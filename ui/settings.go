@@ -63,6 +63,7 @@ type Settings struct {
 	token                                                  *widget.Entry
 	message                                                *widget.Label
 	tabs                                                   *container.AppTabs
+	onTop, mini                                            *widget.Check
 	content                                                fyne.CanvasObject
 }
 
@@ -318,6 +319,7 @@ func (s *Settings) save() {
 func (s *Settings) AddPanel(p PanelChoices) {
 	prefs, locked := p.Prefs()
 	onTop := widget.NewCheck("Keep the panel above other windows", p.SetOnTop)
+	s.onTop = onTop
 	onTop.SetChecked(prefs.AlwaysOnTop)
 	hint := "So that the softphone and the CRM never hide the recording state."
 	if locked {
@@ -329,6 +331,7 @@ func (s *Settings) AddPanel(p PanelChoices) {
 	}
 	mini := widget.NewCheck("Mini mode: one line with the state, the timer, pause and resume", p.SetMini)
 	mini.SetChecked(prefs.Mini)
+	s.mini = mini
 	keys := widget.NewLabel(p.HotkeyNote())
 	keys.Wrapping = fyne.TextWrapWord
 	form := widget.NewForm(

@@ -465,12 +465,8 @@ func TestWindowUnderXvfb(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(in.dir, "data", "*", "*.wav")); len(m) > 0 {
 		t.Fatalf("plain audio on disk: %v", m)
 	}
-	orgKey, err := needKeyring(t).Get(OrgIdentity)
-	if err != nil {
-		t.Fatalf("embedded organisation key: %v", err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "org.key")
-	os.WriteFile(keyFile, []byte(orgKey+"\n"), 0o600)
+	// Demo mode keeps its key beside the recordings (no keyring entry).
+	keyFile := filepath.Join(in.dir, "data", demoKeyFile)
 	ids, err := recorder.ParseIdentityFile(keyFile)
 	if err != nil {
 		t.Fatal(err)

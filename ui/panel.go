@@ -108,7 +108,7 @@ func (p *Panel) build() {
 	p.bannerIcon.FillMode = canvas.ImageFillContain
 	p.bannerIcon.SetMinSize(fyne.NewSize(56, 56))
 	p.headline = canvas.NewText("", white)
-	p.headline.TextSize = theme.TextHeadingSize() * 1.4
+	p.headline.TextSize = theme.TextHeadingSize() * 1.25 // "NOT YET RECORDING" leaves the banner's right end clear at 440 px
 	p.headline.TextStyle = fyne.TextStyle{Bold: true}
 	p.detail = canvas.NewText("", white)
 	p.detail.TextSize = theme.TextSize()

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -20,6 +21,7 @@ func TestMiniModeSwitchesAndIsRemembered(t *testing.T) {
 	win := NewWindow(a, Options{Session: core, Policy: testPolicy(t), Prefs: config.Window{AlwaysOnTop: true},
 		SavePrefs: func(p config.Window) error { saved = append(saved, p); return nil }})
 	t.Cleanup(win.Close)
+	waitRendered(t, win)
 	c := win.Window().Canvas()
 	sc, _ := parseHotkey(miniHotkey)
 	c.(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(sc)
@@ -41,6 +43,20 @@ func TestMiniModeSwitchesAndIsRemembered(t *testing.T) {
 		t.Errorf("full panel at %v, want %v", win.Window().Canvas().Size(), fullSize)
 	}
 	trayItem(t, a, "Mini mode")
+}
+
+// waitRendered waits until win drew the session's first snapshot: in the
+// test driver that happens on the window's own goroutine, which would
+// otherwise race the test's clicks.
+func waitRendered(t *testing.T, win *Window) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for win.rendered.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the window never drew the first snapshot")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func trayItem(t *testing.T, a *trayApp, prefix string) *fyne.MenuItem {

@@ -162,6 +162,7 @@ func TestSettingsPanelTab(t *testing.T) {
 		win := NewWindow(a, Options{Session: core, Policy: testPolicy(t), Prefs: config.Window{AlwaysOnTop: true}, OnTopLocked: locked,
 			SavePrefs: func(p config.Window) error { saved = append(saved, p); return nil }})
 		t.Cleanup(win.Close)
+		waitRendered(t, win)
 		w := test.NewTempWindow(t, nil)
 		s := NewSettings(w, &fakeSettings{cfg: config.Default(), token: "tok"})
 		s.AddPanel(win)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -69,10 +70,15 @@ type Window struct {
 	hotkeys    *native.Hotkeys
 	hotkeyNote string
 	onTopNote  string
+
+	// rendered counts the snapshots drawn, so that tests (where fyne.Do
+	// runs on the caller's goroutine) can wait for the first one.
+	rendered atomic.Int32
 }
 
 // NewWindow builds the officer's window in a and starts following the
-// session. Show it with Window().Show() and run the app; Close stops it.
+// session. Show it with Show (which also keeps it on top and grabs the
+// global keys) and run the app; Close stops it.
 func NewWindow(a fyne.App, opts Options) *Window {
 	w := &Window{opts: opts, app: a, stop: make(chan struct{})}
 	w.win = a.NewWindow("callguard")
@@ -91,7 +97,7 @@ func NewWindow(a fyne.App, opts Options) *Window {
 	w.mini.OnResize = func() { w.win.Resize(w.mini.Content().MinSize()) }
 	w.mini.Update(opts.Session.Snapshot())
 	w.prefs = opts.Prefs
-	w.hotkeyNote = "Global keys are off."
+	w.hotkeyNote = "Keys that work in every program are off."
 	w.layout()
 	w.addShortcuts()
 	w.win.SetCloseIntercept(w.confirmClose)
@@ -155,6 +161,7 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 				if trayChanged {
 					w.trayMenu(a, s)
 				}
+				w.rendered.Add(1)
 			})
 			live := s.Call != nil
 			switch {

@@ -105,7 +105,9 @@ func newWindow(t *testing.T, c *xgb.Conn, name string) xproto.Window {
 		t.Fatal(err)
 	}
 	xproto.ChangeProperty(c, xproto.PropModeReplace, id, xproto.AtomWmName, xproto.AtomString, 8, uint32(len(name)), []byte(name))
-	xproto.MapWindow(c, id)
+	if err := xproto.MapWindowChecked(c, id).Check(); err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 

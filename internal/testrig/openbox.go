@@ -2,6 +2,7 @@ package testrig
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -22,7 +23,6 @@ import (
 func WindowManager(t testing.TB) string {
 	t.Helper()
 	ob := NeedCommand(t, "openbox")
-	xprop := NeedCommand(t, "xprop")
 	display, stop, err := startXvfb()
 	Need(t, "Xvfb", err)
 	t.Cleanup(stop)
@@ -36,6 +36,14 @@ func WindowManager(t testing.TB) string {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			select {
+			case <-exited:
+				t.Logf("openbox had exited (%v):\n%s", cmd.ProcessState, logs.String())
+			default:
+				t.Logf("openbox output:\n%s", logs.String())
+			}
+		}
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -44,13 +52,12 @@ func WindowManager(t testing.TB) string {
 			<-exited
 		}
 	})
-	// openbox is ready once it has put up its EWMH check window.
-	deadline := time.Now().Add(15 * time.Second)
+	// openbox is ready once it manages windows: its EWMH check window alone
+	// is not enough (a window mapped just after it appeared was, now and
+	// then, never managed). A probe window is mapped until one is.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		q := exec.Command(xprop, "-root", "_NET_SUPPORTING_WM_CHECK")
-		q.Env = cmd.Env
-		out, _ := q.Output()
-		if strings.Contains(string(out), "window id #") {
+		if probeManaged(display, 2*time.Second) {
 			return display
 		}
 		select {
@@ -59,10 +66,50 @@ func WindowManager(t testing.TB) string {
 		default:
 		}
 		if time.Now().After(deadline) {
-			Need(t, "openbox", errors.New("no EWMH check window after 15 s: "+logs.String()))
+			Need(t, "openbox", errors.New("managed no window in 30 s: "+logs.String()))
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// probeManaged maps a small window on display and reports whether the
+// window manager lists it in _NET_CLIENT_LIST within wait; the window is
+// destroyed either way.
+func probeManaged(display string, wait time.Duration) bool {
+	c, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	s := xproto.Setup(c).DefaultScreen(c)
+	id, err := xproto.NewWindowId(c)
+	if err != nil {
+		return false
+	}
+	if xproto.CreateWindowChecked(c, s.RootDepth, id, s.Root, 0, 0, 10, 10, 0,
+		xproto.WindowClassInputOutput, s.RootVisual, 0, nil).Check() != nil {
+		return false
+	}
+	defer xproto.DestroyWindow(c, id)
+	if xproto.MapWindowChecked(c, id).Check() != nil {
+		return false
+	}
+	name := "_NET_CLIENT_LIST"
+	a, err := xproto.InternAtom(c, false, uint16(len(name)), name).Reply()
+	if err != nil {
+		return false
+	}
+	for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		r, err := xproto.GetProperty(c, false, s.Root, a.Atom, xproto.AtomWindow, 0, 1024).Reply()
+		if err != nil {
+			return false
+		}
+		for i := 0; i+4 <= len(r.Value); i += 4 {
+			if xproto.Window(binary.LittleEndian.Uint32(r.Value[i:])) == id {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CoverWindow opens a plain white window titled title that fills display's

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callguard/callguard/app/config"
 	"github.com/callguard/callguard/assets"
+	_ "github.com/callguard/callguard/internal/locale" // before fyne reads it: no complaint about the C locale
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/ui"
 )
@@ -108,16 +109,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	a := fyneapp.NewWithID("dev.callguard.desktop")
 	a.SetIcon(fyne.NewStaticResource("callguard.png", assets.AppIcon()))
+	var w *ui.Window
 	winOpts := ui.Options{
-		Session:      d.core,
-		Policy:       d.policy,
-		SyncStatus:   d.syncStatus,
-		OpenSettings: func() { ui.ShowSettings(a, d) },
+		Session:       d.core,
+		Policy:        d.policy,
+		SyncStatus:    d.syncStatus,
+		OpenSettings:  func() { ui.ShowSettings(a, d, w) },
+		Prefs:         d.Settings().Window,
+		OnTopLocked:   d.onTopLocked(),
+		SavePrefs:     d.saveWindowPrefs,
+		GlobalHotkeys: true,
+		Logger:        log,
 	}
 	if d.uplink != nil { // a nil *uplink.Client in the interface would not read as nil
 		winOpts.Flags = d.uplink
 	}
-	w := ui.NewWindow(a, winOpts)
+	w = ui.NewWindow(a, winOpts)
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // SIGTERM closes the window cleanly
 	go func() {
 		// Supervisors (and data-protection officers) get the live board;
@@ -131,10 +138,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	w.Window().SetMaster()
-	w.Window().Show()
+	w.Show()
 	if d.cfg.PhoneSystem.NeedsExtension() {
 		// IT preset the phone system; the officer only has to add the extension.
-		ui.ShowSettings(a, d)
+		ui.ShowSettings(a, d, w)
 	}
 	a.Run()
 	w.Close()

@@ -10,7 +10,7 @@ build=(
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 )
 rig=(
-  xvfb x11-utils imagemagick xdotool
+  xvfb x11-utils imagemagick xdotool openbox
   kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip sox alsa-utils
   rtpengine-daemon rtpengine-recording-daemon rtpengine-utils
   opus-tools espeak-ng multimon-ng

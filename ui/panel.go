@@ -51,10 +51,20 @@ type Panel struct {
 	pauseBtns  map[string]*widget.Button
 	resumeBtn  *widget.Button
 	pauseBox   *fyne.Container
-	notice     *widget.Card
+	notice     *fyne.Container // the notice in full
+	noticeHead *widget.Label
 	noticeText *widget.Label
+	noticeLine *widget.Label
+	noticeMore *widget.Button
+	noticeFold *fyne.Container // the one-line notice, once read or announced
+	noticeKeys *fyne.Container // Notice read and Caller objected
+	hideBtn    *widget.Button
 	readBtn    *widget.Button
 	objectBtn  *widget.Button
+	// noticeOpen is the officer's "Show notice" on a notice already read
+	// or announced; noticeFor is the call it was asked for.
+	noticeOpen bool
+	noticeFor  string
 	flagBtn    *widget.Button
 	myFlagsBtn *widget.Button
 	startBtn   *widget.Button
@@ -72,7 +82,11 @@ type Panel struct {
 	SyncStatus  func() string
 	settingsBtn *widget.Button
 
-	content fyne.CanvasObject
+	banner   fyne.CanvasObject
+	controls *fyne.Container
+	scroll   *container.Scroll
+	keys     *widget.Label
+	content  fyne.CanvasObject
 }
 
 // NewPanel builds the panel for session in win. It does not subscribe:
@@ -94,7 +108,7 @@ func (p *Panel) build() {
 	p.bannerIcon.FillMode = canvas.ImageFillContain
 	p.bannerIcon.SetMinSize(fyne.NewSize(56, 56))
 	p.headline = canvas.NewText("", white)
-	p.headline.TextSize = theme.TextHeadingSize() * 1.4
+	p.headline.TextSize = theme.TextHeadingSize() * 1.25 // "NOT YET RECORDING" leaves the banner's right end clear at 440 px
 	p.headline.TextStyle = fyne.TextStyle{Bold: true}
 	p.detail = canvas.NewText("", white)
 	p.detail.TextSize = theme.TextSize()
@@ -110,61 +124,92 @@ func (p *Panel) build() {
 	var pauseButtons []fyne.CanvasObject
 	for _, r := range p.pol.PauseReasons {
 		id := r.ID
-		b := widget.NewButtonWithIcon(withHotkey(r.Label, r.Hotkey), theme.MediaPauseIcon(), func() { p.act(p.session.Pause(id)) })
+		b := widget.NewButtonWithIcon(r.Label, theme.MediaPauseIcon(), func() { p.act(p.session.Pause(id)) })
 		p.pauseBtns[id] = b
 		pauseButtons = append(pauseButtons, b)
 	}
-	p.resumeBtn = widget.NewButtonWithIcon(withHotkey("Resume recording", "Ctrl+R"), theme.MediaRecordIcon(), func() { p.act(p.session.Resume()) })
+	p.resumeBtn = widget.NewButtonWithIcon("Resume recording", theme.MediaRecordIcon(), func() { p.act(p.session.Resume()) })
 	p.resumeBtn.Importance = widget.HighImportance
-	p.pauseBox = container.NewVBox(
-		widget.NewLabelWithStyle("Pause recording for", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}),
-		container.NewGridWithColumns(2, pauseButtons...),
-		p.resumeBtn,
-	)
+	p.pauseBox = container.NewGridWithColumns(2, pauseButtons...)
 
 	p.noticeText = widget.NewLabel("")
 	p.noticeText.Wrapping = fyne.TextWrapWord
-	p.readBtn = widget.NewButtonWithIcon(withHotkey("Notice read", "Ctrl+N"), theme.ConfirmIcon(), func() { p.act(p.session.Notice(app.NoticeRead)) })
+	p.readBtn = widget.NewButtonWithIcon("Notice read", theme.ConfirmIcon(), func() { p.act(p.session.Notice(app.NoticeRead)) })
 	p.readBtn.Importance = widget.HighImportance
-	p.objectBtn = widget.NewButtonWithIcon(withHotkey("Caller objected", "Ctrl+O"), theme.CancelIcon(), func() { p.confirmObjection() })
-	p.notice = widget.NewCard("Privacy notice", "", container.NewVBox(p.noticeText, container.NewGridWithColumns(2, p.readBtn, p.objectBtn)))
+	p.objectBtn = widget.NewButtonWithIcon("Caller objected", theme.CancelIcon(), func() { p.confirmObjection() })
+	p.noticeKeys = container.NewGridWithColumns(2, p.readBtn, p.objectBtn)
+	p.hideBtn = widget.NewButton("Hide notice", func() { p.noticeOpen = false; p.updateNotice(p.snap) })
+	p.hideBtn.Importance = widget.LowImportance
+	p.noticeHead = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.noticeHead.Wrapping = fyne.TextWrapWord
+	p.notice = container.NewVBox(p.noticeHead, p.noticeText, container.NewHBox(layout.NewSpacer(), p.hideBtn))
+	p.noticeLine = widget.NewLabel("")
+	p.noticeLine.Truncation = fyne.TextTruncateEllipsis
+	p.noticeMore = widget.NewButtonWithIcon("Show notice", theme.VisibilityIcon(), func() { p.noticeOpen = true; p.updateNotice(p.snap) })
+	p.noticeFold = container.NewBorder(nil, nil, nil, p.noticeMore, p.noticeLine)
 
-	p.flagBtn = widget.NewButtonWithIcon(withHotkey("Flag for deletion…", "Ctrl+D"), theme.DeleteIcon(), func() { p.showFlag() })
-	p.myFlagsBtn = widget.NewButtonWithIcon(withHotkey("My flags", myFlagsHotkey), theme.HistoryIcon(), func() {
+	p.flagBtn = widget.NewButtonWithIcon("Flag for deletion…", theme.DeleteIcon(), func() { p.showFlag() })
+	p.myFlagsBtn = widget.NewButtonWithIcon("My flags", theme.HistoryIcon(), func() {
 		if p.OnMyFlags != nil {
 			p.OnMyFlags()
 		}
 	})
 	p.myFlagsBtn.Hide()
-	p.startBtn = widget.NewButtonWithIcon(withHotkey("Start call…", "Ctrl+Shift+S"), theme.ContentAddIcon(), func() { p.showStart() })
-	p.endBtn = widget.NewButtonWithIcon(withHotkey("End call", "Ctrl+Shift+E"), theme.ContentRemoveIcon(), func() { p.act(p.session.EndManual()) })
+	p.startBtn = widget.NewButtonWithIcon("Start call…", theme.ContentAddIcon(), func() { p.showStart() })
+	p.endBtn = widget.NewButtonWithIcon("End call", theme.ContentRemoveIcon(), func() { p.act(p.session.EndManual()) })
 	p.manualBox = container.NewGridWithColumns(2, p.startBtn, p.endBtn)
 
 	p.problem = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.problem.Wrapping = fyne.TextWrapWord
 	p.problem.Importance = widget.DangerImportance
+	p.problem.Hide()
 	p.status = widget.NewLabel("")
-	p.status.Wrapping = fyne.TextWrapWord
+	p.status.Truncation = fyne.TextTruncateEllipsis
 	p.status.Importance = widget.LowImportance
-	p.settingsBtn = widget.NewButtonWithIcon(withHotkey("Settings", "Ctrl+,"), theme.SettingsIcon(), func() {
+	p.settingsBtn = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() {
 		if p.OnSettings != nil {
 			p.OnSettings()
 		}
 	})
 
-	body := container.NewVBox(
-		banner,
+	p.keys = widget.NewLabel("")
+	p.keys.Wrapping = fyne.TextWrapWord
+	p.keys.Importance = widget.LowImportance
+
+	// Only the banner claims the top, and nothing an officer needs during a
+	// call scrolls: the call line and the controls sit fixed under the
+	// banner, and only the explanation, the notice's text and the list of
+	// keys scroll. The buttons carry no key hints (two columns of them fit
+	// 440 px only without); the list of keys says them all.
+	controls := container.NewVBox(
 		p.callLine,
-		p.why,
 		p.pauseLine,
 		p.pauseBox,
-		p.notice,
-		container.NewBorder(nil, nil, nil, p.myFlagsBtn, p.flagBtn),
+		container.NewGridWithColumns(2, p.resumeBtn, p.flagBtn),
+		p.noticeKeys,
 		p.manualBox,
 		p.problem,
 	)
-	footer := container.NewBorder(nil, nil, nil, p.settingsBtn, p.status)
-	p.content = container.NewBorder(nil, footer, nil, nil, container.NewVScroll(body))
+	secondary := container.NewVBox(p.noticeFold, p.notice, p.why, p.keys)
+	footer := container.NewBorder(nil, nil, nil, container.NewHBox(p.myFlagsBtn, p.settingsBtn), p.status)
+	p.banner, p.controls = banner, controls
+	p.scroll = container.NewVScroll(secondary)
+	p.content = container.NewBorder(container.NewVBox(banner, controls), footer, nil, nil, p.scroll)
+}
+
+// keysText lists every key the panel answers to, in the policy's order.
+func (p *Panel) keysText(manual bool) string {
+	var keys []string
+	for _, r := range p.pol.PauseReasons {
+		if r.Hotkey != "" {
+			keys = append(keys, r.Hotkey+" pause: "+r.Label)
+		}
+	}
+	keys = append(keys, "Ctrl+R resume", "Ctrl+N notice read", "Ctrl+O caller objected", "Ctrl+D flag for deletion", myFlagsHotkey+" my flags", "Ctrl+, settings")
+	if manual {
+		keys = append(keys, "Ctrl+Shift+S start call", "Ctrl+Shift+E end call")
+	}
+	return "Keys: " + strings.Join(keys, " · ")
 }
 
 func withHotkey(label, key string) string {
@@ -178,9 +223,11 @@ func withHotkey(label, key string) string {
 func (p *Panel) act(err error) {
 	if err == nil {
 		p.problem.SetText("")
+		p.problem.Hide()
 		return
 	}
 	p.problem.SetText(explain(err))
+	p.problem.Show()
 }
 
 func explain(err error) string {
@@ -225,6 +272,9 @@ func (p *Panel) Update(s app.Snapshot) {
 	canFlag := live || len(s.Recent) > 0
 	setEnabled(p.flagBtn, canFlag)
 	showIf(p.manualBox, s.Link == app.LinkManual)
+	if keys := p.keysText(s.Link == app.LinkManual); keys != p.keys.Text {
+		p.keys.SetText(keys)
+	}
 	setEnabled(p.startBtn, !live)
 	setEnabled(p.endBtn, live)
 	p.status.SetText(p.statusText(s))
@@ -341,19 +391,33 @@ func (p *Panel) updatePauseLine(s app.Snapshot) {
 	p.pauseLine.Show()
 }
 
+// updateNotice shows the notice in full while it is awaited (or the officer
+// asked to see it), and as one line with "Show notice" once it is read,
+// announced or objected to, so it no longer pushes anything out of reach.
 func (p *Panel) updateNotice(s app.Snapshot) {
 	n := s.Notice
 	if n == nil || s.Call == nil || s.State == app.StateExcluded {
 		p.notice.Hide()
+		p.noticeFold.Hide()
+		p.noticeKeys.Hide()
 		return
 	}
-	p.notice.Show()
+	if s.Call.ID != p.noticeFor {
+		p.noticeFor, p.noticeOpen = s.Call.ID, false
+	}
 	dir := "inbound"
 	if n.Direction != app.DirectionInbound {
 		dir = "outbound"
 	}
-	p.notice.SetSubTitle(fmt.Sprintf("%s call · %s", dir, noticeWords(n)))
+	words := noticeWords(n)
+	p.noticeHead.SetText(fmt.Sprintf("Privacy notice · %s call · %s", dir, words))
 	p.noticeText.SetText(n.Text)
+	full := n.Awaited || p.noticeOpen
+	showIf(p.notice, full)
+	showIf(p.hideBtn, !n.Awaited)
+	showIf(p.noticeFold, !full)
+	p.noticeLine.SetText("Privacy notice: " + words)
+	p.noticeKeys.Show()
 	setEnabled(p.readBtn, n.Awaited && s.Call.Answered != nil)
 	setEnabled(p.objectBtn, s.Call.Answered != nil && s.State != app.StateDeclined)
 }

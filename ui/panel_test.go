@@ -107,26 +107,23 @@ func call(core *app.Core, kind app.CallEventKind, dir app.Direction) {
 func TestPanelShowsEveryState(t *testing.T) {
 	errNoMic := errors.New("no microphone found")
 	tests := []struct {
-		name       string
-		manual     bool
-		rec        *gateRecorder
-		drive      func(*app.Core)
-		want       app.RecordingState
-		headline   string
-		detailHas  string
-		whyHas     string
-		ready      func(app.Snapshot) bool // when the drive has been applied; default: state want
-		enabled    []string                // button labels (prefix) that must be enabled
-		disabled   []string
-		noticeShow bool
+		name      string
+		manual    bool
+		rec       *gateRecorder
+		drive     func(*app.Core)
+		want      app.RecordingState
+		headline  string
+		detailHas string
+		whyHas    string
+		ready     func(app.Snapshot) bool // when the drive has been applied; default: state want
+		golden    string                  // ui/testdata/panel/<golden>.xml
 	}{
 		{
-			name: "unknown before the phone system answers", drive: func(*app.Core) {},
+			name: "unknown before the phone system answers", drive: func(*app.Core) {}, golden: "unknown",
 			want: app.StateUnknown, headline: "STATE UNKNOWN", detailHas: "cannot tell", whyHas: "not recorded until the link is back",
-			disabled: []string{"Card payment", "Resume recording", "Flag for deletion"},
 		},
 		{
-			name: "unknown during a call still pauses",
+			name: "unknown during a call still pauses", golden: "unknown-call",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionInbound)
@@ -134,76 +131,76 @@ func TestPanelShowsEveryState(t *testing.T) {
 			},
 			ready: func(s app.Snapshot) bool { return s.State == app.StateUnknown && s.Call != nil },
 			want:  app.StateUnknown, headline: "STATE UNKNOWN", detailHas: "cannot tell", whyHas: "goes on recording the call",
-			enabled: []string{"Card payment", "Health details", "Flag for deletion"}, noticeShow: true,
 		},
 		{
-			name: "idle", drive: func(c *app.Core) { c.HandleCall(app.CallEvent{Kind: app.LinkUp}) },
+			name: "idle", drive: func(c *app.Core) { c.HandleCall(app.CallEvent{Kind: app.LinkUp}) }, golden: "idle",
 			want: app.StateIdle, headline: "NOT RECORDING", detailHas: "No call",
-			disabled: []string{"Card payment", "Resume recording"},
 		},
 		{
-			name: "ringing",
+			name: "ringing", golden: "ringing",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallRinging, app.DirectionInbound)
 			},
 			want: app.StateRinging, headline: "NOT RECORDING", detailHas: "ringing",
-			enabled: []string{"Card payment"}, disabled: []string{"Resume recording", "Notice read"}, noticeShow: true,
 		},
 		{
-			name: "recording",
+			name: "recording", golden: "recording",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionInbound)
 			},
 			want: app.StateRecording, headline: "RECORDING", detailHas: "being recorded",
-			enabled: []string{"Card payment", "Health details", "Flag for deletion", "Caller objected"}, disabled: []string{"Resume recording", "Notice read"}, noticeShow: true,
 		},
 		{
-			name: "paused for a payment",
+			name: "paused for a payment", golden: "paused",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionInbound)
 				c.Pause("payment")
 			},
 			want: app.StatePaused, headline: "PAUSED", detailHas: "Card payment",
-			enabled: []string{"Resume recording", "Health details"}, disabled: []string{"Card payment"}, noticeShow: true,
 		},
 		{
-			name: "awaiting the notice",
+			name: "awaiting the notice", golden: "awaiting-notice",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionOutbound)
 			},
 			want: app.StateAwaitingNotice, headline: "NOT YET RECORDING", detailHas: "Notice read",
-			enabled: []string{"Notice read", "Caller objected", "Card payment"}, noticeShow: true,
 		},
 		{
-			name: "declined",
+			name: "declined", golden: "declined",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionOutbound)
 				c.Notice(app.NoticeObjected)
 			},
 			want: app.StateDeclined, headline: "NOT RECORDING", detailHas: "declined",
-			disabled: []string{"Card payment", "Notice read", "Caller objected"}, noticeShow: true,
 		},
 		{
-			name: "failed",
-			rec:  &gateRecorder{failStart: errNoMic},
+			name: "failed", golden: "failed",
+			rec: &gateRecorder{failStart: errNoMic},
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionInbound)
 			},
 			want: app.StateFailed, headline: "RECORDING FAILED", detailHas: "NOT being recorded",
-			enabled: []string{"Flag for deletion"}, noticeShow: true,
 		},
 		{
-			name:   "manual mode offers start and end",
+			name: "notice read folds to one line", golden: "notice-read",
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionOutbound)
+				c.Notice(app.NoticeRead)
+			},
+			want: app.StateRecording, headline: "RECORDING", detailHas: "being recorded",
+		},
+		{
+			name: "manual mode offers start and end", golden: "manual",
 			manual: true,
 			drive:  func(*app.Core) {},
 			want:   app.StateIdle, headline: "NOT RECORDING",
-			enabled: []string{"Start call"}, disabled: []string{"End call"},
 		},
 	}
 	for _, tt := range tests {
@@ -218,6 +215,7 @@ func TestPanelShowsEveryState(t *testing.T) {
 			s := settle(t, core, ready)
 			w := test.NewTempWindow(t, nil)
 			p := NewPanel(w, core, testPolicy(t))
+			p.now = frozenAt(s)
 			w.SetContent(p.Content())
 			p.Update(s)
 			if p.headline.Text != tt.headline {
@@ -232,20 +230,86 @@ func TestPanelShowsEveryState(t *testing.T) {
 			if p.bannerIcon.Resource != StateIcon(tt.want) {
 				t.Error("banner icon is not the state's icon")
 			}
-			for _, label := range tt.enabled {
-				if b := findButton(t, p.Content(), label); b.Disabled() {
-					t.Errorf("%q disabled, want enabled", label)
+			// The markup golden records every word, which buttons show and
+			// which are disabled, and where each sits, at the minimum size.
+			w.Resize(p.Content().MinSize())
+			test.AssertRendersToMarkup(t, "panel/"+tt.golden+".xml", w.Canvas())
+			for _, size := range []fyne.Size{p.Content().MinSize(), fyne.NewSize(440, 500)} {
+				for _, scale := range []float32{1, 2} {
+					inReach(t, w, p, size, scale)
 				}
 			}
-			for _, label := range tt.disabled {
-				if b := findButton(t, p.Content(), label); b != nil && b.Visible() && !b.Disabled() {
-					t.Errorf("%q enabled, want disabled", label)
-				}
+			w.Canvas().(interface{ SetScale(float32) }).SetScale(1)
+
+			// The mini strip says the state in the banner's words.
+			m := newMini(p)
+			m.Update(s)
+			if !strings.HasPrefix(m.chipText.Text, tt.headline) {
+				t.Errorf("mini strip says %q, want the headline %q", m.chipText.Text, tt.headline)
 			}
-			if p.notice.Visible() != tt.noticeShow {
-				t.Errorf("notice card visible=%v, want %v", p.notice.Visible(), tt.noticeShow)
+			if m.chipBG.FillColor != StateColour(tt.want) {
+				t.Errorf("mini strip colour %v, want %v", m.chipBG.FillColor, StateColour(tt.want))
 			}
+			w.SetContent(m.Content())
+			w.Resize(m.Content().MinSize())
+			test.AssertRendersToMarkup(t, "panel/mini-"+tt.golden+".xml", w.Canvas())
 		})
+	}
+}
+
+// frozenAt is a clock stopped at the moment s's call (or pause) began, so
+// that timers read 00:00 in goldens.
+func frozenAt(s app.Snapshot) func() time.Time {
+	at := s.Since
+	if s.Call != nil {
+		at = s.Call.Started
+		if s.Call.Answered != nil {
+			at = *s.Call.Answered
+		}
+	}
+	return func() time.Time { return at }
+}
+
+// inReach checks, in a window of size at scale, that the banner and every
+// shown control lie wholly inside the window, and stay where they are when
+// the secondary content is scrolled to its end: nothing the officer needs
+// scrolls away.
+func inReach(t *testing.T, w fyne.Window, p *Panel, size fyne.Size, scale float32) {
+	t.Helper()
+	w.Canvas().(interface{ SetScale(float32) }).SetScale(scale)
+	w.Resize(size)
+	if min := p.Content().MinSize(); min.Height > 500 || min.Width > 440 {
+		t.Errorf("the panel needs %v, more than the default 440×500 (a 1080p screen at 200 %% holds 540 high)", min)
+	}
+	fixed := append([]fyne.CanvasObject{p.banner}, p.controls.Objects...)
+	d := fyne.CurrentApp().Driver()
+	where := func() []fyne.Position {
+		var at []fyne.Position
+		for _, o := range fixed {
+			at = append(at, d.AbsolutePositionForObject(o))
+		}
+		return at
+	}
+	before := where()
+	p.scroll.ScrollToBottom()
+	after := where()
+	p.scroll.ScrollToTop()
+	c := w.Canvas().Size()
+	for i, o := range fixed {
+		if !o.Visible() {
+			continue
+		}
+		pos, sz := before[i], o.Size()
+		if pos.X < 0 || pos.Y < 0 || pos.X+sz.Width > c.Width+0.5 || pos.Y+sz.Height > c.Height+0.5 {
+			t.Errorf("at %v, %g×: %T %d at %v size %v is not wholly inside the window %v", size, scale, o, i, pos, sz, c)
+		}
+		if after[i] != pos {
+			t.Errorf("at %v, %g×: %T %d moved from %v to %v when the rest scrolled", size, scale, o, i, pos, after[i])
+		}
+	}
+	px, py := w.Canvas().PixelCoordinateForPosition(fyne.NewPos(c.Width, c.Height))
+	if want := int(c.Width * scale); px < want-1 || px > want+1 || py < int(c.Height*scale)-1 {
+		t.Errorf("canvas at %g× is %d×%d pixels for %v", scale, px, py, c)
 	}
 }
 
@@ -288,7 +352,7 @@ func TestClicksBecomeIntents(t *testing.T) {
 	core.StartManual(app.DirectionInbound, app.Party{Number: "07700900123"})
 	p.Update(settle(t, core, state(app.StateRecording)))
 
-	test.Tap(findButton(t, p.Content(), "Card payment"))
+	test.Tap(p.pauseBtns["payment"])
 	s := settle(t, core, state(app.StatePaused))
 	if s.Reason != "payment" {
 		t.Fatalf("paused for %q, want payment", s.Reason)
@@ -297,12 +361,12 @@ func TestClicksBecomeIntents(t *testing.T) {
 	if !strings.Contains(p.pauseLine.Text, "Paused for Card payment") {
 		t.Errorf("pause line %q", p.pauseLine.Text)
 	}
-	test.Tap(findButton(t, p.Content(), "Resume recording"))
+	test.Tap(p.resumeBtn)
 	p.Update(settle(t, core, state(app.StateRecording)))
 
-	test.Tap(findButton(t, p.Content(), "End call"))
+	test.Tap(p.endBtn)
 	p.Update(settle(t, core, state(app.StateIdle)))
-	test.Tap(findButton(t, p.Content(), "Resume recording")) // disabled: no effect
+	test.Tap(p.resumeBtn) // disabled: no effect
 	if p.problem.Text != "" {
 		t.Errorf("a disabled button acted: %q", p.problem.Text)
 	}
@@ -407,7 +471,7 @@ func TestFlagDialogFlagsTheChosenCall(t *testing.T) {
 	core.StartManual(app.DirectionInbound, app.Party{Number: "07700900123"})
 	p.Update(settle(t, core, state(app.StateRecording)))
 
-	test.Tap(findButton(t, p.Content(), "Flag for deletion"))
+	test.Tap(p.flagBtn)
 	overlay := w.Canvas().Overlays().Top()
 	if overlay == nil {
 		t.Fatal("no flag dialog")
@@ -454,13 +518,13 @@ func TestPausedCallCanBeResumedWhileTheLinkIsLost(t *testing.T) {
 	p := NewPanel(w, core, testPolicy(t))
 	w.SetContent(p.Content())
 	p.Update(s)
-	if b := findButton(t, p.Content(), "Resume recording"); b.Disabled() {
+	if b := p.resumeBtn; b.Disabled() {
 		t.Error("Resume recording disabled although the call is paused")
 	}
-	if b := findButton(t, p.Content(), "Card payment"); !b.Disabled() {
+	if b := p.pauseBtns["payment"]; !b.Disabled() {
 		t.Error("Card payment enabled although the call is paused for it")
 	}
-	test.Tap(findButton(t, p.Content(), "Resume recording"))
+	test.Tap(p.resumeBtn)
 	settle(t, core, func(s app.Snapshot) bool { return s.Call != nil && s.Call.State == app.StateRecording })
 }
 

@@ -62,7 +62,23 @@ type Settings struct {
 	apiPort                                                *widget.Entry
 	token                                                  *widget.Entry
 	message                                                *widget.Label
+	tabs                                                   *container.AppTabs
+	onTop, mini                                            *widget.Check
 	content                                                fyne.CanvasObject
+}
+
+// PanelChoices is what Settings shows and changes of the officer's panel
+// window; *Window implements it. Changes apply at once.
+type PanelChoices interface {
+	// Prefs is how the window sits now, and whether IT forces always on top.
+	Prefs() (config.Window, bool)
+	SetOnTop(bool)
+	SetMini(bool)
+	// HotkeyNote says which keys work in every program, and which the
+	// system refused.
+	HotkeyNote() string
+	// OnTopNote is empty while keeping the panel above works, else why not.
+	OnTopNote() string
 }
 
 // NewSettings builds the settings form for backend, shown in win.
@@ -191,16 +207,18 @@ func (s *Settings) build() {
 		withHint("Token", container.NewBorder(nil, nil, nil, container.NewHBox(copyBtn, regen), s.token), s.backend.KeyringNote()),
 	)
 
+	var tabs *container.AppTabs
 	s.message = widget.NewLabel("")
 	s.message.Wrapping = fyne.TextWrapWord
 	save := widget.NewButton("Save", s.save)
 	save.Importance = widget.HighImportance
-	tabs := container.NewAppTabs(
+	tabs = container.NewAppTabs(
 		container.NewTabItem("Phone system", phone),
 		container.NewTabItem("Audio", audio),
 		container.NewTabItem("Server", server),
 		container.NewTabItem("Local API", api),
 	)
+	s.tabs = tabs
 	var top fyne.CanvasObject
 	if warnings := s.backend.Warnings(); len(warnings) > 0 {
 		w := widget.NewLabel(strings.Join(warnings, "\n"))
@@ -296,10 +314,42 @@ func (s *Settings) save() {
 	s.say(strings.TrimSpace("Saved. " + note))
 }
 
-// ShowSettings opens the settings in their own window.
-func ShowSettings(a fyne.App, backend SettingsBackend) fyne.Window {
+// AddPanel adds the "Panel" tab: always on top, mini mode and the keys
+// that work in every program, applied at once (not on Save).
+func (s *Settings) AddPanel(p PanelChoices) {
+	prefs, locked := p.Prefs()
+	onTop := widget.NewCheck("Keep the panel above other windows", p.SetOnTop)
+	s.onTop = onTop
+	onTop.SetChecked(prefs.AlwaysOnTop)
+	hint := "So that the softphone and the CRM never hide the recording state."
+	if locked {
+		onTop.Disable()
+		hint = "Set by your IT department"
+	}
+	if note := p.OnTopNote(); note != "" {
+		hint = note
+	}
+	mini := widget.NewCheck("Mini mode: one line with the state, the timer, pause and resume", p.SetMini)
+	mini.SetChecked(prefs.Mini)
+	s.mini = mini
+	keys := widget.NewLabel(p.HotkeyNote())
+	keys.Wrapping = fyne.TextWrapWord
+	form := widget.NewForm(
+		withHint("On top", onTop, hint),
+		withHint("Mini mode", mini, "Always above other windows. Ctrl+M or the tray menu switches; drag it to any edge."),
+		widget.NewFormItem("Keys anywhere", keys),
+	)
+	s.tabs.Append(container.NewTabItem("Panel", form))
+}
+
+// ShowSettings opens the settings in their own window, with the "Panel"
+// tab for panel when it is not nil.
+func ShowSettings(a fyne.App, backend SettingsBackend, panel PanelChoices) fyne.Window {
 	w := a.NewWindow("callguard settings")
 	s := NewSettings(w, backend)
+	if panel != nil {
+		s.AddPanel(panel)
+	}
 	w.SetContent(s.Content())
 	w.Resize(fyne.NewSize(560, 520))
 	w.SetOnClosed(s.Close)

@@ -151,3 +151,41 @@ func TestSettingsShowTheWarnings(t *testing.T) {
 		t.Fatal("the warning is not shown as a warning")
 	}
 }
+
+// Settings → Panel changes the window at once and saves it; always on top
+// that IT forces is shown, and stays.
+func TestSettingsPanelTab(t *testing.T) {
+	for _, locked := range []bool{false, true} {
+		a := test.NewTempApp(t)
+		core := coreFor(t, true, nil)
+		var saved []config.Window
+		win := NewWindow(a, Options{Session: core, Policy: testPolicy(t), Prefs: config.Window{AlwaysOnTop: true}, OnTopLocked: locked,
+			SavePrefs: func(p config.Window) error { saved = append(saved, p); return nil }})
+		t.Cleanup(win.Close)
+		waitRendered(t, win)
+		w := test.NewTempWindow(t, nil)
+		s := NewSettings(w, &fakeSettings{cfg: config.Default(), token: "tok"})
+		s.AddPanel(win)
+		w.SetContent(s.Content())
+		if !s.onTop.Checked || s.mini.Checked {
+			t.Fatalf("locked=%v: the tab shows on top %v, mini %v", locked, s.onTop.Checked, s.mini.Checked)
+		}
+		if s.onTop.Disabled() != locked {
+			t.Errorf("locked=%v: on top disabled=%v", locked, s.onTop.Disabled())
+		}
+		test.Tap(s.onTop)
+		win.SetOnTop(false) // as the tap would, even where the check is disabled
+		// Unlocked it is off now; locked, IT's choice stays.
+		if prefs, _ := win.Prefs(); prefs.AlwaysOnTop != locked {
+			t.Errorf("locked=%v: always on top is %v after turning it off", locked, prefs.AlwaysOnTop)
+		}
+		test.Tap(s.mini)
+		if win.Window().Canvas().Content() != win.mini.Content() {
+			t.Errorf("locked=%v: ticking mini mode did not switch the window", locked)
+		}
+		last := saved[len(saved)-1]
+		if !last.Mini || last.AlwaysOnTop != locked {
+			t.Errorf("locked=%v: saved %+v", locked, saved)
+		}
+	}
+}

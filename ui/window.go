@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -10,7 +12,9 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/config"
 	"github.com/callguard/callguard/policy"
+	"github.com/callguard/callguard/ui/native"
 )
 
 // Options configure the officer's window.
@@ -27,10 +31,27 @@ type Options struct {
 	// flags", Ctrl+Shift+F); nil hides the button, the hotkey and the tray
 	// entry. Leave it nil rather than set a nil *uplink.Client.
 	Flags FlagHistory
+	// Prefs is how the window starts: kept above other windows, full panel
+	// or mini strip.
+	Prefs config.Window
+	// OnTopLocked says IT forces Prefs.AlwaysOnTop: Settings shows it and
+	// the officer cannot turn it off.
+	OnTopLocked bool
+	// SavePrefs keeps the officer's changes to Prefs for the next start;
+	// nil keeps them for this run only.
+	SavePrefs func(config.Window) error
+	// GlobalHotkeys grabs pause and resume keys for the whole desktop
+	// (Ctrl+Alt with the pause reasons' keys, Ctrl+Alt+R), so they work
+	// while the softphone or the CRM has the focus.
+	GlobalHotkeys bool
+	// Logger receives what the officer need not see (a window manager
+	// that cannot keep the window above); nil discards it.
+	Logger *slog.Logger
 }
 
 // Window is the officer's main window with its tray icon and hotkeys.
 type Window struct {
+	app   fyne.App
 	win   fyne.Window
 	panel *Panel
 	opts  Options
@@ -42,12 +63,24 @@ type Window struct {
 	// The open "My flags" dialog, nil when closed (fyne's goroutine only).
 	flags       *MyFlags
 	flagsDialog dialog.Dialog
+
+	// The window's place on the screen (fyne's goroutine only).
+	mini       *Mini
+	prefs      config.Window
+	hotkeys    *native.Hotkeys
+	hotkeyNote string
+	onTopNote  string
+
+	// rendered counts the snapshots drawn, so that tests (where fyne.Do
+	// runs on the caller's goroutine) can wait for the first one.
+	rendered atomic.Int32
 }
 
 // NewWindow builds the officer's window in a and starts following the
-// session. Show it with Window().Show() and run the app; Close stops it.
+// session. Show it with Show (which also keeps it on top and grabs the
+// global keys) and run the app; Close stops it.
 func NewWindow(a fyne.App, opts Options) *Window {
-	w := &Window{opts: opts, stop: make(chan struct{})}
+	w := &Window{opts: opts, app: a, stop: make(chan struct{})}
 	w.win = a.NewWindow("callguard")
 	w.panel = NewPanel(w.win, opts.Session, opts.Policy)
 	w.panel.OnSettings = opts.OpenSettings
@@ -59,8 +92,13 @@ func NewWindow(a fyne.App, opts Options) *Window {
 		w.panel.OnMyFlags = w.showMyFlags
 		w.panel.myFlagsBtn.Show()
 	}
-	w.win.SetContent(w.panel.Content())
-	w.win.Resize(fyne.NewSize(440, 500)) // fits a 1080p screen at 200 % scaling; the body scrolls
+	w.mini = newMini(w.panel)
+	w.mini.OnFull = func() { w.SetMini(false) }
+	w.mini.OnResize = func() { w.win.Resize(w.mini.Content().MinSize()) }
+	w.mini.Update(opts.Session.Snapshot())
+	w.prefs = opts.Prefs
+	w.hotkeyNote = "Keys that work in every program are off."
+	w.layout()
 	w.addShortcuts()
 	w.win.SetCloseIntercept(w.confirmClose)
 	w.trayMenu(a, opts.Session.Snapshot())
@@ -82,6 +120,7 @@ func (w *Window) Panel() *Panel { return w.panel }
 func (w *Window) Close() {
 	w.stopOnce.Do(func() { close(w.stop) })
 	w.wg.Wait()
+	w.hotkeys.Close()
 	if w.flags != nil {
 		w.flags.Stop()
 	}
@@ -118,9 +157,11 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 			lastTray, trayed = key, true
 			fyne.Do(func() {
 				w.panel.Update(s)
+				w.mini.Update(s)
 				if trayChanged {
 					w.trayMenu(a, s)
 				}
+				w.rendered.Add(1)
 			})
 			live := s.Call != nil
 			switch {
@@ -132,7 +173,8 @@ func (w *Window) follow(a fyne.App, snaps <-chan app.Snapshot, cancel func()) {
 				tick, tickC = nil, nil
 			}
 		case <-tickC:
-			fyne.Do(w.panel.Tick)
+			s := current
+			fyne.Do(func() { w.panel.Tick(); w.mini.Tick(s) })
 		case <-syncC.C:
 			if w.opts.SyncStatus != nil {
 				s := current
@@ -173,8 +215,13 @@ func (w *Window) trayMenu(a fyne.App, s app.Snapshot) {
 	}
 	state := fyne.NewMenuItem(headline, nil)
 	state.Disabled = true
+	switchTo := "Mini mode (one line)"
+	if w.prefs.Mini {
+		switchTo = "Full panel"
+	}
 	items := []*fyne.MenuItem{state, fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Show callguard", func() { w.win.Show(); w.win.RequestFocus() })}
+		fyne.NewMenuItem("Show callguard", func() { w.win.Show(); w.win.RequestFocus() }),
+		fyne.NewMenuItem(switchTo, func() { w.SetMini(!w.prefs.Mini) })}
 	for _, r := range w.opts.Policy.PauseReasons {
 		id := r.ID
 		it := fyne.NewMenuItem("Pause: "+r.Label, func() { w.panel.act(w.opts.Session.Pause(id)) })
@@ -272,6 +319,7 @@ func (w *Window) addShortcuts() {
 			p.act(p.session.EndManual())
 		}
 	})
+	bind(miniHotkey, func() { w.SetMini(!w.prefs.Mini) })
 	bind("Ctrl+,", func() {
 		if w.opts.OpenSettings != nil {
 			w.opts.OpenSettings()

@@ -29,8 +29,18 @@ type Config struct {
 	DataDir string `json:"data_dir,omitempty"`
 	// Language picks the notice script, e.g. "en-GB".
 	Language string `json:"language,omitempty"`
-	// AlwaysOnTop keeps the panel above the softphone where the OS allows.
+	// Window is how the officer's panel sits on the screen.
+	Window Window `json:"window"`
+}
+
+// Window is how the officer's panel sits on the screen. IT forces a choice
+// with the same keys in the managed settings (e.g. window.always_on_top).
+type Window struct {
+	// AlwaysOnTop keeps the panel above the softphone and the CRM where the
+	// OS allows it. On unless the officer (or IT) turns it off.
 	AlwaysOnTop bool `json:"always_on_top"`
+	// Mini shows the one-line strip instead of the full panel.
+	Mini bool `json:"mini"`
 }
 
 // Agent identifies the officer.
@@ -105,6 +115,7 @@ func Default() Config {
 	return Config{
 		Agent:    Agent{ID: defaultAgentID()},
 		Language: "en-GB",
+		Window:   Window{AlwaysOnTop: true},
 		PhoneSystem: PhoneSystem{
 			Transport: "udp",
 			Expires:   600,

@@ -179,3 +179,40 @@ func TestSaveOwnLeavesManagedValuesOut(t *testing.T) {
 		t.Errorf("after IT withdrew its settings: server %q, phone system %+v, agent %+v", withdrawn.Server.URL, withdrawn.PhoneSystem, withdrawn.Agent)
 	}
 }
+
+// The panel stays on top unless the officer turns it off; IT's managed
+// settings force it back on, and the officer's own choice is what is saved.
+func TestAlwaysOnTopIsOnByDefaultAndITCanForceIt(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "settings.json")
+	c, err := config.Load(path, config.Managed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Window.AlwaysOnTop || c.Window.Mini {
+		t.Fatalf("default window %+v, want on top and the full panel", c.Window)
+	}
+	if err := os.WriteFile(path, []byte(`{"window": {"always_on_top": false, "mini": true}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = config.Load(path, config.Managed{}); err != nil || c.Window.AlwaysOnTop || !c.Window.Mini {
+		t.Fatalf("officer's choice not kept: %+v, %v", c.Window, err)
+	}
+	managed := config.Managed{Source: "test", Settings: json.RawMessage(`{"window": {"always_on_top": true}}`)}
+	if c, err = config.Load(path, managed); err != nil || !c.Window.AlwaysOnTop || !c.Window.Mini {
+		t.Fatalf("IT's always_on_top not forced over the officer's: %+v, %v", c.Window, err)
+	}
+	if err := config.SaveOwn(path, c, managed); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	var saved struct {
+		Window map[string]bool `json:"window"`
+	}
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	if on := saved.Window["always_on_top"]; on || !saved.Window["mini"] {
+		t.Errorf("saved %s: the officer's always_on_top (false) and mini (true) should be kept", b)
+	}
+}

@@ -21,7 +21,12 @@ var (
 // once per test binary and stopped by Main.
 func Xvfb(t testing.TB) string {
 	t.Helper()
-	xOnce.Do(func() { xDisplay, xErr = startXvfb() })
+	xOnce.Do(func() {
+		var stop func()
+		if xDisplay, stop, xErr = startXvfb(); xErr == nil {
+			atExit(stop)
+		}
+	})
 	Need(t, "Xvfb", xErr)
 	return xDisplay
 }
@@ -31,14 +36,14 @@ func Xvfb(t testing.TB) string {
 // picking a number here and probing its socket once let a second binary
 // attach to the first one's server and lose its display when that binary
 // finished.
-func startXvfb() (string, error) {
+func startXvfb() (string, func(), error) {
 	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return "", fmt.Errorf("xvfb: %w", err)
+		return "", nil, fmt.Errorf("xvfb: %w", err)
 	}
 	defer r.Close()
 	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "+extension", "GLX")
@@ -47,7 +52,7 @@ func startXvfb() (string, error) {
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		return "", fmt.Errorf("xvfb: %w", err)
+		return "", nil, fmt.Errorf("xvfb: %w", err)
 	}
 	w.Close()
 	got := make(chan string, 1)
@@ -60,13 +65,12 @@ func startXvfb() (string, error) {
 		if n == "" {
 			cmd.Process.Kill()
 			cmd.Wait()
-			return "", fmt.Errorf("xvfb exited without a display: %s", strings.TrimSpace(stderr.String()))
+			return "", nil, fmt.Errorf("xvfb exited without a display: %s", strings.TrimSpace(stderr.String()))
 		}
-		atExit(func() { cmd.Process.Kill(); cmd.Wait() })
-		return ":" + n, nil
+		return ":" + n, func() { cmd.Process.Kill(); cmd.Wait() }, nil
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
-		return "", fmt.Errorf("xvfb chose no display within 10 s: %s", strings.TrimSpace(stderr.String()))
+		return "", nil, fmt.Errorf("xvfb chose no display within 10 s: %s", strings.TrimSpace(stderr.String()))
 	}
 }

@@ -495,7 +495,8 @@ func TestWindowUnderXvfb(t *testing.T) {
 }
 
 // TestAlarmsAndScalingUnderXvfb shows the two alarms (a phone system that
-// does not answer, a recording that cannot start) and the panel at 200 %.
+// does not answer, a recording that cannot start), in the panel and in the
+// mini strip, and the panel at 200 %.
 func TestAlarmsAndScalingUnderXvfb(t *testing.T) {
 	display := testrig.Xvfb(t)
 	t.Run("unknown", func(t *testing.T) {
@@ -506,6 +507,16 @@ func TestAlarmsAndScalingUnderXvfb(t *testing.T) {
 		id := window(t, display, "callguard")
 		in.waitState(t, "unknown")
 		shows(t, display, id, app.StateUnknown, "unknown.png")
+	})
+	t.Run("unknown in the mini strip", func(t *testing.T) {
+		dead := testrig.FreePort(t, "udp")
+		mini := start(t, map[string]any{
+			"phone_system": map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", dead), "transport": "udp", "extension": "1001"},
+			"window":       map[string]any{"mini": true}},
+			[]string{"DISPLAY=" + display})
+		mid := window(t, display, "callguard")
+		mini.waitState(t, "unknown")
+		showsMini(t, display, mid, app.StateUnknown, "mini-unknown.png")
 	})
 	t.Run("failed", func(t *testing.T) {
 		testrig.NoALSADevices(t)
@@ -520,6 +531,17 @@ func TestAlarmsAndScalingUnderXvfb(t *testing.T) {
 			t.Errorf("failure reason %q does not say what to fix", reason)
 		}
 		shows(t, display, id, app.StateFailed, "failed.png")
+	})
+	t.Run("failed in the mini strip", func(t *testing.T) {
+		testrig.NoALSADevices(t)
+		mini := start(t, map[string]any{"window": map[string]any{"mini": true}},
+			[]string{"DISPLAY=" + display, "ALSA_CONFIG_PATH=" + os.Getenv("ALSA_CONFIG_PATH"), "JACK_NO_START_SERVER=1"})
+		mid := window(t, display, "callguard")
+		if code, body := mini.call(t, "POST", "/v1/calls", `{"direction":"inbound","number":"07700 900123"}`); code != 201 {
+			t.Fatalf("start call in the strip: %d %v", code, body)
+		}
+		mini.waitState(t, "failed")
+		showsMini(t, display, mid, app.StateFailed, "mini-failed.png")
 	})
 	t.Run("200% scaling fits a 1080p screen", func(t *testing.T) {
 		in := start(t, nil, []string{"DISPLAY=" + display, "FYNE_SCALE=2"})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +30,7 @@ import (
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/sip"
-	"github.com/callguard/callguard/wire"
+	"github.com/callguard/callguard/ui"
 )
 
 // options is everything the desktop is started with.
@@ -150,7 +149,7 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 	}
 	d.rec = rec
 
-	device, err := deviceID(dataDir)
+	device, err := outbox.DeviceID(dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -443,48 +442,12 @@ func reasonsOf(p *policy.Policy) localapi.Reasons {
 func (d *desktop) syncStatus() string {
 	var parts []string
 	if d.uplink != nil {
-		parts = append(parts, syncText(d.uplink.Status()))
+		parts = append(parts, ui.SyncText(d.uplink.Status()))
 	}
 	if errors.Is(d.apiErr, localapi.ErrPortTaken) {
 		parts = append(parts, "LOCAL API OFF: port "+portOf(d.cfg.LocalAPI.Addr())+" is used by another program")
 	}
 	return strings.Join(parts, " · ")
-}
-
-// syncText says in words what st means for the officer.
-func syncText(st uplink.Status) string {
-	text := syncState(st)
-	if st.Refused > 0 {
-		// Kept on this computer and in no one's way, but someone should look.
-		text += " · " + wire.RefusedText(st.Refused) + " (kept on this computer)"
-	}
-	return text
-}
-
-func syncState(st uplink.Status) string {
-	waiting := plural(st.Pending, "event") + " and " + plural(st.Uploads, "recording") + " waiting"
-	switch {
-	case st.Forbidden:
-		return "Calls are not sent: this account is not an officer's (" + plural(st.Pending, "event") + " kept on this computer)"
-	case st.Online && st.Pending == 0 && st.Uploads == 0:
-		return "All sent to the server"
-	case st.Online:
-		return "Sending: " + waiting
-	case st.LastError == "": // no answer yet, and no failure either
-		if st.Pending == 0 && st.Uploads == 0 {
-			return "Connecting to the server…"
-		}
-		return "Connecting to the server: " + waiting
-	}
-	return "Server unreachable: " + waiting + " (nothing is lost)"
-}
-
-// plural writes n and noun, with an s unless n is 1.
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // OrgIdentity is the keyring entry where versions before the demo key
@@ -554,24 +517,6 @@ func (d *desktop) Warnings() []string {
 	return out
 }
 
-// deviceID returns this installation's id, made on first start. It names
-// the desktop to the server and orders its events; it is not a secret.
-func deviceID(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, "device-id")
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("device id: %w", err)
-	}
-	id := app.NewID()
-	if err := atomicfile.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("device id: %w", err)
-	}
-	return id, nil
-}
-
 // settings backend for the settings window (ui.SettingsBackend).
 
 func (d *desktop) Settings() config.Config {
@@ -580,7 +525,7 @@ func (d *desktop) Settings() config.Config {
 	return d.cfg
 }
 
-func (d *desktop) Locked() []string { return lockedKeys(d.opts.Managed.Settings) }
+func (d *desktop) Locked() []string { return d.opts.Managed.LockedKeys() }
 
 func (d *desktop) Save(c config.Config, sipPassword *string) (string, error) {
 	if err := c.Validate(); err != nil {
@@ -692,24 +637,6 @@ func (d *desktop) KeyringNote() string {
 		return "OS keyring unavailable: the token changes at every start"
 	}
 	return "Kept in the OS keyring"
-}
-
-// lockedKeys lists "section.field" for every field in IT's managed settings.
-func lockedKeys(managed []byte) []string {
-	if len(managed) == 0 {
-		return nil
-	}
-	var doc map[string]map[string]any
-	if err := json.Unmarshal(managed, &doc); err != nil {
-		return nil
-	}
-	var keys []string
-	for section, fields := range doc {
-		for f := range fields {
-			keys = append(keys, strings.Join([]string{section, f}, "."))
-		}
-	}
-	return keys
 }
 
 func fileExists(path string) bool {

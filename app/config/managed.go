@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // Managed is what IT deployed machine-wide: settings and a policy overlay,
@@ -41,4 +42,24 @@ func ReadManagedFile(path string) (Managed, error) {
 		return Managed{}, fmt.Errorf("managed settings %s: %w", path, err)
 	}
 	return Managed{Source: path, Settings: f.Settings, Policy: f.Policy}, nil
+}
+
+// LockedKeys lists "section.field" for every field IT's managed settings
+// set, which the officer cannot change.
+func (m Managed) LockedKeys() []string {
+	managed := m.Settings
+	if len(managed) == 0 {
+		return nil
+	}
+	var doc map[string]map[string]any
+	if err := json.Unmarshal(managed, &doc); err != nil {
+		return nil
+	}
+	var keys []string
+	for section, fields := range doc {
+		for f := range fields {
+			keys = append(keys, strings.Join([]string{section, f}, "."))
+		}
+	}
+	return keys
 }

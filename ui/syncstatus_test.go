@@ -1,4 +1,4 @@
-package main
+package ui
 
 import (
 	"testing"
@@ -22,8 +22,8 @@ func TestSyncTextSaysOnlyWhatIsKnown(t *testing.T) {
 		{uplink.Status{Online: true, Forbidden: true, Pending: 4}, "Calls are not sent: this account is not an officer's (4 events kept on this computer)"},
 	}
 	for _, tt := range tests {
-		if got := syncText(tt.st); got != tt.want {
-			t.Errorf("syncText(%+v) = %q, want %q", tt.st, got, tt.want)
+		if got := SyncText(tt.st); got != tt.want {
+			t.Errorf("SyncText(%+v) = %q, want %q", tt.st, got, tt.want)
 		}
 	}
 }

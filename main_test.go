@@ -26,6 +26,7 @@ import (
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/central/centraltest"
 	"github.com/callguard/callguard/ui"
 )
 
@@ -572,7 +573,7 @@ func TestSupervisorBoardUnderXvfb(t *testing.T) {
 	display := testrig.Xvfb(t)
 	keys := needKeyring(t)
 	dir := t.TempDir()
-	base, enrol := realServer(t, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: dir})
+	base, enrol := centraltest.Start(t, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: dir})
 	now := time.Now().UTC()
 	beats := []struct {
 		user string

@@ -1,4 +1,4 @@
-package main
+package ui_test
 
 import (
 	"context"
@@ -28,8 +28,8 @@ import (
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
-	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/central/centraltest"
 	"github.com/callguard/callguard/ui"
 )
 
@@ -47,7 +47,7 @@ func TestDPOViewOnARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, enrol := realServer(t, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: filepath.Join(dir, "data"),
+	base, enrol := centraltest.Start(t, central.Options{DB: filepath.Join(dir, "server.db"), DataDir: filepath.Join(dir, "data"),
 		Identities: []age.Identity{org}})
 	olive := enrol("olive", server.RoleAgent)
 	dee := uplink.New(uplink.Options{BaseURL: base, Token: staticToken(enrol("dee", server.RoleDPO)), Logger: slog.New(slog.DiscardHandler)})
@@ -328,34 +328,18 @@ func findWidget[W fyne.CanvasObject](t *testing.T, root fyne.CanvasObject, ok fu
 	return found
 }
 
-// realServer runs a central server on loopback with opts (quick bcrypt, no
-// logs) and returns its URL and a func that creates a user with role and
-// enrols a device for them, returning the device token.
-func realServer(t *testing.T, opts central.Options) (base string, enrol func(user string, role server.Role) string) {
-	t.Helper()
-	ctx := context.Background()
-	opts.BcryptCost, opts.Logger = 4, slog.New(slog.DiscardHandler)
-	srv, err := central.Open(ctx, opts)
+// keepScreenshot copies src to docs/screenshots/name when screenshots are
+// being refreshed (CALLGUARD_UPDATE_SCREENSHOTS=1), for the data-protection
+// guide.
+func keepScreenshot(t *testing.T, src, name string) {
+	if os.Getenv("CALLGUARD_UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
-	if base, err = srv.ServeLoopback("127.0.0.1:0"); err != nil {
+	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", name), b, 0o644); err != nil {
 		t.Fatal(err)
-	}
-	return base, func(user string, role server.Role) string {
-		t.Helper()
-		hash, err := auth.HashPassword("password-"+user, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.Store().CreateUser(ctx, user, role, hash, false); err != nil {
-			t.Fatal(err)
-		}
-		e, err := uplink.Enroll(ctx, base, user, "password-"+user, user+"-pc")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e.Token
 	}
 }

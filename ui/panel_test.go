@@ -15,44 +15,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/apptest"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/policy"
 )
-
-// gateRecorder stands in for the audio recorder: it only tracks its gate.
-type gateRecorder struct {
-	mu        sync.Mutex
-	open      map[string]bool
-	failStart error
-}
-
-type gateRecording struct {
-	r  *gateRecorder
-	id string
-}
-
-func (g *gateRecorder) Start(c app.RecordingCall, _ func(error)) (app.Recording, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.failStart != nil {
-		return nil, g.failStart
-	}
-	g.open[c.ID] = c.PausedReason == ""
-	return &gateRecording{g, c.ID}, nil
-}
-func (r *gateRecording) set(v bool) error {
-	r.r.mu.Lock()
-	defer r.r.mu.Unlock()
-	r.r.open[r.id] = v
-	return nil
-}
-func (r *gateRecording) Pause(string) error          { return r.set(false) }
-func (r *gateRecording) Resume() error               { return r.set(true) }
-func (r *gateRecording) Stop(app.RecordingEnd) error { return r.set(false) }
-
-type discard struct{}
-
-func (discard) Append(app.Event) error { return nil }
 
 func testPolicy(t testing.TB) *policy.Policy {
 	p, err := policy.Parse(assets.DefaultPolicy())
@@ -63,15 +29,14 @@ func testPolicy(t testing.TB) *policy.Policy {
 }
 
 // coreFor runs a real session core with a stand-in recorder.
-func coreFor(t *testing.T, manual bool, rec *gateRecorder) *app.Core {
+func coreFor(t *testing.T, manual bool, rec *apptest.Recorder) *app.Core {
 	t.Helper()
 	if rec == nil {
-		rec = &gateRecorder{}
+		rec = &apptest.Recorder{}
 	}
-	rec.open = map[string]bool{}
 	core := app.NewCore(app.MachineConfig{
 		Policy: testPolicy(t), Agent: app.AgentView{ID: "1001"}, Manual: manual, Language: "en-GB",
-		Recorder: rec, Sink: discard{}, Logger: slog.New(slog.DiscardHandler),
+		Recorder: rec, Sink: apptest.Discard{}, Logger: slog.New(slog.DiscardHandler),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -109,7 +74,7 @@ func TestPanelShowsEveryState(t *testing.T) {
 	tests := []struct {
 		name      string
 		manual    bool
-		rec       *gateRecorder
+		rec       *apptest.Recorder
 		drive     func(*app.Core)
 		want      app.RecordingState
 		headline  string
@@ -180,7 +145,7 @@ func TestPanelShowsEveryState(t *testing.T) {
 		},
 		{
 			name: "failed", golden: "failed",
-			rec: &gateRecorder{failStart: errNoMic},
+			rec: &apptest.Recorder{FailStart: errNoMic},
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
 				call(c, app.CallAnswered, app.DirectionInbound)

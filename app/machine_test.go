@@ -301,6 +301,7 @@ func TestMachineTransitions(t *testing.T) {
 				up(r)
 				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
 				r.call(CallRinging, "d2", DirectionInbound, "07700900002")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
 				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
 				return nil
 			},
@@ -309,12 +310,52 @@ func TestMachineTransitions(t *testing.T) {
 				`start 07700900002 paused=""`},
 		},
 		{
-			name: "the held call resumes when the second call ends",
+			name: "a second call connected without the phone system's hold waits and leaves the recording alone",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallRinging, "d2", DirectionInbound, "07700900002")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps:   []string{`start 07700900001 paused=""`},
+		},
+		{
+			name: "a waiting second call is recorded once the phone system holds the first",
 			run: func(r *rig) error {
 				up(r)
 				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
 				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps: []string{`start 07700900001 paused=""`, "pause 07700900001 hold",
+				`start 07700900002 paused=""`},
+		},
+		{
+			name: "a waiting second call is recorded once the first ends",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallEnded, "d1", DirectionInbound, "07700900001")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps: []string{`start 07700900001 paused=""`, "stop 07700900001 notice=announced",
+				`start 07700900002 paused=""`},
+		},
+		{
+			name: "the held call resumes when the phone system says so",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
 				r.call(CallEnded, "d2", DirectionInbound, "07700900002")
+				r.call(CallResumed, "d1", DirectionInbound, "07700900001")
 				return nil
 			},
 			wantState: StateRecording,
@@ -322,13 +363,29 @@ func TestMachineTransitions(t *testing.T) {
 				`start 07700900002 paused=""`, "stop 07700900002 notice=announced", "resume 07700900001"},
 		},
 		{
+			name: "the held call stays held when the second call ends without a resume",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallEnded, "d2", DirectionInbound, "07700900002")
+				return nil
+			},
+			wantState: StatePaused, wantReason: "hold",
+			wantOps: []string{`start 07700900001 paused=""`, "pause 07700900001 hold",
+				`start 07700900002 paused=""`, "stop 07700900002 notice=announced"},
+		},
+		{
 			name: "an officer's pause on the held call survives the hold",
 			run: func(r *rig) error {
 				up(r)
 				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
 				r.m.Pause("payment", r.now)
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
 				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
 				r.call(CallEnded, "d2", DirectionInbound, "07700900002")
+				r.call(CallResumed, "d1", DirectionInbound, "07700900001")
 				return nil
 			},
 			wantState: StatePaused, wantReason: "payment",

@@ -167,6 +167,6 @@ func FuzzParseDialogInfo(f *testing.F) {
 			_ = d.Remote.Number()
 		}
 		// Whatever parses can be applied without panicking.
-		newTracker().apply(info, testTime)
+		newTracker(discard).apply(info, testTime)
 	})
 }

@@ -204,10 +204,19 @@ func (l *loop) notified(n notification) error {
 	full := n.empty || n.info != nil && n.info.Full
 	switch {
 	case r.stale:
-		ss.log.Debug("stale dialog-info ignored", "version", n.info.Version)
+		// Every document is reconciled anyway, so the full state costs one
+		// SUBSCRIBE and settles whatever the old one meant.
+		ss.log.Info("dialog-info out of order ignored; asking for the full state", "version", n.info.Version)
+		l.requestFull()
 	case r.gap:
 		ss.log.Info("dialog-info out of sequence; asking for the full state", "version", n.info.Version)
 		l.requestFull()
+	case r.verify:
+		ss.log.Debug("a dialog is missing from the full state; asking for it again", "version", n.info.Version)
+		l.requestFull()
+	}
+	switch {
+	case r.stale || r.gap:
 	case !l.up && full:
 		l.up = true
 		s.emit(app.CallEvent{Kind: app.LinkUp, At: s.now()})

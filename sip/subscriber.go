@@ -118,7 +118,6 @@ func New(cfg Config, opts ...Option) (*Subscriber, error) {
 		backoffMin:     DefaultBackoffMin,
 		backoffMax:     DefaultBackoffMax,
 		out:            make(chan app.CallEvent, 64),
-		track:          newTracker(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -132,6 +131,7 @@ func New(cfg Config, opts ...Option) (*Subscriber, error) {
 		}
 	}
 	s.log = s.log.With("aor", "sip:"+cfg.Extension+"@"+cfg.Domain)
+	s.track = newTracker(s.log)
 	return s, nil
 }
 

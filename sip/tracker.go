@@ -61,9 +61,9 @@ const (
 	// before it, is ignored: a new call on a reused id (Asterisk uses one
 	// id per extension) rings first; a stale copy of the old one does not.
 	RuleStaleConfirmed = "stale-confirmed"
-	// RuleMostAdvanced: a document that lists one dialog id twice counts
-	// only its most advanced entry, in the order trying < proceeding <
-	// early < confirmed < terminated.
+	// RuleMostAdvanced: a document that lists one dialog (id and Call-ID)
+	// twice counts only its most advanced entry, in the order trying <
+	// proceeding < early < confirmed < terminated.
 	RuleMostAdvanced = "most-advanced"
 	// RuleMissingTwice: a reported dialog absent from one full state is
 	// ended only when it is absent from the next full state too (the
@@ -150,6 +150,11 @@ func (t *tracker) apply(info *DialogInfo, now time.Time) result {
 		// core sees old calls go before new ones come.
 		present := make(map[string]bool, len(dialogs))
 		for _, d := range dialogs {
+			// An entry of an ended call does not keep the live call that
+			// reuses its id present.
+			if cur := t.dialogs[d.ID]; cur != nil && d.CallID != "" && d.CallID != cur.ev.CallID && t.endedCallIDs[d.CallID] != nil {
+				continue
+			}
 			present[d.ID] = true
 		}
 		for _, id := range t.order() {
@@ -173,16 +178,19 @@ func (t *tracker) apply(info *DialogInfo, now time.Time) result {
 	return r
 }
 
-// mostAdvanced keeps one entry per dialog id, the most advanced, at the
-// place of the id's first entry (RuleMostAdvanced).
+// mostAdvanced keeps one entry per dialog id (and Call-ID: under one id,
+// two Call-IDs are two calls), the most advanced, at the place of the first
+// entry (RuleMostAdvanced).
 func (t *tracker) mostAdvanced(in []Dialog) []Dialog {
-	at := make(map[string]int, len(in))
+	type key struct{ id, callID string }
+	at := make(map[key]int, len(in))
 	out := make([]Dialog, 0, len(in))
 	for _, d := range in {
-		i, seen := at[d.ID]
+		k := key{d.ID, d.CallID}
+		i, seen := at[k]
 		switch {
 		case !seen:
-			at[d.ID] = len(out)
+			at[k] = len(out)
 			out = append(out, d)
 		case rank(d.State) > rank(out[i].State):
 			t.log.Debug("dialog listed twice; the most advanced entry counts",

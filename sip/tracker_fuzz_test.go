@@ -36,7 +36,9 @@ func fuzzDocs(data []byte) []*DialogInfo {
 			x := data[i]
 			i++
 			id := fmt.Sprint(x & 7)
-			d := Dialog{ID: id, CallID: fmt.Sprintf("c-%s-%d", id, x>>6&1),
+			// Two Call-IDs per id and document kind bits: enough reuse to
+			// try the rules, enough new calls to keep the fuzzer going.
+			d := Dialog{ID: id, CallID: fmt.Sprintf("c-%s-%d-%d", id, x>>6&1, b>>2&3),
 				State: fuzzStates[int(x>>3&7)%len(fuzzStates)], Direction: "recipient"}
 			if x>>7 == 1 {
 				d.Local.Rendering = "no"
@@ -48,8 +50,8 @@ func fuzzDocs(data []byte) []*DialogInfo {
 	return out
 }
 
-// pbxModel is what the phone system's documents say is live, applied with
-// the same version order as the tracker.
+// pbxModel is what the phone system's documents say is live, by dialog id
+// and Call-ID, applied with the same version order as the tracker.
 type pbxModel struct {
 	state       map[string]string
 	version     uint64
@@ -77,8 +79,9 @@ func (m *pbxModel) apply(info *DialogInfo) {
 		m.state = map[string]string{}
 	}
 	for _, d := range info.Dialogs {
-		if cur, ok := m.state[d.ID]; !ok || !info.Full || rank(d.State) > rank(cur) {
-			m.state[d.ID] = d.State
+		k := d.ID + "|" + d.CallID
+		if cur, ok := m.state[k]; !ok || !info.Full || rank(d.State) > rank(cur) {
+			m.state[k] = d.State
 		}
 	}
 }
@@ -169,9 +172,9 @@ func FuzzTrackerSequences(f *testing.F) {
 				t.Fatalf("step %d: %d live calls reported, tracker holds %d", step, len(live), len(tr.dialogs))
 			}
 			pbx := model.live()
-			for id := range live {
-				if !pbx[id] && !model.beforeFull[id] {
-					t.Fatalf("step %d: call %s live, but the phone system has no such live dialog", step, id)
+			for id, ev := range live {
+				if k := id + "|" + ev.CallID; !pbx[k] && !model.beforeFull[k] {
+					t.Fatalf("step %d: call %s live, but the phone system has no such live dialog", step, k)
 				}
 			}
 			allowed := len(pbx)

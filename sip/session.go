@@ -77,7 +77,9 @@ func (s *Subscriber) session(ctx context.Context) (up bool, err error) {
 	}()
 	s.track.newSubscription()
 
-	if err := ss.probe(l.ctx, s.requestTimeout); err != nil {
+	// One OPTIONS first: while the phone system is away, this is all each
+	// retry sends, and it fails as fast as a keepalive would.
+	if err := ss.probe(l.ctx, max(s.keepAliveWait, 500*time.Millisecond)); err != nil {
 		return false, err
 	}
 	ss.contact = ss.contactHeader()

@@ -356,9 +356,9 @@ func TestRefusedPasswordBacksOffSlowly(t *testing.T) {
 
 func TestFromSettings(t *testing.T) {
 	got := FromSettings(config.PhoneSystem{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
-		AuthUser: "u1001", CAFile: "/ca.pem", Expires: 300}, "pw")
+		AuthUser: "u1001", CAFile: "/ca.pem", Expires: 300, KeepAliveMS: 1500}, "pw")
 	want := Config{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
-		AuthUser: "u1001", Password: "pw", CAFile: "/ca.pem", Expires: 5 * time.Minute}
+		AuthUser: "u1001", Password: "pw", CAFile: "/ca.pem", Expires: 5 * time.Minute, KeepAlive: 1500 * time.Millisecond}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

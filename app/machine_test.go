@@ -955,3 +955,27 @@ func (r *reportingT) Fatal(args ...any) {
 		r.failed = fmt.Sprint(args...)
 	}
 }
+
+// A second call connected while the first is recording shows as waiting;
+// the banner stays on the first call, and no recording changes.
+func TestSecondCallShowsWaiting(t *testing.T) {
+	r := newRig(t, defaultPolicy(t), false)
+	up(r)
+	r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+	r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+	s := r.m.Snapshot(r.now)
+	if s.State != StateRecording || s.Call == nil || s.Call.Remote.Number != "07700900001" {
+		t.Fatalf("banner: %s on %+v, want recording on the first call", s.State, s.Call)
+	}
+	if len(s.Calls) != 2 || s.Calls[0].Waiting || !s.Calls[1].Waiting || s.Calls[1].Recorded {
+		t.Fatalf("calls: %+v", s.Calls)
+	}
+	r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+	s = r.m.Snapshot(r.now)
+	if s.Call == nil || s.Call.Remote.Number != "07700900002" || s.Calls[1].Waiting || !s.Calls[0].OnHold {
+		t.Fatalf("after the hold: %+v", s)
+	}
+	if got := strings.Join(r.rec.ops, ","); got != `start 07700900001 paused="",pause 07700900001 hold,start 07700900002 paused=""` {
+		t.Errorf("recorder ops %s", got)
+	}
+}

@@ -59,9 +59,10 @@ type call struct {
 	declined bool
 	failed   string
 
-	pause *pause // the officer's (or an integration's) pause
-	held  bool   // the phone system says the officer put it on hold
-	begun bool   // answered and no longer a second call waiting: notice and recording started
+	pause   *pause // the officer's (or an integration's) pause
+	held    bool   // the phone system says the officer put it on hold
+	begun   bool   // answered and on the line, not a second call waiting
+	handled bool   // startAnswered has run: the notice and recording were started
 
 	rec         Recording // nil when no recording is running
 	recorded    bool      // a recording was started at some point
@@ -245,7 +246,7 @@ func (m *Machine) answer(c *call, now time.Time) {
 	if !m.manual && m.waiting(c) {
 		return
 	}
-	c.begun = true
+	c.begun, c.handled = true, true
 	m.startAnswered(c, now)
 }
 
@@ -288,6 +289,13 @@ func (m *Machine) hold(c *call, held bool, now time.Time) {
 		return
 	}
 	c.held = held
+	if !held && m.waiting(c) {
+		// Back from hold while another call is on the line, which the phone
+		// system has not said is held: only one call is on the line at a
+		// time, so this one waits (its gate stays closed) until that one is
+		// held or ends.
+		c.begun = false
+	}
 	m.applyGate(c, now)
 	m.settleSecond(now)
 }
@@ -307,10 +315,16 @@ func (m *Machine) waiting(c *call) bool {
 // call before them was held or ended.
 func (m *Machine) settleSecond(now time.Time) {
 	for _, c := range m.calls {
-		if !c.answered.IsZero() && !c.begun && !m.waiting(c) {
-			c.begun = true
-			m.startAnswered(c, now)
+		if c.answered.IsZero() || c.begun || m.waiting(c) {
+			continue
 		}
+		c.begun = true
+		if c.handled {
+			m.applyGate(c, now) // back on the line after waiting
+			continue
+		}
+		c.handled = true
+		m.startAnswered(c, now)
 	}
 }
 
@@ -392,7 +406,7 @@ func (c *call) wantGateReason() string {
 	switch {
 	case c.pause != nil:
 		return c.pause.reason
-	case c.held:
+	case c.held || !c.begun:
 		return policy.HoldReason
 	}
 	return ""
@@ -741,10 +755,12 @@ func (m *Machine) state(c *call) (RecordingState, string) {
 		return StatePaused, c.pause.reason
 	case c.answered.IsZero():
 		return StateRinging, ""
+	case c.held || !c.begun:
+		// Held by the officer, or a second call waiting while another is
+		// on the line: nothing of it is recorded.
+		return StatePaused, policy.HoldReason
 	case m.noticeAwaited(c):
 		return StateAwaitingNotice, ""
-	case c.held:
-		return StatePaused, policy.HoldReason
 	case c.rec != nil:
 		return StateRecording, ""
 	}

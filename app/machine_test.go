@@ -363,6 +363,21 @@ func TestMachineTransitions(t *testing.T) {
 				`start 07700900002 paused=""`, "stop 07700900002 notice=announced", "resume 07700900001"},
 		},
 		{
+			name: "a call resumed while the second is on the line waits until that one is held",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallResumed, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d2", DirectionInbound, "07700900002")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps: []string{`start 07700900001 paused=""`, "pause 07700900001 hold",
+				`start 07700900002 paused=""`, "pause 07700900002 hold", "resume 07700900001"},
+		},
+		{
 			name: "the held call stays held when the second call ends without a resume",
 			run: func(r *rig) error {
 				up(r)
@@ -885,6 +900,36 @@ func TestEveryInputSequenceKeepsTheInvariants(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		depth = 4
 	}
+	walkInputs(t, inputs, depth)
+}
+
+// The same invariants with the phone system's hold and a second call in
+// every order: never two calls on the line, never a hold it did not report.
+func TestHoldSequencesKeepTheInvariants(t *testing.T) {
+	inputs := []input{
+		{"ring d1 in", func(r *rig) { r.call(CallRinging, "d1", DirectionInbound, "07700900001") }},
+		{"answer d1 in", func(r *rig) { r.call(CallAnswered, "d1", DirectionInbound, "07700900001") }},
+		{"end d1", func(r *rig) { r.call(CallEnded, "d1", DirectionInbound, "07700900001") }},
+		{"answer d2 out", func(r *rig) { r.call(CallAnswered, "d2", DirectionOutbound, "07700900002") }},
+		{"end d2", func(r *rig) { r.call(CallEnded, "d2", DirectionOutbound, "07700900002") }},
+		{"phone system holds d1", func(r *rig) { r.call(CallHeld, "d1", DirectionInbound, "07700900001") }},
+		{"phone system resumes d1", func(r *rig) { r.call(CallResumed, "d1", DirectionInbound, "07700900001") }},
+		{"phone system holds d2", func(r *rig) { r.call(CallHeld, "d2", DirectionOutbound, "07700900002") }},
+		{"phone system resumes d2", func(r *rig) { r.call(CallResumed, "d2", DirectionOutbound, "07700900002") }},
+		{"notice read", func(r *rig) { r.m.Notice(NoticeRead, r.now) }},
+		{"pause payment", func(r *rig) { r.m.Pause("payment", r.now) }},
+		{"resume", func(r *rig) { r.m.Resume(r.now) }},
+	}
+	depth := 5
+	if testing.Short() || raceEnabled {
+		depth = 4
+	}
+	walkInputs(t, inputs, depth)
+}
+
+// walkInputs applies every sequence of inputs up to depth to a fresh
+// machine and checks the invariants after each step.
+func walkInputs(t *testing.T, inputs []input, depth int) {
 	pol := defaultPolicy(t)
 	var seqs int
 	var walk func(prefix []int)

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 )
 
 // livenessRounds is how many kill/restart rounds each transport measures.
-const livenessRounds = 3
+const livenessRounds = 4
 
 // With the default timings, a killed phone system shows as unknown within
 // 2 s on UDP (the keepalive) and at once on TCP (the connection), and a
@@ -26,6 +27,10 @@ func TestUnknownAndRecoveryWithDefaultTimings(t *testing.T) {
 			w.expect(t, 5*time.Second, "link-up")
 			var lost, back []time.Duration
 			for range livenessRounds {
+				// Kill at a random point of the keepalive period, so that
+				// the rounds sample the detection time, not only its worst
+				// case (right after a keepalive was answered).
+				time.Sleep(rand.N(time.Second))
 				killed := time.Now()
 				pbx.Kill(t)
 				ev := w.expect(t, 3*time.Second, "link-lost")[0]

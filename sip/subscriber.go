@@ -178,9 +178,12 @@ func (s *Subscriber) Run(ctx context.Context) error {
 			delay, authDelay = s.backoffMin, AuthRetryMin
 			lostReported = false
 		}
+		logRetry := s.log.Warn
 		if !lostReported {
 			s.emit(app.CallEvent{Kind: app.LinkLost, At: s.now(), Reason: lossReason(err)})
 			lostReported = true
+		} else if errors.Is(err, ErrNoAnswer) || errors.Is(err, ErrTransport) {
+			logRetry = s.log.Debug // a line every second or two while the phone system stays away is noise
 		}
 		next := &delay
 		limit := s.backoffMax
@@ -194,7 +197,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 			delay = min(delay, limit)
 		}
 		wait := *next - time.Duration(s.jitter()*float64(*next)/5)
-		s.log.Warn("phone system link lost; subscribing again", "error", err, "in", wait)
+		logRetry("phone system link lost; subscribing again", "error", err, "in", wait)
 		if !s.sleep(ctx, wait) {
 			s.log.Info("phone system link stopped")
 			return nil

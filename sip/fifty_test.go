@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 
 // Fifty real calls in a row through Kamailio, with the default timings and
 // the core behind the feed: one callguard call per SIP call (its own dialog
-// id and Call-ID), ringing, answered, ended and nothing else, so no state
-// goes back and nothing is held; each call's recording starts once, is
+// id and Call-ID), ringing (unless Kamailio's NOTIFY of it was overtaken),
+// answered, ended and nothing else, so no state goes back and nothing is
+// held; each call's recording starts once, is
 // never paused and is stopped.
 func TestFiftyCallsInARow(t *testing.T) {
 	t.Parallel()
@@ -35,29 +37,42 @@ func TestFiftyCallsInARow(t *testing.T) {
 
 	dialogs, callIDs := map[string]bool{}, map[string]bool{}
 	began := time.Now()
+	unseenRinging := 0
 	for i := range calls {
 		call := testrig.SIPpCall(t, pbx, "3000", officer, 100*time.Millisecond)
 		var id string
-		for _, want := range []app.CallEventKind{app.CallRinging, app.CallAnswered, app.CallEnded} {
+		var kinds []string
+		for len(kinds) == 0 || kinds[len(kinds)-1] != app.CallEnded.String() {
+			if len(kinds) == 3 {
+				t.Fatalf("call %d: %q and not ended (seen %q)", i, kinds, w.seen)
+			}
 			ev := w.next(t, 5*time.Second)
-			switch {
-			case ev.Kind != want:
-				t.Fatalf("call %d: %s, want %s (seen %q)", i, ev.Kind, want, w.seen)
-			case want == app.CallRinging:
+			if id == "" {
 				id = ev.DialogID
 				if dialogs[id] || callIDs[ev.CallID] || ev.CallID == "" {
 					t.Fatalf("call %d: dialog %s / Call-ID %q seen before", i, id, ev.CallID)
 				}
 				dialogs[id], callIDs[ev.CallID] = true, true
-			case ev.DialogID != id:
+			} else if ev.DialogID != id {
 				t.Fatalf("call %d: %s for dialog %s, want %s", i, ev.Kind, ev.DialogID, id)
 			}
+			kinds = append(kinds, ev.Kind.String())
 			m.HandleCall(ev, time.Now())
+		}
+		// A call that rings for only 100 ms can be answered before
+		// Kamailio's NOTIFY of the ringing goes out: it is then first seen
+		// answered, which is not a state going back.
+		switch strings.Join(kinds, " ") {
+		case "ringing answered ended":
+		case "answered ended":
+			unseenRinging++
+		default:
+			t.Fatalf("call %d: %q, want ringing, answered, ended", i, kinds)
 		}
 		call.Wait(t, 10*time.Second)
 	}
 	w.quiet(t, 300*time.Millisecond)
-	t.Logf("%d calls in %v", calls, time.Since(began).Round(time.Millisecond))
+	t.Logf("%d calls in %v (%d first seen answered)", calls, time.Since(began).Round(time.Millisecond), unseenRinging)
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

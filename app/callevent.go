@@ -13,9 +13,11 @@ const (
 	CallEnded                      // a dialog is terminated (answered or not)
 	LinkLost                       // the phone system cannot be heard: state is unknown
 	LinkUp                         // the phone system is heard again; dialog events follow
+	CallHeld                       // the phone system says the officer put the connected call on hold
+	CallResumed                    // the phone system says the held call is back on the line
 )
 
-var callEventNames = [...]string{"invalid", "ringing", "answered", "ended", "link-lost", "link-up"}
+var callEventNames = [...]string{"invalid", "ringing", "answered", "ended", "link-lost", "link-up", "held", "resumed"}
 
 // String names the kind.
 func (k CallEventKind) String() string {

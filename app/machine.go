@@ -59,8 +59,10 @@ type call struct {
 	declined bool
 	failed   string
 
-	pause *pause // the officer's (or an integration's) pause
-	held  bool   // on hold while the officer is on another call
+	pause   *pause // the officer's (or an integration's) pause
+	held    bool   // the phone system says the officer put it on hold
+	begun   bool   // answered and on the line, not a second call waiting
+	handled bool   // startAnswered has run: the notice and recording were started
 
 	rec         Recording // nil when no recording is running
 	recorded    bool      // a recording was started at some point
@@ -170,6 +172,10 @@ func (m *Machine) HandleCall(ev CallEvent, now time.Time) {
 		if c := m.find(ev.DialogID); c != nil {
 			m.end(c, now)
 		}
+	case CallHeld, CallResumed:
+		if c := m.find(ev.DialogID); c != nil && !c.answered.IsZero() {
+			m.hold(c, ev.Kind == CallHeld, now)
+		}
 	default:
 		m.log.Warn("ignoring call event of unknown kind", "kind", int(ev.Kind))
 	}
@@ -233,13 +239,20 @@ func (m *Machine) answer(c *call, now time.Time) {
 	}
 	c.answered = now
 	m.emitCall(EventCallAnswered, c, now)
-	// Whoever was on the line before is now on hold.
-	for _, o := range m.calls {
-		if o != c && !o.answered.IsZero() && !o.held {
-			o.held = true
-			m.applyGate(o, now)
-		}
+	// Only the phone system's word puts a call on hold (CallHeld). A call
+	// connected while another is on the line is a second call, waiting:
+	// nothing happens to the first one's recording, and the second is
+	// recorded once the first is held or has ended (see settleSecond).
+	if !m.manual && m.waiting(c) {
+		return
 	}
+	c.begun, c.handled = true, true
+	m.startAnswered(c, now)
+}
+
+// startAnswered starts what an answered call c needs: the notice, the
+// recording.
+func (m *Machine) startAnswered(c *call, now time.Time) {
 	switch {
 	case c.excluded != "":
 	case c.dir == DirectionInbound:
@@ -266,16 +279,52 @@ func (m *Machine) end(c *call, now time.Time) {
 	if len(m.calls) == 0 {
 		m.idleSince = now
 	}
-	// The call the officer was holding is back on the line once no other
-	// connected call is.
-	if m.activeCall() == nil {
-		for i := len(m.calls) - 1; i >= 0; i-- {
-			if o := m.calls[i]; o.held {
-				o.held = false
-				m.applyGate(o, now)
-				break
-			}
+	m.settleSecond(now)
+}
+
+// hold applies what the phone system said about the hold of the connected
+// call c.
+func (m *Machine) hold(c *call, held bool, now time.Time) {
+	if c.held == held {
+		return
+	}
+	c.held = held
+	if !held && m.waiting(c) {
+		// Back from hold while another call is on the line, which the phone
+		// system has not said is held: only one call is on the line at a
+		// time, so this one waits (its gate stays closed) until that one is
+		// held or ends.
+		c.begun = false
+	}
+	m.applyGate(c, now)
+	m.settleSecond(now)
+}
+
+// waiting reports whether the connected call c is a second call: another
+// call is on the line (begun and not held).
+func (m *Machine) waiting(c *call) bool {
+	for _, o := range m.calls {
+		if o != c && o.begun && !o.held {
+			return true
 		}
+	}
+	return false
+}
+
+// settleSecond starts the waiting second calls that no longer wait: the
+// call before them was held or ended.
+func (m *Machine) settleSecond(now time.Time) {
+	for _, c := range m.calls {
+		if c.answered.IsZero() || c.begun || m.waiting(c) {
+			continue
+		}
+		c.begun = true
+		if c.handled {
+			m.applyGate(c, now) // back on the line after waiting
+			continue
+		}
+		c.handled = true
+		m.startAnswered(c, now)
 	}
 }
 
@@ -297,10 +346,12 @@ func (m *Machine) find(dialogID string) *call {
 	return nil
 }
 
-// activeCall is the connected call that is not on hold, if any.
+// activeCall is the connected call that is not on hold, if any: the oldest
+// such, since a newer one is a second call waiting until the phone system
+// says the first was held.
 func (m *Machine) activeCall() *call {
-	for i := len(m.calls) - 1; i >= 0; i-- {
-		if c := m.calls[i]; !c.answered.IsZero() && !c.held {
+	for _, c := range m.calls {
+		if c.begun && !c.held {
 			return c
 		}
 	}
@@ -355,7 +406,7 @@ func (c *call) wantGateReason() string {
 	switch {
 	case c.pause != nil:
 		return c.pause.reason
-	case c.held:
+	case c.held || !c.begun:
 		return policy.HoldReason
 	}
 	return ""
@@ -704,10 +755,12 @@ func (m *Machine) state(c *call) (RecordingState, string) {
 		return StatePaused, c.pause.reason
 	case c.answered.IsZero():
 		return StateRinging, ""
+	case c.held || !c.begun:
+		// Held by the officer, or a second call waiting while another is
+		// on the line: nothing of it is recorded.
+		return StatePaused, policy.HoldReason
 	case m.noticeAwaited(c):
 		return StateAwaitingNotice, ""
-	case c.held:
-		return StatePaused, policy.HoldReason
 	case c.rec != nil:
 		return StateRecording, ""
 	}
@@ -830,6 +883,7 @@ func (m *Machine) view(c *call, now time.Time) CallView {
 		Started:   c.started,
 		Since:     c.stateSince,
 		OnHold:    c.held,
+		Waiting:   !c.answered.IsZero() && !c.begun,
 		Recorded:  c.recorded,
 		Notice:    c.notice,
 		Flags:     append([]FlagView(nil), c.flags...),

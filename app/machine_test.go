@@ -301,6 +301,7 @@ func TestMachineTransitions(t *testing.T) {
 				up(r)
 				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
 				r.call(CallRinging, "d2", DirectionInbound, "07700900002")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
 				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
 				return nil
 			},
@@ -309,12 +310,52 @@ func TestMachineTransitions(t *testing.T) {
 				`start 07700900002 paused=""`},
 		},
 		{
-			name: "the held call resumes when the second call ends",
+			name: "a second call connected without the phone system's hold waits and leaves the recording alone",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallRinging, "d2", DirectionInbound, "07700900002")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps:   []string{`start 07700900001 paused=""`},
+		},
+		{
+			name: "a waiting second call is recorded once the phone system holds the first",
 			run: func(r *rig) error {
 				up(r)
 				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
 				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps: []string{`start 07700900001 paused=""`, "pause 07700900001 hold",
+				`start 07700900002 paused=""`},
+		},
+		{
+			name: "a waiting second call is recorded once the first ends",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallEnded, "d1", DirectionInbound, "07700900001")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps: []string{`start 07700900001 paused=""`, "stop 07700900001 notice=announced",
+				`start 07700900002 paused=""`},
+		},
+		{
+			name: "the held call resumes when the phone system says so",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
 				r.call(CallEnded, "d2", DirectionInbound, "07700900002")
+				r.call(CallResumed, "d1", DirectionInbound, "07700900001")
 				return nil
 			},
 			wantState: StateRecording,
@@ -322,13 +363,44 @@ func TestMachineTransitions(t *testing.T) {
 				`start 07700900002 paused=""`, "stop 07700900002 notice=announced", "resume 07700900001"},
 		},
 		{
+			name: "a call resumed while the second is on the line waits until that one is held",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallResumed, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d2", DirectionInbound, "07700900002")
+				return nil
+			},
+			wantState: StateRecording,
+			wantOps: []string{`start 07700900001 paused=""`, "pause 07700900001 hold",
+				`start 07700900002 paused=""`, "pause 07700900002 hold", "resume 07700900001"},
+		},
+		{
+			name: "the held call stays held when the second call ends without a resume",
+			run: func(r *rig) error {
+				up(r)
+				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+				r.call(CallEnded, "d2", DirectionInbound, "07700900002")
+				return nil
+			},
+			wantState: StatePaused, wantReason: "hold",
+			wantOps: []string{`start 07700900001 paused=""`, "pause 07700900001 hold",
+				`start 07700900002 paused=""`, "stop 07700900002 notice=announced"},
+		},
+		{
 			name: "an officer's pause on the held call survives the hold",
 			run: func(r *rig) error {
 				up(r)
 				r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
 				r.m.Pause("payment", r.now)
+				r.call(CallHeld, "d1", DirectionInbound, "07700900001")
 				r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
 				r.call(CallEnded, "d2", DirectionInbound, "07700900002")
+				r.call(CallResumed, "d1", DirectionInbound, "07700900001")
 				return nil
 			},
 			wantState: StatePaused, wantReason: "payment",
@@ -828,6 +900,36 @@ func TestEveryInputSequenceKeepsTheInvariants(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		depth = 4
 	}
+	walkInputs(t, inputs, depth)
+}
+
+// The same invariants with the phone system's hold and a second call in
+// every order: never two calls on the line, never a hold it did not report.
+func TestHoldSequencesKeepTheInvariants(t *testing.T) {
+	inputs := []input{
+		{"ring d1 in", func(r *rig) { r.call(CallRinging, "d1", DirectionInbound, "07700900001") }},
+		{"answer d1 in", func(r *rig) { r.call(CallAnswered, "d1", DirectionInbound, "07700900001") }},
+		{"end d1", func(r *rig) { r.call(CallEnded, "d1", DirectionInbound, "07700900001") }},
+		{"answer d2 out", func(r *rig) { r.call(CallAnswered, "d2", DirectionOutbound, "07700900002") }},
+		{"end d2", func(r *rig) { r.call(CallEnded, "d2", DirectionOutbound, "07700900002") }},
+		{"phone system holds d1", func(r *rig) { r.call(CallHeld, "d1", DirectionInbound, "07700900001") }},
+		{"phone system resumes d1", func(r *rig) { r.call(CallResumed, "d1", DirectionInbound, "07700900001") }},
+		{"phone system holds d2", func(r *rig) { r.call(CallHeld, "d2", DirectionOutbound, "07700900002") }},
+		{"phone system resumes d2", func(r *rig) { r.call(CallResumed, "d2", DirectionOutbound, "07700900002") }},
+		{"notice read", func(r *rig) { r.m.Notice(NoticeRead, r.now) }},
+		{"pause payment", func(r *rig) { r.m.Pause("payment", r.now) }},
+		{"resume", func(r *rig) { r.m.Resume(r.now) }},
+	}
+	depth := 5
+	if testing.Short() || raceEnabled {
+		depth = 4
+	}
+	walkInputs(t, inputs, depth)
+}
+
+// walkInputs applies every sequence of inputs up to depth to a fresh
+// machine and checks the invariants after each step.
+func walkInputs(t *testing.T, inputs []input, depth int) {
 	pol := defaultPolicy(t)
 	var seqs int
 	var walk func(prefix []int)
@@ -896,5 +998,29 @@ func (r *reportingT) Fatalf(format string, args ...any) {
 func (r *reportingT) Fatal(args ...any) {
 	if r.failed == "" {
 		r.failed = fmt.Sprint(args...)
+	}
+}
+
+// A second call connected while the first is recording shows as waiting;
+// the banner stays on the first call, and no recording changes.
+func TestSecondCallShowsWaiting(t *testing.T) {
+	r := newRig(t, defaultPolicy(t), false)
+	up(r)
+	r.call(CallAnswered, "d1", DirectionInbound, "07700900001")
+	r.call(CallAnswered, "d2", DirectionInbound, "07700900002")
+	s := r.m.Snapshot(r.now)
+	if s.State != StateRecording || s.Call == nil || s.Call.Remote.Number != "07700900001" {
+		t.Fatalf("banner: %s on %+v, want recording on the first call", s.State, s.Call)
+	}
+	if len(s.Calls) != 2 || s.Calls[0].Waiting || !s.Calls[1].Waiting || s.Calls[1].Recorded {
+		t.Fatalf("calls: %+v", s.Calls)
+	}
+	r.call(CallHeld, "d1", DirectionInbound, "07700900001")
+	s = r.m.Snapshot(r.now)
+	if s.Call == nil || s.Call.Remote.Number != "07700900002" || s.Calls[1].Waiting || !s.Calls[0].OnHold {
+		t.Fatalf("after the hold: %+v", s)
+	}
+	if got := strings.Join(r.rec.ops, ","); got != `start 07700900001 paused="",pause 07700900001 hold,start 07700900002 paused=""` {
+		t.Errorf("recorder ops %s", got)
 	}
 }

@@ -58,6 +58,7 @@ type CallView struct {
 	Reason    string         `json:"reason,omitempty"`
 	Since     time.Time      `json:"since"`
 	OnHold    bool           `json:"on_hold,omitempty"`
+	Waiting   bool           `json:"waiting,omitempty"` // a second call connected while another is on the line: not recorded until the phone system holds that one
 	Recorded  bool           `json:"recorded"`
 	Notice    NoticeOutcome  `json:"notice"`
 	Flags     []FlagView     `json:"flags,omitempty"`

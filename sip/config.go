@@ -36,12 +36,26 @@ var (
 // Timings. The defaults can be changed with options (tests shorten them);
 // the retry after a refused password and the refresh cap cannot.
 const (
-	DefaultExpires        = 10 * time.Minute
-	DefaultKeepAlive      = 10 * time.Second
-	DefaultKeepAliveWait  = 3 * time.Second
-	DefaultRequestTimeout = 4 * time.Second
-	DefaultBackoffMin     = 500 * time.Millisecond
-	DefaultBackoffMax     = 30 * time.Second
+	DefaultExpires = 10 * time.Minute
+	// DefaultKeepAlive and DefaultKeepAliveWait are the UDP keepalive: an
+	// OPTIONS every second, answered within 600 ms, so that a silent phone
+	// system shows as unknown within 1.6 s, 2 s with a margin for a busy PC
+	// (one request and one answer a second: 120 packets a minute).
+	DefaultKeepAlive     = time.Second
+	DefaultKeepAliveWait = 600 * time.Millisecond
+	// DefaultStreamKeepAlive and DefaultStreamKeepAliveWait are the TCP and
+	// TLS keepalive: a closed connection shows at once (it is checked every
+	// 100 ms), so the probe only has to catch a phone system that hangs.
+	DefaultStreamKeepAlive     = 10 * time.Second
+	DefaultStreamKeepAliveWait = 3 * time.Second
+	DefaultRequestTimeout      = 4 * time.Second
+	DefaultBackoffMin          = time.Second
+	DefaultBackoffMax          = 30 * time.Second
+	// MaxProbeInterval caps the backoff while the phone system does not
+	// answer at all: each retry is one OPTIONS, and the subscription is made
+	// again as soon as one is answered. The longer DefaultBackoffMax is for
+	// a phone system that answers but refuses.
+	MaxProbeInterval = 2 * time.Second
 	// AuthRetryMin and AuthRetryMax bound the backoff after the phone
 	// system refused the password: much slower than after other losses, so
 	// that brute-force protection (fail2ban and the like) does not lock out
@@ -68,7 +82,11 @@ type Config struct {
 	Password  string        `json:"-"` // digest password; empty: never answer a challenge
 	CAFile    string        // PEM CA to pin for TLS; empty: the system roots
 	Expires   time.Duration // subscription lifetime asked for; default 10 min
-	LocalAddr string        // optional host:port to bind; default: an ephemeral port on the interface that routes to Address
+	// KeepAlive is how often the phone system is asked whether it is there
+	// (0: DefaultKeepAlive on UDP, DefaultStreamKeepAlive on TCP and TLS);
+	// an answer may take three fifths of it, at most 3 s.
+	KeepAlive time.Duration
+	LocalAddr string // optional host:port to bind; default: an ephemeral port on the interface that routes to Address
 }
 
 // String describes the configuration, without the password.
@@ -82,7 +100,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("address", c.Address), slog.String("transport", c.Transport),
 		slog.String("extension", c.Extension), slog.String("domain", c.Domain),
 		slog.String("auth_user", c.AuthUser), slog.Bool("password_set", c.Password != ""),
-		slog.String("ca_file", c.CAFile), slog.Duration("expires", c.Expires))
+		slog.String("ca_file", c.CAFile), slog.Duration("expires", c.Expires),
+		slog.Duration("keepalive", c.KeepAlive))
 }
 
 // normalize fills defaults and checks the configuration.
@@ -130,6 +149,12 @@ func (c Config) normalize() (Config, error) {
 	if c.Expires < time.Second {
 		c.Expires = time.Second
 	}
+	if c.KeepAlive < 0 {
+		c.KeepAlive = 0
+	}
+	if c.KeepAlive > 0 && c.KeepAlive < 200*time.Millisecond {
+		c.KeepAlive = 200 * time.Millisecond
+	}
 	if c.LocalAddr != "" {
 		if _, _, err := net.SplitHostPort(c.LocalAddr); err != nil {
 			return c, fmt.Errorf("%w: local address %q: %v", ErrConfig, c.LocalAddr, err)
@@ -170,5 +195,6 @@ func FromSettings(p config.PhoneSystem, password string) Config {
 		Password:  password,
 		CAFile:    p.CAFile,
 		Expires:   time.Duration(p.Expires) * time.Second,
+		KeepAlive: time.Duration(p.KeepAliveMS) * time.Millisecond,
 	}
 }

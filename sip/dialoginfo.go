@@ -48,7 +48,15 @@ type Participant struct {
 	Identity string // URI
 	Display  string // display name of the identity
 	Target   string // URI of the target, if given
+	// Rendering is the target's +sip.rendering parameter, lower case: "no"
+	// on the local target means the officer's side put the call on hold
+	// (RFC 4235 section 4.1.6.2); "" when not given.
+	Rendering string
 }
+
+// Held reports whether the participant's target says it does not render
+// the media: on the local participant, the officer put the call on hold.
+func (p Participant) Held() bool { return p.Rendering == "no" }
 
 // Number is the user part of the participant's identity (or, without one,
 // of its target): an extension or a telephone number.
@@ -195,14 +203,24 @@ type xmlParticipant struct {
 		Display string `xml:"display,attr"`
 	} `xml:"identity"`
 	Target struct {
-		URI string `xml:"uri,attr"`
+		URI    string `xml:"uri,attr"`
+		Params []struct {
+			Name  string `xml:"pname,attr"`
+			Value string `xml:"pvalue,attr"`
+		} `xml:"param"`
 	} `xml:"target"`
 }
 
 func (p xmlParticipant) participant() Participant {
-	return Participant{
+	out := Participant{
 		Identity: strings.TrimSpace(p.Identity.Value),
 		Display:  strings.TrimSpace(p.Identity.Display),
 		Target:   strings.TrimSpace(p.Target.URI),
 	}
+	for _, prm := range p.Target.Params {
+		if strings.EqualFold(strings.TrimSpace(prm.Name), "+sip.rendering") {
+			out.Rendering = strings.ToLower(strings.Trim(strings.TrimSpace(prm.Value), `"`))
+		}
+	}
+	return out
 }

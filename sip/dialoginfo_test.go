@@ -71,6 +71,29 @@ func TestParseDialogInfoRFC4235(t *testing.T) {
 	}
 }
 
+// The officer's hold is the local target's +sip.rendering="no" (RFC 4235
+// section 4.1.6.2); the remote's own parameter says nothing about it.
+func TestParseDialogInfoHold(t *testing.T) {
+	info, err := ParseDialogInfo(readTestdata(t, "rfc4235/held-local-target.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := info.Dialogs[0]
+	if !d.Local.Held() || d.Local.Rendering != "no" {
+		t.Errorf("local %+v not held", d.Local)
+	}
+	if d.Remote.Held() || d.Remote.Rendering != "yes" {
+		t.Errorf("remote %+v: rendering %q", d.Remote, d.Remote.Rendering)
+	}
+	plain, err := ParseDialogInfo(readTestdata(t, "kamailio/03-inbound-confirmed.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Dialogs[0].Local.Held() {
+		t.Errorf("a target without parameters reads as held")
+	}
+}
+
 func TestParseDialogInfoEveryCapturedBody(t *testing.T) {
 	files, _ := filepath.Glob("testdata/kamailio/*.xml")
 	if len(files) < 10 {
@@ -167,6 +190,6 @@ func FuzzParseDialogInfo(f *testing.F) {
 			_ = d.Remote.Number()
 		}
 		// Whatever parses can be applied without panicking.
-		newTracker().apply(info, testTime)
+		newTracker(discard).apply(info, testTime)
 	})
 }

@@ -77,7 +77,9 @@ func (s *Subscriber) session(ctx context.Context) (up bool, err error) {
 	}()
 	s.track.newSubscription()
 
-	if err := ss.probe(l.ctx, s.requestTimeout); err != nil {
+	// One OPTIONS first: while the phone system is away, this is all each
+	// retry sends, and it fails as fast as a keepalive would.
+	if err := ss.probe(l.ctx, max(s.keepAliveWait, 500*time.Millisecond)); err != nil {
 		return false, err
 	}
 	ss.contact = ss.contactHeader()
@@ -204,10 +206,19 @@ func (l *loop) notified(n notification) error {
 	full := n.empty || n.info != nil && n.info.Full
 	switch {
 	case r.stale:
-		ss.log.Debug("stale dialog-info ignored", "version", n.info.Version)
+		// Every document is reconciled anyway, so the full state costs one
+		// SUBSCRIBE and settles whatever the old one meant.
+		ss.log.Info("dialog-info out of order ignored; asking for the full state", "version", n.info.Version)
+		l.requestFull()
 	case r.gap:
 		ss.log.Info("dialog-info out of sequence; asking for the full state", "version", n.info.Version)
 		l.requestFull()
+	case r.verify:
+		ss.log.Debug("a dialog is missing from the full state; asking for it again", "version", n.info.Version)
+		l.requestFull()
+	}
+	switch {
+	case r.stale || r.gap:
 	case !l.up && full:
 		l.up = true
 		s.emit(app.CallEvent{Kind: app.LinkUp, At: s.now()})

@@ -30,6 +30,7 @@ type Subscriber struct {
 	requestTimeout time.Duration
 	backoffMin     time.Duration
 	backoffMax     time.Duration
+	probeMax       time.Duration // the backoff cap while the phone system does not answer
 
 	out     chan app.CallEvent
 	pending []app.CallEvent // events the consumer has not taken yet, in order
@@ -63,7 +64,9 @@ func WithClock(now func() time.Time) Option {
 // there (an OPTIONS request), and how long an answer may take before the
 // link counts as lost. It bounds how long a dead phone system goes unnoticed
 // on UDP (TCP and TLS also notice a closed connection at once). It keeps NAT
-// bindings and idle TCP connections open too. Default: every 10 s, 3 s.
+// bindings and idle TCP connections open too. Default: Config.KeepAlive if
+// set, else every 1 s with 600 ms to answer on UDP, every 10 s with 3 s on
+// TCP and TLS.
 func WithKeepAlive(every, wait time.Duration) Option {
 	return func(s *Subscriber) {
 		if every > 0 {
@@ -86,9 +89,10 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // WithBackoff sets the delay before the first re-subscription after a loss
-// and the cap it doubles up to (default 0.5 s to 30 s). Each delay is
-// shortened by up to a fifth at random, so that many desktops do not
-// return to a restarted phone system at the same instant.
+// and the cap it doubles up to (default 1 s to 30 s); while the phone system
+// does not answer at all, the cap is MaxProbeInterval (or max, if lower).
+// Each delay is shortened by up to a fifth at random, so that many desktops
+// do not return to a restarted phone system at the same instant.
 func WithBackoff(first, max time.Duration) Option {
 	return func(s *Subscriber) {
 		if first > 0 {
@@ -97,6 +101,7 @@ func WithBackoff(first, max time.Duration) Option {
 		if max >= s.backoffMin {
 			s.backoffMax = max
 		}
+		s.probeMax = min(MaxProbeInterval, s.backoffMax)
 	}
 }
 
@@ -114,11 +119,18 @@ func New(cfg Config, opts ...Option) (*Subscriber, error) {
 		jitter:         rand.Float64,
 		keepAlive:      DefaultKeepAlive,
 		keepAliveWait:  DefaultKeepAliveWait,
+		probeMax:       MaxProbeInterval,
 		requestTimeout: DefaultRequestTimeout,
 		backoffMin:     DefaultBackoffMin,
 		backoffMax:     DefaultBackoffMax,
 		out:            make(chan app.CallEvent, 64),
-		track:          newTracker(),
+	}
+	if cfg.Transport != "udp" {
+		s.keepAlive, s.keepAliveWait = DefaultStreamKeepAlive, DefaultStreamKeepAliveWait
+	}
+	if cfg.KeepAlive > 0 {
+		s.keepAlive = cfg.KeepAlive
+		s.keepAliveWait = min(cfg.KeepAlive*3/5, 3*time.Second)
 	}
 	for _, o := range opts {
 		o(s)
@@ -132,6 +144,7 @@ func New(cfg Config, opts ...Option) (*Subscriber, error) {
 		}
 	}
 	s.log = s.log.With("aor", "sip:"+cfg.Extension+"@"+cfg.Domain)
+	s.track = newTracker(s.log)
 	return s, nil
 }
 
@@ -165,17 +178,26 @@ func (s *Subscriber) Run(ctx context.Context) error {
 			delay, authDelay = s.backoffMin, AuthRetryMin
 			lostReported = false
 		}
+		logRetry := s.log.Warn
 		if !lostReported {
 			s.emit(app.CallEvent{Kind: app.LinkLost, At: s.now(), Reason: lossReason(err)})
 			lostReported = true
+		} else if errors.Is(err, ErrNoAnswer) || errors.Is(err, ErrTransport) {
+			logRetry = s.log.Debug // a line every second or two while the phone system stays away is noise
 		}
 		next := &delay
 		limit := s.backoffMax
-		if errors.Is(err, ErrAuth) || errors.Is(err, ErrNoPassword) {
+		switch {
+		case errors.Is(err, ErrAuth) || errors.Is(err, ErrNoPassword):
 			next, limit = &authDelay, AuthRetryMax
+		case errors.Is(err, ErrNoAnswer) || errors.Is(err, ErrTransport):
+			// Silence: the next attempt is one OPTIONS, and it subscribes
+			// as soon as that is answered.
+			limit = max(s.probeMax, s.backoffMin)
+			delay = min(delay, limit)
 		}
 		wait := *next - time.Duration(s.jitter()*float64(*next)/5)
-		s.log.Warn("phone system link lost; subscribing again", "error", err, "in", wait)
+		logRetry("phone system link lost; subscribing again", "error", err, "in", wait)
 		if !s.sleep(ctx, wait) {
 			s.log.Info("phone system link stopped")
 			return nil

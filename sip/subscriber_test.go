@@ -356,9 +356,9 @@ func TestRefusedPasswordBacksOffSlowly(t *testing.T) {
 
 func TestFromSettings(t *testing.T) {
 	got := FromSettings(config.PhoneSystem{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
-		AuthUser: "u1001", CAFile: "/ca.pem", Expires: 300}, "pw")
+		AuthUser: "u1001", CAFile: "/ca.pem", Expires: 300, KeepAliveMS: 1500}, "pw")
 	want := Config{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
-		AuthUser: "u1001", Password: "pw", CAFile: "/ca.pem", Expires: 5 * time.Minute}
+		AuthUser: "u1001", Password: "pw", CAFile: "/ca.pem", Expires: 5 * time.Minute, KeepAlive: 1500 * time.Millisecond}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -393,4 +393,25 @@ func TestProxyChallengeOnEverySubscribe(t *testing.T) {
 		}
 	}
 	w.quiet(t, 500*time.Millisecond)
+}
+
+// A version older than one applied is ignored, and the full state is asked
+// for at once (a refresh), since every document is reconciled anyway.
+func TestOutOfOrderVersionAsksForTheFullState(t *testing.T) {
+	f := newFakePBX(t)
+	w := watch(t, f.config(), fastOptions()...)
+	f.waitSubscribe(t, 3*time.Second)
+	f.notify(t, "active", dialogDoc(3, true, "1:confirmed"))
+	w.expect(t, 3*time.Second, "answered A inbound 077009001", "link-up")
+	sent := time.Now()
+	f.notify(t, "active", dialogDoc(2, true, "1:trying"))
+	refresh := f.waitSubscribe(t, 2*time.Second)
+	if !inDialog(refresh) {
+		t.Fatalf("want a refresh of the subscription, got a new one")
+	}
+	t.Logf("full state asked for %v after the out-of-order NOTIFY", time.Since(sent).Round(time.Millisecond))
+	f.notify(t, "active", dialogDoc(4, true, "1:confirmed"))
+	w.quiet(t, 300*time.Millisecond)
+	f.notify(t, "active", dialogDoc(5, true, "1:terminated"))
+	w.expect(t, 3*time.Second, "ended A inbound 077009001")
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,7 +40,7 @@ func describeAll(evs []app.CallEvent) []string {
 // (captured in testdata/kamailio) gives exactly one event per transition.
 func TestTrackerReplaysKamailioSession(t *testing.T) {
 	files, _ := filepath.Glob("testdata/kamailio/*.xml")
-	tr := newTracker()
+	tr := newTracker(discard)
 	var got []string
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
@@ -156,9 +157,10 @@ func TestTracker(t *testing.T) {
 			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
 			{info: withCallID(doc(2, true, "1:early"), "other"), want: []string{"ended 1 inbound 077009001 gone", "ringing 1 inbound 077009001"}},
 		}},
-		{"a full state without a reported dialog ends it", []step{
+		{"two full states without a reported dialog end it", []step{
 			{info: doc(1, true, "1:confirmed", "2:early"), want: []string{"answered 1 inbound 077009001", "ringing 2 inbound 077009002"}},
-			{info: doc(2, true, "2:early"), want: []string{"ended 1 inbound 077009001 gone"}},
+			{info: doc(2, true, "2:early"), want: []string{}},
+			{info: doc(3, true, "2:early"), want: []string{"ended 1 inbound 077009001 gone"}},
 		}},
 		{"after a new subscription the full state is reconciled", []step{
 			{info: doc(8, true, "1:confirmed", "2:early", "3:early"), want: []string{
@@ -170,7 +172,7 @@ func TestTracker(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTracker()
+			tr := newTracker(discard)
 			for i, st := range tc.steps {
 				if st.info == nil {
 					tr.newSubscription()
@@ -191,7 +193,7 @@ func TestTracker(t *testing.T) {
 // An answered event keeps what the ringing one knew when the phone system
 // sends less (Kamailio drops the tags and may drop the call-id).
 func TestTrackerKeepsFacts(t *testing.T) {
-	tr := newTracker()
+	tr := newTracker(discard)
 	early := doc(1, true, "1:early")
 	tr.apply(early, testTime)
 	confirmed := doc(2, true, "1:confirmed")
@@ -208,5 +210,147 @@ func TestTrackerKeepsFacts(t *testing.T) {
 	}
 	if ev.Local.Number != "1001" || ev.Remote.URI != "sip:077009001@pbx" {
 		t.Errorf("parties: %+v %+v", ev.Local, ev.Remote)
+	}
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// TestTrackerRules covers the rules for entries the tracker cannot trust.
+func TestTrackerRules(t *testing.T) {
+	type step struct {
+		info    *DialogInfo
+		want    []string
+		refresh bool
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"a dialog listed twice in one document counts its most advanced entry", []step{
+			{info: doc(1, true, "1:trying", "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true, "1:confirmed", "1:trying"), want: []string{}},
+			{info: doc(3, true, "1:terminated", "1:confirmed"), want: []string{"ended 1 inbound 077009001"}},
+		}},
+		{"terminated, confirmed, terminated (57, 58, 59) is one call", []step{
+			{info: doc(56, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(57, true, "1:terminated"), want: []string{"ended 1 inbound 077009001"}},
+			{info: doc(58, true, "1:confirmed"), want: []string{}},
+			{info: doc(59, true, "1:terminated"), want: []string{}},
+			{info: doc(60, true, "1:early"), want: []string{}},
+		}},
+		{"a stale confirmed under a new call-id for an ended id is ignored", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true, "1:terminated"), want: []string{"ended 1 inbound 077009001"}},
+			{info: withCallID(doc(3, true, "1:confirmed"), "other"), want: []string{}},
+		}},
+		{"a new call on an ended id rings first and is tracked", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true, "1:terminated"), want: []string{"ended 1 inbound 077009001"}},
+			{info: withCallID(doc(3, true, "1:early"), "other"), want: []string{"ringing 1 inbound 077009001"}},
+			{info: withCallID(doc(4, true, "1:confirmed"), "other"), want: []string{"answered 1 inbound 077009001"}},
+		}},
+		{"an ended call-id under another dialog id is ignored", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true, "1:terminated"), want: []string{"ended 1 inbound 077009001"}},
+			{info: withCallID(doc(3, true, "2:early"), "call-1"), want: []string{}},
+		}},
+		{"a dialog first seen terminated cannot start later", []step{
+			{info: doc(1, true, "1:terminated"), want: []string{}},
+			{info: doc(2, true, "1:confirmed"), want: []string{}},
+		}},
+		{"a state never goes backwards", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true, "1:trying"), want: []string{}},
+			{info: doc(3, true, "1:confirmed"), want: []string{}},
+		}},
+		{"a dialog missing once is ended when it is gone from the next full state", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true), want: []string{}, refresh: true},
+			{info: doc(3, true), want: []string{"ended 1 inbound 077009001 gone"}},
+			{info: doc(4, true, "1:confirmed"), want: []string{}},
+		}},
+		{"a dialog missing once and back is the same call", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(2, true), want: []string{}, refresh: true},
+			{info: doc(3, true, "1:confirmed"), want: []string{}},
+			{info: doc(4, true), want: []string{}, refresh: true},
+		}},
+		{"an out-of-order version asks for the full state", []step{
+			{info: doc(5, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: doc(4, true, "1:trying"), want: []string{}, refresh: true},
+			{info: doc(6, true, "1:confirmed"), want: []string{}},
+		}},
+		{"the phone system's hold on the local target", []step{
+			{info: doc(1, true, "1:confirmed"), want: []string{"answered 1 inbound 077009001"}},
+			{info: held(doc(2, true, "1:confirmed")), want: []string{"held 1 inbound 077009001"}},
+			{info: held(doc(3, true, "1:confirmed")), want: []string{}},
+			{info: doc(4, true, "1:confirmed"), want: []string{"resumed 1 inbound 077009001"}},
+			{info: held(doc(5, true, "1:early")), want: []string{}},
+		}},
+		{"a call first seen held is answered and held", []step{
+			{info: held(doc(1, true, "1:confirmed")), want: []string{"answered 1 inbound 077009001", "held 1 inbound 077009001"}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker(discard)
+			for i, st := range tc.steps {
+				r := tr.apply(st.info, testTime)
+				if got := describeAll(r.events); !reflect.DeepEqual(got, st.want) {
+					t.Errorf("step %d: got %q, want %q", i, got, st.want)
+				}
+				if r.refresh() != st.refresh {
+					t.Errorf("step %d: refresh %v, want %v", i, r.refresh(), st.refresh)
+				}
+			}
+		})
+	}
+}
+
+func held(info *DialogInfo) *DialogInfo {
+	for i := range info.Dialogs {
+		info.Dialogs[i].Local.Rendering = "no"
+	}
+	return info
+}
+
+// Each rule is logged once per ended call, however often the phone system
+// repeats the entry.
+func TestTrackerLogsEachRuleOnce(t *testing.T) {
+	var logs strings.Builder
+	tr := newTracker(slog.New(slog.NewTextHandler(&logs, nil)))
+	tr.apply(doc(1, true, "1:confirmed"), testTime)
+	tr.apply(doc(2, true, "1:terminated"), testTime)
+	for v := uint64(3); v < 10; v++ {
+		tr.apply(doc(v, true, "1:confirmed"), testTime)
+		tr.apply(withCallID(doc(v+100, true, "1:confirmed"), "other"), testTime)
+	}
+	for _, rule := range []string{RuleEndedCall, RuleStaleConfirmed} {
+		if n := strings.Count(logs.String(), "rule="+rule); n != 1 {
+			t.Errorf("%s logged %d times, want once:\n%s", rule, n, logs.String())
+		}
+	}
+}
+
+// Ended calls are remembered up to MaxRemembered; the oldest go first.
+func TestTrackerRemembersBounded(t *testing.T) {
+	tr := newTracker(discard)
+	v := uint64(0)
+	for i := range MaxRemembered + 10 {
+		id := fmt.Sprint(i)
+		v++
+		tr.apply(doc(v, false, id+":confirmed"), testTime)
+		v++
+		tr.apply(doc(v, false, id+":terminated"), testTime)
+	}
+	if len(tr.endedOrder) != MaxRemembered || len(tr.endedIDs) != MaxRemembered || len(tr.endedCallIDs) != MaxRemembered {
+		t.Fatalf("remembered %d/%d/%d, want %d", len(tr.endedOrder), len(tr.endedIDs), len(tr.endedCallIDs), MaxRemembered)
+	}
+	v++
+	if r := tr.apply(doc(v, false, fmt.Sprint(MaxRemembered+9)+":confirmed"), testTime); len(r.events) != 0 {
+		t.Errorf("a remembered ended call came back: %q", describeAll(r.events))
+	}
+	v++
+	if r := tr.apply(doc(v, false, "0:confirmed"), testTime); len(r.events) != 1 {
+		t.Errorf("the oldest ended call is still remembered: %q", describeAll(r.events))
 	}
 }

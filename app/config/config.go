@@ -60,6 +60,11 @@ type PhoneSystem struct {
 	CAFile    string `json:"ca_file,omitempty"`   // PEM CA to pin for TLS; empty: system roots
 	// Expires is the subscription lifetime asked for, in seconds.
 	Expires int `json:"expires,omitempty"`
+	// KeepAliveMS is how often, in milliseconds, callguard asks the phone
+	// system whether it is still there. 0: every second on UDP (a silent
+	// phone system shows as unknown within 2 s), every 10 s on TCP and TLS
+	// (a closed connection shows at once anyway).
+	KeepAliveMS int `json:"keepalive_ms,omitempty"`
 }
 
 // Manual reports whether calls are marked by hand: no phone system is
@@ -171,6 +176,9 @@ func (c *Config) Validate() error {
 		}
 		if p.Expires != 0 && (p.Expires < 60 || p.Expires > 86400) {
 			bad("phone_system.expires %d must be between 60 and 86400 seconds", p.Expires)
+		}
+		if p.KeepAliveMS != 0 && (p.KeepAliveMS < 200 || p.KeepAliveMS > 60000) {
+			bad("phone_system.keepalive_ms %d must be between 200 and 60000 milliseconds", p.KeepAliveMS)
 		}
 	}
 	if c.Server.URL != "" {

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/policy"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/policy"
 )
 
 // Fifty real calls in a row through Kamailio, with the default timings and

@@ -339,11 +339,32 @@ func (p *Panel) callText(s app.Snapshot) string {
 		from = *c.Answered
 	}
 	text := fmt.Sprintf("%s · %s · %s", dir, who, clock(p.now().Sub(from)))
-	if held := len(s.Calls) - 1; held > 0 {
-		text += fmt.Sprintf(" · %d other call", held)
-		if held > 1 {
-			text += "s"
+	return text + otherCalls(s.Calls, c.ID)
+}
+
+// otherCalls says what the officer's other calls are doing: a second call
+// connected while this one is on the line waits, unrecorded, until the
+// phone system reports this one held (docs/phone-systems.md).
+func otherCalls(calls []app.CallView, current string) string {
+	var waiting, others int
+	for _, o := range calls {
+		switch {
+		case o.ID == current:
+		case o.Waiting:
+			waiting++
+		default:
+			others++
 		}
+	}
+	text := ""
+	if waiting > 0 {
+		text += fmt.Sprintf(" · %s waiting, not recorded", plural(waiting, "call"))
+	}
+	switch {
+	case others == 1:
+		text += " · 1 other call"
+	case others > 1:
+		text += fmt.Sprintf(" · %d other calls", others)
 	}
 	return text
 }

@@ -1,4 +1,4 @@
-package ui_test
+package ui
 
 import (
 	"context"
@@ -30,7 +30,6 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/central"
 	"github.com/callguard/callguard/server/central/centraltest"
-	"github.com/callguard/callguard/ui"
 )
 
 // TestDPOViewOnARealServer renders the data-protection officer's view
@@ -77,7 +76,7 @@ func TestDPOViewOnARealServer(t *testing.T) {
 
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(darkTheme{theme.DefaultTheme()}) // as the board's screenshot, not the test driver's theme
-	r := ui.NewReview(dee)
+	r := NewReview(dee)
 	t.Cleanup(r.Stop)
 	w := test.NewTempWindow(t, r.Content())
 	w.Resize(fyne.NewSize(1040, 640))
@@ -135,7 +134,7 @@ func TestDPOViewOnARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mine := ui.NewMyFlags(oliveClient, pol, app.Snapshot{})
+	mine := NewMyFlags(oliveClient, pol, app.Snapshot{})
 	t.Cleanup(mine.Stop)
 	mw := test.NewTempWindow(t, mine.Content())
 	mw.Resize(fyne.NewSize(420, 440))
@@ -279,25 +278,10 @@ func capture(t *testing.T, w fyne.Window, name string) {
 	keepScreenshot(t, path, name)
 }
 
-// walkView calls f for o and every object drawn under it.
-func walkView(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
-	f(o)
-	switch c := o.(type) {
-	case *fyne.Container:
-		for _, child := range c.Objects {
-			walkView(child, f)
-		}
-	case fyne.Widget:
-		for _, child := range test.WidgetRenderer(c).Objects() {
-			walkView(child, f)
-		}
-	}
-}
-
 // viewTexts is every visible label's and button's text under o.
 func viewTexts(o fyne.CanvasObject) string {
 	var all []string
-	walkView(o, func(o fyne.CanvasObject) {
+	walk(o, func(o fyne.CanvasObject) {
 		switch x := o.(type) {
 		case *widget.Label:
 			if x.Visible() {
@@ -317,7 +301,7 @@ func findWidget[W fyne.CanvasObject](t *testing.T, root fyne.CanvasObject, ok fu
 	t.Helper()
 	var found W
 	var seen bool
-	walkView(root, func(o fyne.CanvasObject) {
+	walk(root, func(o fyne.CanvasObject) {
 		if w, is := o.(W); is && !seen && ok(w) {
 			found, seen = w, true
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/callguard/callguard/internal/testrig"
 	"io"
 	"net"
 	"net/http"
@@ -67,13 +68,13 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func haveIPv6Loopback() bool {
+// ipv6Loopback says why this computer has no IPv6 loopback, or nil.
+func ipv6Loopback() error {
 	l, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		return false
+		return err
 	}
-	l.Close()
-	return true
+	return l.Close()
 }
 
 // TestTheLocalAPIRefusesAPortAnotherProgramHolds is issue 12 item 13's
@@ -94,9 +95,7 @@ func TestTheLocalAPIRefusesAPortAnotherProgramHolds(t *testing.T) {
 		}
 	})
 	t.Run("on ::1 only", func(t *testing.T) {
-		if !haveIPv6Loopback() {
-			t.Skip("no IPv6 loopback on this computer: nothing to hold there")
-		}
+		testrig.Need(t, "an IPv6 loopback (::1)", ipv6Loopback())
 		port := freePort(t)
 		otherProgram(t, fmt.Sprintf("[::1]:%d", port))
 		l, err := localapi.Listen(fmt.Sprintf("127.0.0.1:%d", port))
@@ -121,7 +120,7 @@ func TestTheLocalAPIRefusesAPortAnotherProgramHolds(t *testing.T) {
 		port := l.Addr().(*net.TCPAddr).Port
 		go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "callguard") }))
 		hosts := []string{"127.0.0.1"}
-		if haveIPv6Loopback() {
+		if ipv6Loopback() == nil {
 			hosts = append(hosts, "[::1]")
 		}
 		for _, h := range hosts {

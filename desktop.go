@@ -97,6 +97,7 @@ type desktop struct {
 	server  *central.Server     // the embedded server, when there is no other
 	demoKey *age.X25519Identity // the embedded server's demo organisation key
 	notes   app.Notifier        // the officer's notifications
+	phone   phoneRecorderParts  // the phone system's recorder, where the policy records there
 
 	mu     sync.Mutex
 	cfg    config.Config
@@ -148,6 +149,10 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		return nil, err
 	}
 	d.rec = rec
+	callRec, err := d.callRecorder(rec)
+	if err != nil {
+		return nil, err
+	}
 
 	device, err := outbox.DeviceID(dataDir)
 	if err != nil {
@@ -166,7 +171,7 @@ func startDesktop(parent context.Context, opts options) (*desktop, error) {
 		Agent:    app.AgentView{ID: cfg.Agent.ID, Name: cfg.Agent.Name},
 		Language: cfg.Language,
 		Manual:   cfg.PhoneSystem.Manual(),
-		Recorder: rec,
+		Recorder: callRec,
 		Sink:     ob,
 		Notifier: d.notes,
 		Logger:   log.With("part", "core"),
@@ -198,7 +203,7 @@ func (d *desktop) startPhoneSystem(ctx context.Context) error {
 	if err != nil && !errors.Is(err, secrets.ErrNotFound) {
 		return err
 	}
-	sub, err := sip.New(sip.FromSettings(ps, password), sip.WithLogger(d.log.With("part", "sip")))
+	sub, err := sip.New(sipFromSettings(ps, password), sip.WithLogger(d.log.With("part", "sip")))
 	if err != nil {
 		return fmt.Errorf("phone system: %w", err)
 	}
@@ -276,6 +281,7 @@ func (d *desktop) startUplink(ctx context.Context) error {
 		token = func() (string, error) { mu.Lock(); defer mu.Unlock(); return tok, nil }
 		saveToken = func(t string) error { mu.Lock(); defer mu.Unlock(); tok = t; return nil }
 		d.log.Info("embedded server running", "url", baseURL)
+		d.log.Info("web workspace (supervisors and dpos: add an account with callguard-server user add --db "+o.DB+")", "url", baseURL+"/")
 	} else {
 		var err error
 		if client, err = serverClient(cfg.Server); err != nil {
@@ -292,6 +298,7 @@ func (d *desktop) startUplink(ctx context.Context) error {
 		Presence:   func() uplink.Presence { return uplink.PresenceFrom(d.core.Snapshot()) },
 		Logger:     d.log.With("part", "uplink"),
 	})
+	d.phone.uplink.Store(d.uplink)
 	d.goRun(func() {
 		if err := d.uplink.Run(ctx); err != nil {
 			d.log.Error("sync stopped", "err", err)
@@ -370,6 +377,7 @@ func (d *desktop) stop() {
 	if err := d.rec.Close(); err != nil {
 		d.log.Error("closing the recorder", "err", err)
 	}
+	d.phone.close()
 	if err := d.outbox.Close(); err != nil {
 		d.log.Error("closing the outbox", "err", err)
 	}

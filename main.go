@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -20,6 +21,7 @@ import (
 	_ "github.com/callguard/callguard/internal/locale" // before fyne reads it: no complaint about the C locale
 	"github.com/callguard/callguard/recorder"
 	"github.com/callguard/callguard/ui"
+	"github.com/callguard/callguard/ui/native"
 )
 
 // version is set by the build (make build) from git describe.
@@ -86,6 +88,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"Run it from a desktop session, under a virtual display (xvfb-run callguard), or with --headless.")
 		return 1
 	}
+	if !*headless {
+		if err := native.WaitForDisplay(10 * time.Second); err != nil {
+			fmt.Fprintf(stderr, "callguard: cannot open the window: %v.\nCheck that the desktop session is running, or run with --headless.\n", err)
+			return 1
+		}
+	}
 	opts, err := loadOptions(*configPath, *dataDir, *policyPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "callguard: %v\n", err)
@@ -123,6 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if d.uplink != nil { // a nil *uplink.Client in the interface would not read as nil
 		winOpts.Flags = d.uplink
+		winOpts.Scores = d.uplink
 	}
 	w = ui.NewWindow(a, winOpts)
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // SIGTERM closes the window cleanly
@@ -131,7 +140,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// data-protection officers also get their review queue and holds.
 		role := d.role(ctx)
 		if role == "supervisor" || role == "dpo" || role == "admin" {
-			fyne.Do(func() { showBoard(a, d.uplink) })
+			fyne.Do(func() {
+				b := showBoard(a, d.uplink)
+				b.SetMainMenu(workspaceMenu(a, b, d.uplink, log))
+			})
 		}
 		if role == "dpo" {
 			fyne.Do(func() { ui.ShowReview(a, d.uplink) })
@@ -150,7 +162,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // showBoard opens the supervisors' live board in its own window.
-func showBoard(a fyne.App, feed ui.LiveFeed) {
+func showBoard(a fyne.App, feed ui.LiveFeed) fyne.Window {
 	b := ui.NewBoard(feed)
 	w := a.NewWindow("callguard live board")
 	w.SetContent(b.Content())
@@ -158,6 +170,7 @@ func showBoard(a fyne.App, feed ui.LiveFeed) {
 	w.SetOnClosed(b.Stop)
 	b.Start()
 	w.Show()
+	return w
 }
 
 // haveDisplay reports whether a window can be opened: always on Windows and

@@ -107,6 +107,23 @@ func TestNoDisplayIsExplained(t *testing.T) {
 	}
 }
 
+// A DISPLAY that never takes a client (a session whose X server is gone) is
+// waited for, then explained in words, not a toolkit's panic.
+func TestUnreachableDisplayIsExplained(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(binary(t), "--data", t.TempDir())
+	cmd.Env = append(os.Environ(), "DISPLAY=:4242", "WAYLAND_DISPLAY=")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "cannot open the window: the X display :4242 refused") ||
+		strings.Contains(string(out), "panic") {
+		t.Fatalf("exit %d, output %q: want 1 and the display named", code, out)
+	}
+	if took := time.Since(start); took < 10*time.Second {
+		t.Errorf("gave up after %v, want it to wait 10 s for the display", took)
+	}
+}
+
 func TestBadSettingsFileIsExplained(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -182,6 +199,11 @@ func start(t *testing.T, settings map[string]any, env []string, args ...string) 
 	in.cmd = exec.Command(bin, append([]string{"--config", cfg, "--log-level", "debug"}, args...)...)
 	in.cmd.Env = append(append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"), "XDG_DATA_HOME="+filepath.Join(dir, "xdg-data")), env...)
 	in.cmd.Stdout, in.cmd.Stderr = in.logs, in.logs
+	for _, e := range env {
+		if d, ok := strings.CutPrefix(e, "DISPLAY="); ok && d != "" {
+			testrig.WaitForX(t, d)
+		}
+	}
 	if err := in.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -460,11 +482,13 @@ func TestWindowUnderXvfb(t *testing.T) {
 	var uploaded []string
 	testrig.Eventually(t, 30*time.Second, func() bool {
 		uploaded, _ = filepath.Glob(filepath.Join(in.dir, "data", "server", "recordings", "*", "*.wav.age"))
-		spool, _ := filepath.Glob(filepath.Join(in.dir, "data", "spool", "*.wav.age"))
+		spool, _ := filepath.Glob(filepath.Join(in.dir, "data", "spool", "*.age"))
 		return len(uploaded) == 1 && len(spool) == 0
 	}, "the recording did not reach the embedded server (server has %d)", len(uploaded))
-	if m, _ := filepath.Glob(filepath.Join(in.dir, "data", "*", "*.wav")); len(m) > 0 {
-		t.Fatalf("plain audio on disk: %v", m)
+	for _, plain := range []string{"*.wav", "*.opus"} {
+		if m, _ := filepath.Glob(filepath.Join(in.dir, "data", "*", plain)); len(m) > 0 {
+			t.Fatalf("plain audio on disk: %v", m)
+		}
 	}
 	// The embedded server's demo key is the file in the data directory.
 	ids, err := artefact.ParseIdentityFile(filepath.Join(in.dir, "data", demoKeyFile))
@@ -478,6 +502,10 @@ func TestWindowUnderXvfb(t *testing.T) {
 	m, err := artefact.ReadManifest(manifest)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Recorded in the policy's default format: Opus at 24 kbit/s.
+	if m.Codec != artefact.CodecOpus || m.Bitrate != 24000 {
+		t.Fatalf("manifest codec %q at %d bit/s, want opus at 24000", m.Codec, m.Bitrate)
 	}
 	if len(m.Pauses) != 1 || m.Pauses[0].Reason != "payment" {
 		t.Fatalf("manifest pauses %+v, want one payment pause", m.Pauses)

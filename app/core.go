@@ -77,6 +77,15 @@ func NewCore(cfg MachineConfig, opts ...CoreOption) *Core {
 			go c.post(in)
 		}
 	}
+	c.m.onKeypad = func(callID string, ev KeypadEvent) {
+		in := func(now time.Time) { c.m.Keypad(callID, ev, now) }
+		select {
+		case c.inbox <- in:
+		case <-c.done:
+		default:
+			go c.post(in) // never hold up the recorder's writer
+		}
+	}
 	c.publish(c.clock.Now())
 	return c
 }

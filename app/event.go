@@ -4,21 +4,26 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"time"
+
+	"github.com/callguard/callguard/wire"
 )
 
-// EventType names a metadata event. The names are part of the server's ingest
-// contract (server/openapi.yaml).
-type EventType string
+// EventType names a metadata event (wire.EventType: the server's ingest
+// contract, server/openapi.yaml).
+type EventType = wire.EventType
 
 // Metadata event types.
 const (
-	EventCallRinging    EventType = "call.ringing"    // Call set
-	EventCallAnswered   EventType = "call.answered"   // Call set
-	EventCallEnded      EventType = "call.ended"      // Call set
-	EventRecordingState EventType = "recording.state" // State and Reason set
-	EventNotice         EventType = "notice"          // Outcome set
-	EventFlag           EventType = "flag"            // Reason, Note and the interval set
-	EventLink           EventType = "link"            // State is "up", "lost" or "manual"
+	EventCallRinging    = wire.EventCallRinging    // Call set
+	EventCallAnswered   = wire.EventCallAnswered   // Call set
+	EventCallEnded      = wire.EventCallEnded      // Call set
+	EventRecordingState = wire.EventRecordingState // State and Reason set
+	EventNotice         = wire.EventNotice         // Outcome set
+	EventFlag           = wire.EventFlag           // Reason, Note and the interval set
+	EventLink           = wire.EventLink           // State is "up", "lost" or "manual"
+	// EventKeypadMasked: keypad tones were silenced in the call's recording
+	// over FromMS–ToMS (ms from its start). It never says which keys.
+	EventKeypadMasked = wire.EventKeypadMasked
 )
 
 // Event is one metadata event: every change the core makes produces one. The

@@ -217,6 +217,7 @@ func newRig(t testing.TB, pol *policy.Policy, manual bool) *rig {
 		Logger:   slog.New(slog.DiscardHandler),
 	}, r.now)
 	r.m.onFail = func(id string, err error) { r.m.RecorderFailed(id, err, r.now) }
+	r.m.onKeypad = func(id string, ev KeypadEvent) { r.m.Keypad(id, ev, r.now) }
 	return r
 }
 

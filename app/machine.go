@@ -30,6 +30,9 @@ type Machine struct {
 	// onFail turns a recorder's asynchronous failure into an input; Core sets
 	// it to post back onto its goroutine.
 	onFail func(callID string, err error)
+	// onKeypad turns what a recording reports about keypad tones into an
+	// input, the same way.
+	onKeypad func(callID string, ev KeypadEvent)
 
 	manual     bool
 	link       LinkStatus
@@ -58,6 +61,9 @@ type call struct {
 	notice   NoticeOutcome
 	declined bool
 	failed   string
+	// unconfirmed: the phone system's recorder did not confirm a pause or
+	// stop, so it may still be recording (StateUnconfirmed).
+	unconfirmed string
 
 	pause   *pause // the officer's (or an integration's) pause
 	held    bool   // the phone system says the officer put it on hold
@@ -75,6 +81,10 @@ type call struct {
 	stateSince  time.Time
 	flags       []FlagView
 	pausesTotal int
+
+	keypadMasked int       // stretches of keypad tones silenced in its recording
+	keying       bool      // the caller is keying numbers: the officer is asked to pause
+	keyingUntil  time.Time // when the prompt goes if no more tones come
 }
 
 type pause struct {
@@ -125,6 +135,7 @@ func NewMachine(cfg MachineConfig, now time.Time) *Machine {
 		m.linkReason = ""
 	}
 	m.onFail = func(string, error) {}
+	m.onKeypad = func(string, KeypadEvent) {}
 	return m
 }
 
@@ -380,15 +391,19 @@ func (m *Machine) startRecording(c *call, now time.Time) {
 		return
 	}
 	reason := c.wantGateReason()
+	id := c.id
 	rc := RecordingCall{
 		ID:           c.id,
+		SIPCallID:    c.sipCallID,
 		Agent:        m.agent.ID,
 		Direction:    c.dir,
 		Remote:       c.remote,
 		Started:      now,
 		PausedReason: reason,
+		Keypad:       m.keypadSettings(),
+		Audio:        m.audioSettings(),
+		OnKeypad:     func(ev KeypadEvent) { m.onKeypad(id, ev) },
 	}
-	id := c.id
 	r, err := m.rec.Start(rc, func(err error) { m.onFail(id, err) })
 	if err != nil {
 		m.fail(c, fmt.Errorf("start recording: %w", err), now)
@@ -441,9 +456,10 @@ func (m *Machine) stopRecording(c *call, now time.Time) {
 	}
 	r := c.rec
 	c.rec = nil
-	if err := r.Stop(RecordingEnd{Ended: now, Notice: c.notice}); err != nil {
+	if err := r.Stop(RecordingEnd{Ended: now, Notice: c.notice, CallEnded: !c.ended.IsZero()}); err != nil {
 		m.log.Error("finishing a recording failed", "call", c.id, "err", err)
 		c.failed = "finishing the recording failed: " + err.Error()
+		m.doubt(c, err)
 	}
 }
 
@@ -451,12 +467,17 @@ func (m *Machine) stopRecording(c *call, now time.Time) {
 func (m *Machine) fail(c *call, err error, now time.Time) {
 	m.log.Error("recording failed", "call", c.id, "err", err)
 	c.failed = err.Error()
+	m.doubt(c, err)
 	if c.rec != nil {
 		r := c.rec
 		c.rec = nil
 		if serr := r.Stop(RecordingEnd{Ended: now, Notice: c.notice}); serr != nil {
 			m.log.Error("stopping a failed recording", "call", c.id, "err", serr)
+			m.doubt(c, serr)
 		}
+	}
+	if c.unconfirmed != "" {
+		return // doubt told the officer already
 	}
 	m.notify(Notification{
 		Kind:  NotifyRecordingFailed,
@@ -504,8 +525,12 @@ func (m *Machine) Pause(reason string, now time.Time) error {
 	}
 	c.pause = p
 	c.pausesTotal++
+	c.keying = false // asked and done
 	m.applyGate(c, now)
 	m.settle(now)
+	if c.unconfirmed != "" {
+		return fmt.Errorf("pause: %w", ErrUnconfirmed)
+	}
 	return nil
 }
 
@@ -681,6 +706,9 @@ func (m *Machine) EndManual(now time.Time) error {
 // Tick runs what is due at now: pause reminders and automatic resumes.
 func (m *Machine) Tick(now time.Time) {
 	for _, c := range m.calls {
+		if c.keying && !now.Before(c.keyingUntil) {
+			c.keying = false
+		}
 		p := c.pause
 		if p == nil {
 			continue
@@ -693,7 +721,7 @@ func (m *Machine) Tick(now time.Time) {
 		if !now.Before(p.nextRemind) {
 			p.reminders++
 			label := p.reason
-			if r := m.pol.PauseReason(p.reason); r != nil {
+			if r := m.pauseReason(p.reason); r != nil {
 				label = r.Label
 				for !now.Before(p.nextRemind) {
 					p.nextRemind = p.nextRemind.Add(r.RemindAfter.D())
@@ -721,6 +749,9 @@ func roundDuration(d time.Duration) string {
 func (m *Machine) NextDeadline() (time.Time, bool) {
 	var next time.Time
 	for _, c := range m.calls {
+		if c.keying && (next.IsZero() || c.keyingUntil.Before(next)) {
+			next = c.keyingUntil
+		}
 		if p := c.pause; p != nil {
 			for _, t := range []time.Time{p.nextRemind, p.autoResume} {
 				if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -747,6 +778,10 @@ func (m *Machine) state(c *call) (RecordingState, string) {
 	switch {
 	case c.excluded != "":
 		return StateExcluded, c.excluded
+	case c.unconfirmed != "":
+		// Before declined and paused: neither may be claimed while the
+		// phone system may still be recording.
+		return StateUnconfirmed, c.unconfirmed
 	case c.declined:
 		return StateDeclined, "the caller objected to recording"
 	case c.failed != "":
@@ -836,7 +871,7 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 		s.Call = &v
 		s.State, s.Reason, s.Since = v.State, v.Reason, v.Since
 		if p := f.pause; p != nil {
-			if r := m.pol.PauseReason(p.reason); r != nil {
+			if r := m.pauseReason(p.reason); r != nil {
 				s.PauseOverdue = now.Sub(p.since) >= r.RemindAfter.D()
 			}
 		}
@@ -867,7 +902,7 @@ func (m *Machine) reasonLabel(s RecordingState, reason string) string {
 	if reason == policy.HoldReason {
 		return "On hold"
 	}
-	if r := m.pol.PauseReason(reason); r != nil {
+	if r := m.pauseReason(reason); r != nil {
 		return r.Label
 	}
 	return reason
@@ -888,6 +923,8 @@ func (m *Machine) view(c *call, now time.Time) CallView {
 		Notice:    c.notice,
 		Flags:     append([]FlagView(nil), c.flags...),
 		Manual:    c.manual,
+
+		KeypadMasked: c.keypadMasked,
 	}
 	if !c.answered.IsZero() {
 		a := c.answered
@@ -899,6 +936,9 @@ func (m *Machine) view(c *call, now time.Time) CallView {
 		v.State = StateIdle
 	} else {
 		v.State, v.Reason = m.state(c)
+		// The question is asked only of a call being recorded: held or
+		// paused, nothing keyed reaches the recording anyway.
+		v.Keying = c.keying && v.State == StateRecording
 	}
 	return v
 }

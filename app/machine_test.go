@@ -644,6 +644,11 @@ func checkInvariants(t testing.TB, r *rig) {
 	if s.State == StateRecording && (s.Call == nil || r.rec.live(s.Call.Remote.Number) == nil) {
 		t.Fatal("banner says recording with no live recording")
 	}
+	for _, c := range s.Calls {
+		if c.Keying && c.State != StateRecording {
+			t.Fatalf("call %s asks to pause for card details while %s", c.Remote.Number, c.State)
+		}
+	}
 	if s.State == StateUnknown && s.Link != LinkDown {
 		t.Fatalf("unknown shown while the link is %s", s.Link)
 	}
@@ -930,7 +935,10 @@ func TestHoldSequencesKeepTheInvariants(t *testing.T) {
 // walkInputs applies every sequence of inputs up to depth to a fresh
 // machine and checks the invariants after each step.
 func walkInputs(t *testing.T, inputs []input, depth int) {
-	pol := defaultPolicy(t)
+	walkInputsWith(t, defaultPolicy(t), inputs, depth)
+}
+
+func walkInputsWith(t *testing.T, pol *policy.Policy, inputs []input, depth int) {
 	var seqs int
 	var walk func(prefix []int)
 	walk = func(prefix []int) {

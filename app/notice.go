@@ -1,29 +1,19 @@
 package app
 
-// NoticeOutcome is what happened with the privacy notice on a call.
-type NoticeOutcome int
+import "github.com/callguard/callguard/wire"
+
+// NoticeOutcome is what happened with the privacy notice on a call
+// (wire.NoticeOutcome: the names manifests and notice events use).
+type NoticeOutcome = wire.NoticeOutcome
 
 // Notice outcomes. The zero value means nothing happened yet.
 const (
-	NoticePending   NoticeOutcome = iota // not given yet
-	NoticeRead                           // the officer read it and the caller did not object
-	NoticeObjected                       // the caller objected or asked not to be recorded
-	NoticeAnnounced                      // the phone system announced recording (inbound)
-	NoticeNotNeeded                      // the call is not recorded at all
+	NoticePending   = wire.NoticePending   // not given yet
+	NoticeRead      = wire.NoticeRead      // the officer read it and the caller did not object
+	NoticeObjected  = wire.NoticeObjected  // the caller objected or asked not to be recorded
+	NoticeAnnounced = wire.NoticeAnnounced // the phone system announced recording (inbound)
+	NoticeNotNeeded = wire.NoticeNotNeeded // the call is not recorded at all
 )
-
-var noticeNames = [...]string{"pending", "read", "objected", "announced", "not-needed"}
-
-// String returns the outcome's name as written in manifests and events.
-func (o NoticeOutcome) String() string {
-	if o < 0 || int(o) >= len(noticeNames) {
-		return "pending"
-	}
-	return noticeNames[o]
-}
-
-// MarshalText writes the outcome's name.
-func (o NoticeOutcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
 // NotificationKind says why the officer is being notified.
 type NotificationKind int
@@ -35,6 +25,7 @@ const (
 	NotifyStateUnknown                                 // lost contact with the phone system
 	NotifyRecordingFailed                              // recording should happen but does not
 	NotifyLocalAPIOff                                  // the local API could not start (its port is taken)
+	NotifyKeypad                                       // the caller is keying numbers (asked to pause, or paused)
 )
 
 // Notification is a desktop notification the core asks for.

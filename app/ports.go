@@ -26,17 +26,29 @@ type Recording interface {
 // RecordingCall is what the recorder needs to know about a call to start.
 type RecordingCall struct {
 	ID           string // callguard's call id: the artefact file name
+	SIPCallID    string // the dialog's call-id, for a recorder at the phone system
 	Agent        string
 	Direction    Direction
 	Remote       Party
 	Started      time.Time
 	PausedReason string // non-empty: start with the gate closed
+	// Keypad is how keypad tones are silenced and what counts as a run.
+	Keypad KeypadSettings
+	// Audio is the format and bitrate the audio is stored in.
+	Audio AudioSettings
+	// OnKeypad, when set, is called from the recorder's own goroutine each
+	// time tones were silenced or came in a run. It must not block.
+	OnKeypad func(KeypadEvent)
 }
 
 // RecordingEnd is what the recorder needs to know to finish a call.
 type RecordingEnd struct {
 	Ended  time.Time
 	Notice NoticeOutcome // what happened with the privacy notice
+	// CallEnded is true when the recording stops because the call ended
+	// (not because the caller objected or callguard is closing): a phone
+	// system ends its own recording with the call.
+	CallEnded bool
 }
 
 // EventSink receives every metadata event, in order. The durable outbox

@@ -1,15 +1,20 @@
 package app
 
-import "time"
+import (
+	"time"
 
-// LinkStatus says whether callguard can hear the phone system.
-type LinkStatus string
+	"github.com/callguard/callguard/wire"
+)
+
+// LinkStatus says whether callguard can hear the phone system
+// (wire.LinkStatus).
+type LinkStatus = wire.LinkStatus
 
 // Link statuses.
 const (
-	LinkManual LinkStatus = "manual" // no phone system: calls are marked by hand
-	LinkOK     LinkStatus = "up"     // subscribed and hearing the phone system
-	LinkDown   LinkStatus = "lost"   // not hearing it: the state is unknown
+	LinkManual = wire.LinkManual // no phone system: calls are marked by hand
+	LinkOK     = wire.LinkOK     // subscribed and hearing the phone system
+	LinkDown   = wire.LinkDown   // not hearing it: the state is unknown
 )
 
 // Snapshot is an immutable picture of the session, published after every
@@ -63,6 +68,13 @@ type CallView struct {
 	Notice    NoticeOutcome  `json:"notice"`
 	Flags     []FlagView     `json:"flags,omitempty"`
 	Manual    bool           `json:"manual,omitempty"`
+	// KeypadMasked counts the stretches of keypad tones silenced in the
+	// call's recording ("keypad tones masked"); never which keys.
+	KeypadMasked int `json:"keypad_masked,omitempty"`
+	// Keying: tones came in a run while recording, so the caller is keying
+	// numbers; the officer is asked to pause for card details. It goes when
+	// the officer pauses or no tone came for the run's time (10 s).
+	Keying bool `json:"keying,omitempty"`
 }
 
 // FlagView is a flag an officer raised on a call.

@@ -249,3 +249,45 @@ func BenchmarkRedact10Minutes(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// A manifest of version 1 (no redaction kinds) still reads and verifies
+// against its recording; a version 2 manifest's dtmf redactions (made by
+// the recorder, with no Before hashes) are kept, with their kind, when the
+// server records a redaction of its own.
+func TestManifestVersionsAndDTMFRedactions(t *testing.T) {
+	k := newKeys(t)
+	dir := t.TempDir()
+	pcm := signal(artefact.SampleRate)
+	path, sums := record(t, dir, k, pcm, 1280)
+	v1 := map[string]any{
+		"version": 1, "recorder": "callguard-recorder/1", "call_id": "c1", "audio_file": "c1.wav.age",
+		"sample_rate": 16000, "channels": 2, "frames": artefact.SampleRate, "complete": true,
+		"sha256_plaintext": sums.PlaintextSHA256, "sha256_encrypted": sums.EncryptedSHA256, "encrypted_bytes": sums.EncryptedBytes,
+		"redactions": []map[string]any{{"from_ms": 1, "to_ms": 2, "reason": "card", "by": "auto", "at": "2026-03-02T10:00:00Z",
+			"sha256_plaintext_before": "a", "sha256_encrypted_before": "b"}},
+	}
+	b, _ := json.Marshal(v1)
+	mpath := filepath.Join(dir, "c1.json")
+	if err := os.WriteFile(mpath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := artefact.Verify(path, mpath, []age.Identity{k.id})
+	if err != nil || rep.Manifest.Version != 1 || rep.Manifest.Redactions[0].Kind != "" {
+		t.Fatalf("version 1 manifest: %v %v %+v", err, rep.Problems, rep.Manifest)
+	}
+
+	v2 := []byte(`{"version":2,"call_id":"c1","redactions":[{"kind":"dtmf","from_ms":1200,"to_ms":1420,"reason":"keypad tones","by":"recorder","at":"2026-03-02T10:00:01Z"}]}`)
+	out, err := artefact.RecordRedaction(v2, artefact.Redaction{Kind: artefact.RedactionKindReview, FromMS: 0, ToMS: 900, Reason: "card", By: "auto", SHA256PlaintextBefore: "p", SHA256EncryptedBefore: "e"},
+		artefact.RedactResult{Sums: sums, DataBytes: int64(len(pcm))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := artefact.ParseManifest(out)
+	if err != nil || len(m.Redactions) != 2 || m.Redactions[0].Kind != artefact.RedactionKindDTMF || m.Redactions[0].SHA256EncryptedBefore != "" ||
+		m.Redactions[1].Kind != artefact.RedactionKindReview {
+		t.Fatalf("after a server redaction: %s %v", out, err)
+	}
+	if bytes.Contains(out, []byte(`"sha256_plaintext_before": ""`)) {
+		t.Errorf("a dtmf redaction got empty Before hashes: %s", out)
+	}
+}

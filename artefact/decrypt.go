@@ -16,15 +16,19 @@ import (
 
 // DecryptReport says what Decrypt recovered.
 type DecryptReport struct {
-	Frames    int64         // stereo frames written to the WAV
-	DataBytes int64         // size of the WAV data chunk
+	// Codec is what the recording is in: CodecPCM (a WAV was written) or
+	// CodecOpus (the Ogg Opus stream was written as it is stored).
+	Codec     string
+	Frames    int64         // stereo frames of audio written (at 16 kHz)
+	DataBytes int64         // size of the WAV data chunk; 0 for Opus
 	Duration  time.Duration // Frames at 16 kHz
 	// Complete is true when the age stream ended properly. False means the
 	// recording was interrupted (crash, power loss, full disk): every complete
 	// 64 KiB chunk was recovered and the rest could not be authenticated.
 	Complete bool
 	// LostBytes is the size of the unauthenticated tail of the encrypted
-	// file (at most one chunk, about 1 s of audio), 0 when Complete.
+	// file (at most one chunk: about 1 s of WAV, up to about 21 s of Opus
+	// at 24 kbit/s), 0 when Complete.
 	LostBytes int64
 	// Cut is the error at which decryption stopped, nil when Complete.
 	Cut error
@@ -34,10 +38,12 @@ type DecryptReport struct {
 	PlaintextSHA256 string
 }
 
-// Decrypt decrypts a recording with identities and writes a playable WAV to
-// out, with its RIFF and data sizes finalised. It tolerates an interrupted
-// file: it writes every complete chunk and reports the rest as lost. It reads
-// the file twice (once to measure, once to write) so out need not seek.
+// Decrypt decrypts a recording with identities and writes it to out: a
+// WAV recording as a playable WAV, with its RIFF and data sizes finalised;
+// an Opus recording as the Ogg Opus stream it holds (every complete page).
+// It tolerates an interrupted file: it writes every complete chunk and
+// reports the rest as lost. It reads the file twice (once to measure, once
+// to write) so out need not seek.
 func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (DecryptReport, error) {
 	var rep DecryptReport
 	// Pass 1: how much authenticates, and the plaintext hash.
@@ -47,26 +53,29 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 	if err != nil {
 		return rep, err
 	}
-	if n < WAVHeaderSize {
-		return rep, fmt.Errorf("decrypt %s: only %d bytes could be recovered, not even the WAV header", audioPath, n)
-	}
-	if err := CheckWAVHeader(head.Bytes()); err != nil {
+	if rep.Codec, err = sniff(head.Bytes()); err != nil {
+		if n < WAVHeaderSize {
+			return rep, fmt.Errorf("decrypt %s: only %d bytes could be recovered, not even the WAV header", audioPath, n)
+		}
 		return rep, fmt.Errorf("decrypt %s: %w", audioPath, err)
 	}
 	rep.Complete = cut == nil
 	rep.Cut = cut
 	rep.PlaintextSHA256 = hex.EncodeToString(h.Sum(nil))
-	rep.DataBytes = (n - WAVHeaderSize) / BytesPerFrame * BytesPerFrame
-	if rep.DataBytes > MaxDataBytes {
-		return rep, fmt.Errorf("decrypt %s: %d bytes of audio do not fit a WAV file", audioPath, rep.DataBytes)
-	}
-	rep.Frames = rep.DataBytes / BytesPerFrame
-	rep.Duration = time.Duration(rep.Frames) * time.Second / SampleRate
 	if !rep.Complete {
 		if rep.LostBytes, err = unauthenticatedTail(audioPath, n); err != nil {
 			return rep, err
 		}
 	}
+	if rep.Codec == CodecOpus {
+		return rep, decryptOgg(audioPath, identities, out, &rep)
+	}
+	rep.DataBytes = (n - WAVHeaderSize) / BytesPerFrame * BytesPerFrame
+	if rep.DataBytes > MaxDataBytes {
+		return rep, fmt.Errorf("decrypt %s: %d bytes of audio do not fit a WAV file", audioPath, rep.DataBytes)
+	}
+	rep.Frames = rep.DataBytes / BytesPerFrame
+	rep.Duration = durationOf(rep.Frames)
 
 	// Pass 2: the final header, then exactly DataBytes of samples.
 	if _, err := out.Write(WAVHeader(rep.DataBytes)); err != nil {
@@ -84,6 +93,9 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 	}
 	return rep, nil
 }
+
+// durationOf is how long frames at SampleRate last.
+func durationOf(frames int64) time.Duration { return time.Duration(frames) * time.Second / SampleRate }
 
 // decryptTo writes the authenticated plaintext of path to w. It returns how
 // many bytes that was and, for an interrupted file, the error that stopped
@@ -185,7 +197,7 @@ func (s *skipWriter) Write(p []byte) (int, error) {
 // Report is the result of Verify.
 type Report struct {
 	Manifest        *Manifest
-	EncryptedSHA256 string // of the .wav.age file as it is now
+	EncryptedSHA256 string // of the .wav.age or .opus.age file as it is now
 	Decrypted       bool   // identities were given and opened the file
 	Decrypt         DecryptReport
 	Problems        []string // empty when everything matches
@@ -196,7 +208,8 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 
 // Verify checks a recording against its manifest: the SHA-256 of the
 // encrypted file, and, when identities are given, the SHA-256 of the
-// plaintext, the WAV format and the frame count. It returns an error wrapping
+// plaintext, the format (the manifest's codec: WAV or Ogg Opus) and the
+// frame count. It returns an error wrapping
 // ErrVerify when anything differs, with the details in Report.Problems.
 func Verify(audioPath, manifestPath string, identities []age.Identity) (Report, error) {
 	var rep Report
@@ -238,6 +251,9 @@ func Verify(audioPath, manifestPath string, identities []age.Identity) (Report, 
 		}
 		if m.SHA256Plaintext != "" && m.SHA256Plaintext != d.PlaintextSHA256 {
 			problem("plaintext: sha256 %s, manifest says %s", d.PlaintextSHA256, m.SHA256Plaintext)
+		}
+		if want := m.AudioCodec(); d.Codec != want {
+			problem("the audio is %s, the manifest says %s", d.Codec, want)
 		}
 		if m.Complete && d.Frames != m.Frames {
 			problem("audio has %d frames, manifest says %d", d.Frames, m.Frames)

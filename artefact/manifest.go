@@ -10,8 +10,12 @@ import (
 	"github.com/callguard/callguard/internal/atomicfile"
 )
 
-// ManifestVersion is the version of the manifest format.
-const ManifestVersion = 1
+// ManifestVersion is the version of the manifest format. Version 2 added
+// redactions the recorder makes while recording (Kind RedactionKindDTMF);
+// version 3 the codec (Opus recordings: codec, bitrate, frame_ms,
+// silence_packet). Version 1 and 2 manifests read and verify as they always
+// did: their audio is PCM in a WAV.
+const ManifestVersion = 3
 
 // Manifest is <call-id>.json, the plain-text record that travels with the
 // encrypted audio (docs/recording.md, "The manifest"). The recorder writes it
@@ -31,7 +35,7 @@ type Manifest struct {
 	CallStarted   time.Time  `json:"call_started"`    // when the call began (from the core)
 	Started       time.Time  `json:"started"`         // when the recording's first frame was due
 	Ended         *time.Time `json:"ended,omitempty"` // the call's end, set at Stop
-	AudioFile     string     `json:"audio_file"`      // "<call-id>.wav.age", beside the manifest
+	AudioFile     string     `json:"audio_file"`      // "<call-id>.opus.age" or "<call-id>.wav.age", beside the manifest
 	Recipients    []string   `json:"recipients"`      // the age public keys it is encrypted to
 	SampleRate    int        `json:"sample_rate"`     // 16000
 	Channels      int        `json:"channels"`        // 2
@@ -40,15 +44,25 @@ type Manifest struct {
 	Caller        string     `json:"caller_device"`   // input device of the right channel, "" if none
 	CallerPresent bool       `json:"caller_channel"`  // false: the right channel is silence
 	CallerNote    string     `json:"caller_note,omitempty"`
-	Pauses        []Pause    `json:"pauses"`
-	Notice        string     `json:"notice"` // app.NoticeOutcome name, "pending" until Stop
-	Frames        int64      `json:"frames"` // stereo sample frames in the data chunk
-	DurationMS    int64      `json:"duration_ms"`
-	DataBytes     int64      `json:"data_bytes"` // size of the WAV data chunk = frames * 4
-	// SHA256Plaintext is the SHA-256 of the plaintext inside the age file:
-	// the 44-byte WAV header exactly as streamed (sizes 0xFFFFFFFF) followed by
-	// the data bytes. A decrypted WAV differs from it only in the two size
-	// fields (bytes 4-7 and 40-43), which Decrypt finalises.
+	// Codec is CodecOpus or CodecPCM; "" (versions 1 and 2) is PCM.
+	Codec string `json:"codec,omitempty"`
+	// Bitrate is the Opus encoder's, for both channels, in bit/s.
+	Bitrate int `json:"bitrate,omitempty"`
+	// FrameMS is the duration of each Opus packet.
+	FrameMS int `json:"frame_ms,omitempty"`
+	// SilencePacket is an Opus packet that decodes to digital silence at
+	// the stream's configuration, for redaction (base64 in JSON).
+	SilencePacket []byte  `json:"silence_packet,omitempty"`
+	Pauses        []Pause `json:"pauses"`
+	Notice        string  `json:"notice"` // app.NoticeOutcome name, "pending" until Stop
+	Frames        int64   `json:"frames"` // stereo sample frames recorded (decoded, for Opus)
+	DurationMS    int64   `json:"duration_ms"`
+	DataBytes     int64   `json:"data_bytes"` // size of the WAV data chunk = frames * 4; 0 for Opus
+	// SHA256Plaintext is the SHA-256 of the plaintext inside the age file.
+	// For PCM: the 44-byte WAV header exactly as streamed (sizes 0xFFFFFFFF)
+	// followed by the data bytes; a decrypted WAV differs from it only in
+	// the two size fields (bytes 4-7 and 40-43), which Decrypt finalises.
+	// For Opus: the Ogg stream, which Decrypt writes as it is.
 	SHA256Plaintext string `json:"sha256_plaintext,omitempty"`
 	// SHA256Encrypted is the SHA-256 of the whole <call-id>.wav.age file.
 	SHA256Encrypted string `json:"sha256_encrypted,omitempty"`
@@ -59,9 +73,14 @@ type Manifest struct {
 	Failure  string `json:"failure,omitempty"` // why the recording stopped by itself
 	// Overflows counts capture buffers the device dropped (input overflow).
 	Overflows int64 `json:"input_overflows,omitempty"`
-	// Redactions are the intervals silenced after the recording was made,
-	// oldest first; the hashes above describe the file as it is now.
+	// Redactions are the intervals silenced: by the recorder while
+	// recording (keypad tones, Kind RedactionKindDTMF), then by the server
+	// after the recording was made, oldest first; the hashes above describe
+	// the file as it is now.
 	Redactions []Redaction `json:"redactions,omitempty"`
+	// Voice is the voice-activity timeline (see Voice); nil from a
+	// recorder before it, and then nothing that needs it is measured.
+	Voice *Voice `json:"voice,omitempty"`
 }
 
 // Pause is one paused interval, in milliseconds from the recording's first
@@ -74,21 +93,44 @@ type Pause struct {
 	Reason  string `json:"reason"`
 }
 
-// Redaction is one interval silenced after recording, in milliseconds from
-// the recording's first frame: every sample in [FromMS, ToMS) is digital
-// silence. The Before hashes are those of the file it was made from, so the
-// chain of versions can be followed.
+// Redaction kinds. A redaction without a kind (every one of a version 1
+// manifest) is the server's.
+const (
+	// RedactionKindDTMF: keypad tones the recorder silenced before the audio
+	// was stored. It has no Before hashes: no other version of the file
+	// ever existed. It says where tones were, never which keys.
+	RedactionKindDTMF = "dtmf"
+	// RedactionKindReview: an interval the server silenced after upload (a
+	// card-details flag, a dpo's decision).
+	RedactionKindReview = "review"
+)
+
+// Redaction is one interval silenced, in milliseconds from the recording's
+// first frame: every sample in [FromMS, ToMS) is digital silence. For a
+// redaction made after recording, the Before hashes are those of the file
+// it was made from, so the chain of versions can be followed.
 type Redaction struct {
+	// Kind is RedactionKindDTMF or RedactionKindReview; "" in a version 1
+	// manifest, where every redaction is the server's.
+	Kind   string    `json:"kind,omitempty"`
 	FromMS int64     `json:"from_ms"`
 	ToMS   int64     `json:"to_ms"`
-	Reason string    `json:"reason"` // flag reason id, e.g. "card"
-	By     string    `json:"by"`     // "auto" or the dpo's username
+	Reason string    `json:"reason"` // flag reason id, e.g. "card"; "keypad tones" for dtmf
+	By     string    `json:"by"`     // "auto", the dpo's username, or "recorder"
 	At     time.Time `json:"at"`
 	Ref    string    `json:"ref,omitempty"` // the review item it carried out
 	// SHA256PlaintextBefore and SHA256EncryptedBefore describe the file
 	// before this redaction.
-	SHA256PlaintextBefore string `json:"sha256_plaintext_before"`
-	SHA256EncryptedBefore string `json:"sha256_encrypted_before"`
+	SHA256PlaintextBefore string `json:"sha256_plaintext_before,omitempty"`
+	SHA256EncryptedBefore string `json:"sha256_encrypted_before,omitempty"`
+}
+
+// AudioCodec is the manifest's codec, CodecPCM when it names none.
+func (m *Manifest) AudioCodec() string {
+	if m.Codec == "" {
+		return CodecPCM
+	}
+	return m.Codec
 }
 
 // ParseManifest decodes a manifest.
@@ -141,6 +183,10 @@ func RecordRedaction(raw []byte, r Redaction, res RedactResult) ([]byte, error) 
 		}
 	}
 	list = append(list, r)
+	frames, data := res.DataBytes/BytesPerFrame, res.DataBytes/BytesPerFrame*BytesPerFrame
+	if res.Codec == CodecOpus {
+		frames, data = res.Frames, 0
+	}
 	set := func(k string, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -154,9 +200,9 @@ func RecordRedaction(raw []byte, r Redaction, res RedactResult) ([]byte, error) 
 		"sha256_plaintext": res.PlaintextSHA256,
 		"sha256_encrypted": res.EncryptedSHA256,
 		"encrypted_bytes":  res.EncryptedBytes,
-		"frames":           res.DataBytes / BytesPerFrame,
-		"data_bytes":       res.DataBytes / BytesPerFrame * BytesPerFrame,
-		"duration_ms":      FramesToMS(res.DataBytes / BytesPerFrame),
+		"frames":           frames,
+		"data_bytes":       data,
+		"duration_ms":      FramesToMS(frames),
 	} {
 		if err := set(k, v); err != nil {
 			return nil, fmt.Errorf("manifest %s: %w", k, err)

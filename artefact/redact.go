@@ -2,6 +2,7 @@ package artefact
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,8 +29,18 @@ type RedactResult struct {
 	// BeforePlaintextSHA256 is the SHA-256 of the source's plaintext (as
 	// far as it authenticated).
 	BeforePlaintextSHA256 string
-	// DataBytes is the size of the samples in the new file.
+	// Codec is the recording's: CodecPCM or CodecOpus.
+	Codec string
+	// DataBytes is the size of the samples in the new file (PCM; 0 for
+	// Opus).
 	DataBytes int64
+	// Frames is how many stereo frames the new file plays (Opus; for PCM
+	// it is DataBytes / BytesPerFrame).
+	Frames int64
+	// Silenced lists the stretches that are now silence (Opus: in whole
+	// 20 ms packets, wider than the cuts asked for, see oggopus.Redact; PCM:
+	// empty, the cuts themselves).
+	Silenced []Interval
 	// SilencedBytes is how many sample bytes the redaction set to zero
 	// (some may have been zero already).
 	SilencedBytes int64
@@ -41,10 +52,13 @@ type RedactResult struct {
 
 // Redact decrypts the recording read from src with identities, replaces
 // every sample inside the intervals with digital silence (zero, on both
-// channels), and writes the result to dst, encrypted to recipients. Every
-// other plaintext byte, the streaming WAV header included, is copied
-// unchanged. Nothing is written to disk unencrypted: the audio streams
-// through in age chunks of 64 KiB.
+// channels), and writes the result to dst, encrypted to recipients. In a
+// WAV recording every other plaintext byte, the streaming WAV header
+// included, is copied unchanged. In an Opus recording the packets that
+// overlap an interval (and those the codec ties to it) are replaced by
+// silence packets without decoding anything, and every other packet is
+// copied byte for byte (oggopus.Redact). Nothing is written to disk
+// unencrypted: the audio streams through in age chunks of 64 KiB.
 //
 // Intervals are clamped to the audio; one that starts past its end silences
 // nothing. A source cut short by a crash is redacted as far as it
@@ -67,12 +81,17 @@ func Redact(src io.Reader, identities []age.Identity, recipients []age.Recipient
 	if err != nil {
 		return res, fmt.Errorf("redact: %w", err)
 	}
+	br := bufio.NewReaderSize(plain, PlainChunk)
+	if head, _ := br.Peek(WAVHeaderSize); bytes.HasPrefix(head, []byte("OggS")) {
+		return redactOgg(br, w, cuts)
+	}
+	res.Codec = CodecPCM
 	before := sha256.New()
 	buf := make([]byte, PlainChunk)
 	var pos int64 // plaintext offset of buf[0]
 	res.SourceComplete = true
 	for {
-		k, rerr := io.ReadFull(plain, buf)
+		k, rerr := io.ReadFull(br, buf)
 		if k > 0 {
 			chunk := buf[:k]
 			if pos == 0 {
@@ -105,6 +124,7 @@ func Redact(src io.Reader, identities []age.Identity, recipients []age.Recipient
 	res.Sums = w.Sums()
 	res.BeforePlaintextSHA256 = hex.EncodeToString(before.Sum(nil))
 	res.DataBytes = pos - WAVHeaderSize
+	res.Frames = res.DataBytes / BytesPerFrame
 	return res, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,8 +255,17 @@ func TestMSIInstallsTheSignedAppForEveryone(t *testing.T) {
 			t.Errorf("callguard.exe does not import %s (imports %s): PortAudio or fyne missing", want, joined)
 		}
 	}
-	if strings.Contains(joined, "LIBPORTAUDIO") || strings.Contains(joined, "LIBGCC") || strings.Contains(joined, "LIBWINPTHREAD") {
+	if strings.Contains(joined, "LIBPORTAUDIO") || strings.Contains(joined, "OPUS") || strings.Contains(joined, "LIBGCC") || strings.Contains(joined, "LIBWINPTHREAD") {
 		t.Errorf("callguard.exe needs DLLs the MSI does not ship: %s", joined)
+	}
+	// libopus is linked in: its version string is in the program (the
+	// recordings are Opus, encoded by it).
+	exe, err := os.ReadFile(inside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`libopus \d+\.\d+`).Match(exe) {
+		t.Error("callguard.exe holds no libopus version string: libopus was not linked in")
 	}
 	if oh.DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_RESOURCE].Size == 0 {
 		t.Error("callguard.exe has no resources (icon, version, manifest)")

@@ -73,6 +73,12 @@ func TestReleaseWorkflow(t *testing.T) {
 			strings.Contains(job.RunsOn, "matrix.runner") && strings.Contains(string(raw), "runner: macos")
 		if onMac && strings.Contains(script, "make dmg") {
 			dmgOnMac = true
+			// The recorder links libopus (recorder/opus) and PortAudio.
+			for _, pkg := range []string{"portaudio", "opus"} {
+				if !regexp.MustCompile(`brew install [^\n]*\b` + pkg + `\b`).MatchString(script) {
+					t.Errorf("job %s makes the DMG without brew installing %s", id, pkg)
+				}
+			}
 		}
 		if job.Container != "" || strings.Contains(job.RunsOn, "ubuntu") {
 			if strings.Contains(script, "make msi") {

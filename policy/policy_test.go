@@ -143,6 +143,16 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if p.PauseReason("payment") == nil {
 			t.Error("no payment pause")
 		}
+		// "All calls to the Contact Centre are recorded": by the phone system,
+		// which callguard must pause; the officers' PCs capture nothing.
+		if p.Record.Location() != policy.RecordAtPhoneSystem || p.Record.AtDesktop() || !p.Record.AtPhoneSystem() {
+			t.Errorf("record where %q, want pbx", p.Record.Where)
+		}
+		// ... so a caller keying a card number is not recorded either: the
+		// recording pauses by itself.
+		if !p.Keypad.PausesOnRun() {
+			t.Errorf("keypad on_run %q, want pause", p.Keypad.OnRun)
+		}
 		// "Once this period of retention has expired, recordings will be deleted
 		// and no longer retrievable": no category keeps a call longer.
 		for _, c := range []policy.CallFacts{declined, flagged("other"), {Direction: "outbound"}} {
@@ -215,10 +225,20 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 		if !p.Record.Inbound || !p.Record.Outbound || p.Record.OutboundWaitsForNotice {
 			t.Errorf("record %+v, want both directions, announced by the system", p.Record)
 		}
+		// 1.4 "The storage limitations of the BT Cloud system": the phone
+		// system records, not the officer's PC.
+		if p.Record.Location() != policy.RecordAtPhoneSystem {
+			t.Errorf("record where %q, want pbx", p.Record.Where)
+		}
 		// 6 "there is to be no exchange of PCI data ... calls for payments must continue
 		// to be diverted": no payment pause is offered, so none is taken on a recorded line.
 		if p.PauseReason("payment") != nil {
 			t.Error("payment pause offered although payments are diverted")
+		}
+		// ... and a caller who keys numbers anyway (an IVR reached by
+		// mistake) is not recorded: the recording pauses by itself.
+		if !p.Keypad.PausesOnRun() {
+			t.Errorf("keypad on_run %q, want pause", p.Keypad.OnRun)
 		}
 		// 1.3 "Calls may be retained for a longer period of time, in some
 		// circumstances, if staff have downloaded the calls within those 90
@@ -229,22 +249,87 @@ func TestExamplePoliciesFollowTheirDocuments(t *testing.T) {
 			}
 		}
 		neverLonger(t, p)
+		// Appendix 1: six reasons for releasing a recording, each authorised
+		// by the "Customer Service Team Leader / Assistant Director of
+		// Communities / Data Protection Officer".
+		if n := len(p.Release.Purposes); n != 6 {
+			t.Errorf("%d release purposes, want the appendix's 6", n)
+		}
+		for _, id := range []string{"safety", "crime", "it-support", "staff-investigation", "training", "complaint"} {
+			pu := p.ReleasePurpose(id)
+			if pu == nil {
+				t.Errorf("no release purpose %q", id)
+				continue
+			}
+			for _, role := range []string{"Customer Service Team Leader", "Assistant Director of Communities", "Data Protection Officer"} {
+				if !pu.Authorises(role) {
+					t.Errorf("%s: %q may not authorise", id, role)
+				}
+			}
+			if pu.Authorises("Customer Service Advisor") || pu.Authorises("") {
+				t.Errorf("%s: a job role the appendix does not list authorises", id)
+			}
+			if pu.LawfulBasis == "" {
+				t.Errorf("%s: no lawful basis", id)
+			}
+		}
+		// The form: "Recordings shall remain the property of NWH and are only
+		// to be used for the purposes agreed on release."
+		if !strings.Contains(p.Release.Terms, "property of North Wales Housing") || !strings.Contains(p.Release.Terms, "purposes agreed on release") {
+			t.Errorf("terms %q", p.Release.Terms)
+		}
+		// 1.3 "Calls may be retained for a longer period of time ... Their
+		// retention will then become subject to the Document and Data
+		// Retention Policy": a released call moves to the longer category.
+		rel := policy.CallFacts{Direction: "inbound", Released: true}
+		if period, rule := p.RetentionFor(rel); rule != policy.ReleasedRule || days(p, rel) <= 90 {
+			t.Errorf("a released call keeps %v (%s), want longer than 90 days under %q", period, rule, policy.ReleasedRule)
+		}
 	})
 	if got := assets.ExamplePolicies(); len(got) != 5 {
 		t.Errorf("%d example policies, want 5: %v", len(got), got)
 	}
 }
 
+// TestEveryPolicySaysHowABundleNamesOfficers: the default and every
+// example policy choose how officers' names are reduced in a
+// subject-access bundle, and list England and Wales's bank holidays for
+// its deadline.
+func TestEveryPolicySaysHowABundleNamesOfficers(t *testing.T) {
+	names := append([]string{""}, assets.ExamplePolicies()...)
+	for _, name := range names {
+		p, err := policy.Parse(assets.DefaultPolicy())
+		if name != "" {
+			p = load(t, name)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.SubjectAccess.OfficerNames == "" {
+			t.Errorf("policy %q does not say how officers are named in a bundle", name)
+		}
+		if !p.SubjectAccess.Holiday(time.Date(2026, 12, 28, 15, 0, 0, 0, time.UTC)) || p.SubjectAccess.Holiday(time.Date(2026, 12, 29, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("policy %q: 28 December 2026 (the substitute Boxing Day) should be its only holiday of the two", name)
+		}
+	}
+	if got := (policy.SubjectAccess{}).OfficerNameRule(); got != policy.OfficerNamesWithheld {
+		t.Errorf("unset officer_names = %q, want withheld", got)
+	}
+}
+
 func TestValidateReportsEveryProblem(t *testing.T) {
 	bad := `{
 		"name": "bad", "recipients": ["ssh-rsa AAA"],
-		"record": {"inbound": true, "outbound": true, "outbound_waits_for_notice": true},
+		"record": {"inbound": true, "outbound": true, "outbound_waits_for_notice": true, "where": "cloud", "confirm_within": "6s"},
 		"never_record": [{"field": "queue", "pattern": "[", "reason": "x"}],
-		"pause_reasons": [{"id": "Pay", "label": "", "remind_after": "0s"}, {"id": "hold", "label": "Hold", "remind_after": "1m"}],
+		"pause_reasons": [{"id": "Pay", "label": "", "remind_after": "0s"}, {"id": "hold", "label": "Hold", "remind_after": "1m"},
+			{"id": "payment-detected", "label": "Keys", "remind_after": "1m"}],
 		"notice": {"scripts": [{"direction": "sideways", "language": "en", "text": " "}]},
 		"flag_reasons": [],
 		"retention": {"default": {}},
 		"review": {"two_person_deletion": false},
+		"subject_access": {"officer_names": "nicknames", "public_holidays": ["25/12/2026"]},
+		"keypad": {"guard": "2s", "run_tones": 1, "run_within": "11m", "on_run": "hang-up"},
 		"allowed_origins": ["crm.example.org/"]
 	}`
 	_, err := policy.Parse([]byte(bad))
@@ -255,10 +340,36 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"not an age recipient", "field \"queue\"", "not a valid glob", "id \"Pay\"", "label is empty",
 		"remind_after must be positive", "reserved for calls on hold", "direction \"sideways\"",
 		"text is empty", "no outbound script", "retention.default", "allowed_origins[0]",
+		"officer_names: \"nicknames\"", "public_holidays[0]",
+		"reserved for the pause a run of keypad tones makes", "keypad.guard", "keypad.run_tones", "keypad.run_within", "keypad.on_run",
+		"record.where: \"cloud\"", "record.confirm_within: 6s",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// The keypad settings: defaults when the policy says nothing, a guard of
+// zero when it says 0s, and the default policy asks the officer.
+func TestKeypadSettings(t *testing.T) {
+	p, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := p.Keypad.GuardOrDefault(); g != 40*time.Millisecond || p.Keypad.PausesOnRun() {
+		t.Errorf("default policy: guard %v, pauses on run %v", g, p.Keypad.PausesOnRun())
+	}
+	var none policy.Keypad
+	if n, w := none.Run(); n != 4 || w != 10*time.Second || none.GuardOrDefault() != 40*time.Millisecond {
+		t.Errorf("unset keypad: run %d within %v, guard %v", n, w, none.GuardOrDefault())
+	}
+	zero, err := p.Overlay([]byte(`{"keypad": {"guard": "0s", "run_tones": 6, "run_within": "20s", "on_run": "pause"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, w := zero.Keypad.Run(); zero.Keypad.GuardOrDefault() != 0 || n != 6 || w != 20*time.Second || !zero.Keypad.PausesOnRun() {
+		t.Errorf("overlaid keypad %+v", zero.Keypad)
 	}
 }
 
@@ -355,5 +466,113 @@ func TestPeriodIsCalendarAware(t *testing.T) {
 	}
 	if s := (policy.Period{Months: 1, Days: 2}).String(); s != "1 month 2 days" {
 		t.Errorf("String = %q", s)
+	}
+}
+
+func TestReleaseSectionIsChecked(t *testing.T) {
+	base := func() *policy.Policy {
+		p, err := policy.Parse(assets.DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release = policy.Release{
+			Purposes: []policy.ReleasePurpose{{ID: "crime", Label: "Crime", LawfulBasis: "Art. 6(1)(f)", Authorisers: []string{"Data Protection Officer"}}},
+			Terms:    "Property of the organisation.",
+		}
+		return p
+	}
+	if err := base().Validate(); err != nil {
+		t.Fatalf("a good release section refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(p *policy.Policy)
+		want   string
+	}{
+		{"a purpose without a lawful basis", func(p *policy.Policy) { p.Release.Purposes[0].LawfulBasis = " " }, "lawful_basis is empty"},
+		{"a purpose nobody may authorise", func(p *policy.Policy) { p.Release.Purposes[0].Authorisers = nil }, "authorisers is empty"},
+		{"a blank job role", func(p *policy.Policy) { p.Release.Purposes[0].Authorisers = []string{"  "} }, "must be a job role"},
+		{"a job role twice", func(p *policy.Policy) {
+			p.Release.Purposes[0].Authorisers = []string{"Data Protection Officer", "data protection officer "}
+		}, "named twice"},
+		{"a purpose id twice", func(p *policy.Policy) {
+			p.Release.Purposes = append(p.Release.Purposes, p.Release.Purposes[0])
+		}, "must be unique"},
+		{"a bad purpose id", func(p *policy.Policy) { p.Release.Purposes[0].ID = "Crime!" }, "release.purposes[0]"},
+		{"a purpose without a label", func(p *policy.Policy) { p.Release.Purposes[0].Label = "" }, "label is empty"},
+		{"purposes without terms", func(p *policy.Policy) { p.Release.Terms = "" }, "release.terms"},
+		{"a release retention no longer than the default", func(p *policy.Policy) { p.Release.Retention = policy.Period{Months: 3} }, "not longer than retention.default"},
+		{"a retention rule called released", func(p *policy.Policy) {
+			p.Retention.Rules = append(p.Retention.Rules, policy.RetentionRule{ID: policy.ReleasedRule, Period: policy.Period{Days: 1}})
+		}, "retention.rules"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base()
+			tc.change(p)
+			err := p.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReleasedCallsMoveToTheLongerCategoryOnly(t *testing.T) {
+	p, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Release.Retention = policy.Period{Months: 24}
+	if period, rule := p.RetentionFor(policy.CallFacts{Released: true}); rule != policy.ReleasedRule || period != (policy.Period{Months: 24}) {
+		t.Errorf("released: %v (%s), want 24 months (released)", period, rule)
+	}
+	if _, rule := p.RetentionFor(policy.CallFacts{}); rule != "default" {
+		t.Errorf("not released: rule %s, want default", rule)
+	}
+	// No release retention: a released call keeps to its rules.
+	p.Release.Retention = policy.Period{}
+	if _, rule := p.RetentionFor(policy.CallFacts{Released: true}); rule != "default" {
+		t.Errorf("no release retention: rule %s, want default", rule)
+	}
+}
+
+func TestWhereRecordingHappens(t *testing.T) {
+	for _, tc := range []struct {
+		where             string
+		location          string
+		desktop, phone    bool
+		confirm           string
+		wantConfirmWithin time.Duration
+	}{
+		{"", policy.RecordAtDesktop, true, false, "", policy.DefaultConfirmWithin},
+		{"desktop", policy.RecordAtDesktop, true, false, "", 500 * time.Millisecond},
+		{"pbx", policy.RecordAtPhoneSystem, false, true, "250ms", 250 * time.Millisecond},
+		{"both", policy.RecordAtBoth, true, true, "2s", 2 * time.Second},
+	} {
+		t.Run("where "+tc.location, func(t *testing.T) {
+			doc := `{"record": {"inbound": true, "outbound": true, "outbound_waits_for_notice": true`
+			if tc.where != "" {
+				doc += `, "where": "` + tc.where + `"`
+			}
+			if tc.confirm != "" {
+				doc += `, "confirm_within": "` + tc.confirm + `"`
+			}
+			doc += `}}`
+			p, err := policy.Parse(assets.DefaultPolicy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err = p.Overlay([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := p.Record
+			if r.Location() != tc.location || r.AtDesktop() != tc.desktop || r.AtPhoneSystem() != tc.phone {
+				t.Errorf("where %q: location %q, desktop %v, phone system %v", tc.where, r.Location(), r.AtDesktop(), r.AtPhoneSystem())
+			}
+			if got := r.ConfirmWithinOrDefault(); got != tc.wantConfirmWithin {
+				t.Errorf("confirm within %v, want %v", got, tc.wantConfirmWithin)
+			}
+		})
 	}
 }

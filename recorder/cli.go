@@ -15,16 +15,21 @@ import (
 )
 
 const cliUsage = `Usage:
-  callguard recording verify  --identity KEYFILE [--manifest FILE] RECORDING.wav.age...
-  callguard recording decrypt --identity KEYFILE [-o OUT.wav] [--force] RECORDING.wav.age
+  callguard recording verify  --identity KEYFILE [--manifest FILE] RECORDING.opus.age...
+  callguard recording decrypt --identity KEYFILE [-o OUT] [--wav] [--force] RECORDING.opus.age
 
 verify   checks a recording against its manifest (<call-id>.json beside it):
          the SHA-256 of the encrypted file, and with --identity the SHA-256 of
-         the plaintext, the WAV format and the length. Exit status 0 when all
-         match, 1 when anything differs.
-decrypt  writes a playable WAV (default: the recording's name without .age).
-         An interrupted recording (crash, power loss, full disk) is recovered
-         up to its last complete second, and the loss is reported.
+         the plaintext, the format (Opus or WAV) and the length. Exit status 0
+         when all match, 1 when anything differs.
+decrypt  writes the recording as it is stored: an Opus recording as an Ogg
+         Opus file (.opus, which VLC, browsers and most players open), an
+         older recording as a WAV; with --wav an Opus recording is decoded to
+         a WAV (16-bit, 16 kHz). The default output is the recording's name
+         without .age (.wav with --wav). An interrupted recording (crash,
+         power loss, full disk) is recovered as far as it was sealed, and the
+         loss is reported.
+         (RECORDING.wav.age: recordings made before Opus work the same way.)
 
 --identity names an age identity file (AGE-SECRET-KEY-…) held by IT or the
 data-protection officer; it may be given more than once. The key never leaves
@@ -128,7 +133,8 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("decrypt", stdout, stderr)
 	var idFiles identityFlags
 	fs.Var(&idFiles, "identity", "age identity file (repeatable, required)")
-	out := fs.String("o", "", `output WAV file, "-" for standard output (default: the recording's name without .age)`)
+	out := fs.String("o", "", `output file, "-" for standard output (default: the recording's name without .age)`)
+	wav := fs.Bool("wav", false, "decode an Opus recording to a WAV")
 	force := fs.Bool("force", false, "overwrite the output file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -152,6 +158,9 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 		if dst == audio {
 			dst = audio + ".wav"
 		}
+		if *wav {
+			dst = strings.TrimSuffix(dst, ".opus") + ".wav"
+		}
 	}
 	var w io.Writer = stdout
 	var f *os.File
@@ -166,7 +175,11 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 		}
 		w = f
 	}
-	rep, err := artefact.Decrypt(audio, ids, w)
+	decrypt := artefact.Decrypt
+	if *wav {
+		decrypt = decryptToWAV
+	}
+	rep, err := decrypt(audio, ids, w)
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -179,9 +192,13 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "callguard recording decrypt: %v\n", err)
 		return 1
 	}
-	msg := fmt.Sprintf("wrote %s: %v of audio (%d frames, 16 kHz stereo: left officer, right caller)", dst, rep.Duration, rep.Frames)
+	what := "Ogg Opus"
+	if rep.Codec == artefact.CodecPCM || *wav {
+		what = "WAV"
+	}
+	msg := fmt.Sprintf("wrote %s (%s): %v of audio (%d frames, 16 kHz stereo: left officer, right caller)", dst, what, rep.Duration, rep.Frames)
 	if !rep.Complete {
-		msg += fmt.Sprintf("\nthe recording was interrupted: everything up to %v was recovered; the last %d encrypted bytes (under about 1 s of audio) could not be authenticated and were left out", rep.Duration, rep.LostBytes)
+		msg += fmt.Sprintf("\nthe recording was interrupted: everything up to %v was recovered; the last %d encrypted bytes could not be authenticated and were left out", rep.Duration, rep.LostBytes)
 	}
 	if m, err := artefact.ReadManifest(manifestBeside(audio)); err == nil && m.Complete {
 		if m.SHA256Plaintext == rep.PlaintextSHA256 {
@@ -194,8 +211,10 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// manifestBeside returns <call-id>.json for <call-id>.wav.age.
+// manifestBeside returns <call-id>.json for <call-id>.opus.age or
+// <call-id>.wav.age.
 func manifestBeside(audio string) string {
-	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(audio), ".age"), ".wav")
+	base := strings.TrimSuffix(filepath.Base(audio), ".age")
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".wav"), ".opus")
 	return filepath.Join(filepath.Dir(audio), base+".json")
 }

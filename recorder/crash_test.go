@@ -24,6 +24,7 @@ import (
 
 const crashChildEnv = "CALLGUARD_RECORDER_CRASH_CHILD" // spool dir of the child
 const crashKeyEnv = "CALLGUARD_RECORDER_CRASH_KEY"     // recipient
+const crashCodecEnv = "CALLGUARD_RECORDER_CRASH_CODEC" // "opus": record Opus, not WAV
 
 // crashChild is the process that gets killed: it records one call from the
 // rig and prints "synced N" each time another age chunk is fsynced.
@@ -34,7 +35,11 @@ func crashChild() int {
 		fmt.Println("error", err)
 		return 1
 	}
-	rec, err := r.start(testCall("call-crash", ""), func(err error) { fmt.Println("failed", err) })
+	call := testCall("call-crash", "")
+	if os.Getenv(crashCodecEnv) == artefact.CodecOpus {
+		call = opusCall("call-crash", "")
+	}
+	rec, err := r.start(call, func(err error) { fmt.Println("failed", err) })
 	if err != nil {
 		fmt.Println("error", err)
 		return 1

@@ -91,9 +91,14 @@ func TestStartTimesOutOnAHangingDevice(t *testing.T) {
 
 // recordFake records n buffers of the test signal through the fake source.
 func recordFake(t testing.TB, n int) (audio, manifest string, id *age.X25519Identity) {
+	return recordFakeCall(t, n, testCall("call-cli", ""))
+}
+
+// recordFakeCall is recordFake for a call given.
+func recordFakeCall(t testing.TB, n int, call app.RecordingCall) (audio, manifest string, id *age.X25519Identity) {
 	src := newFakeSource()
 	r, id := newFakeRecorder(t, src)
-	rec, err := r.start(testCall("call-cli", ""), nil)
+	rec, err := r.start(call, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

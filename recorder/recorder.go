@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/artefact"
 )
 
 // Version identifies this recorder in manifests.
@@ -20,7 +21,7 @@ const Version = "callguard-recorder/1"
 
 // Options configure a Recorder.
 type Options struct {
-	SpoolDir      string   // where <call-id>.wav.age and <call-id>.json go
+	SpoolDir      string   // where <call-id>.opus.age (or .wav.age) and <call-id>.json go
 	Recipients    []string // the organisation's age recipients ("age1…"); none: Start fails with ErrNoRecipient
 	OfficerDevice string   // PortAudio input device name; "" is the default input
 	// CallerDevice is a second input that carries the caller (a loopback or
@@ -43,6 +44,9 @@ type Recorder struct {
 	openSource  func(officer, caller string) (source, error)
 	openTimeout time.Duration
 	stall       time.Duration
+	// unmasked records without the keypad masker: only benchmarks set it,
+	// to measure what masking costs.
+	unmasked bool
 
 	mu         sync.Mutex
 	keys       []string
@@ -248,5 +252,7 @@ func (r *Recorder) Close() error {
 	return errors.Join(errs...)
 }
 
-func (r *Recorder) audioPath(id string) string    { return filepath.Join(r.spool, id+".wav.age") }
+func (r *Recorder) audioPath(id, codec string) string {
+	return filepath.Join(r.spool, id+artefact.AudioExt(codec))
+}
 func (r *Recorder) manifestPath(id string) string { return filepath.Join(r.spool, id+".json") }

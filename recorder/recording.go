@@ -3,6 +3,7 @@ package recorder
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/artefact"
+	"github.com/callguard/callguard/dtmf"
+	"github.com/callguard/callguard/recorder/opus"
+	"github.com/callguard/callguard/vad"
 )
 
 // queueBuffers is how far the writer may fall behind the capture before the
@@ -74,10 +78,28 @@ type Recording struct {
 	audioPath, manifestPath string
 	file                    *os.File
 	aw                      *artefact.Writer // the age stream into file; fsyncs each chunk
-	man                     *artefact.Manifest
-	frames                  int64
-	boundaries              []boundary   // every transition written, for tests
-	written                 atomic.Int64 // frames encrypted so far, for benchmarks
+	// enc encodes the masker's output into Ogg Opus pages for aw; nil for
+	// a WAV recording, whose PCM goes to aw as it is.
+	enc        *opus.Encoder
+	man        *artefact.Manifest
+	frames     int64
+	boundaries []boundary   // every transition written, for tests
+	written    atomic.Int64 // frames gated so far, for benchmarks
+	// masker silences keypad tones between the gate and aw; it holds back
+	// dtmf.LookAhead of what was gated (never of what the gate does).
+	masker *dtmf.Masker
+	run    *dtmf.Run
+	runs   []int64 // frames where a run was completed, not reported yet
+	masked int     // masker intervals already in the manifest
+	// voice computes the voice-activity timeline of the masker's output;
+	// voiceTee hands that output to it and on to enc or aw.
+	voice    *vad.Timeline
+	voiceTee io.Writer
+	// redactionsDue: the manifest on disk lacks some of them; manifestAt
+	// is when it was last written.
+	redactionsDue bool
+	manifestAt    time.Time
+	onKeypad      func(app.KeypadEvent)
 
 	mu      sync.Mutex // guards cmdMu-protected fields below
 	end     *app.RecordingEnd
@@ -211,6 +233,9 @@ func (r *Recording) write() {
 			}
 			werr = r.writeAudio(data[:])
 		}
+		if werr == nil {
+			werr = r.keypad()
+		}
 		if b.data != nil {
 			r.free <- b.data
 		}
@@ -231,28 +256,48 @@ func (r *Recording) transition(b block) error {
 	if b.transition.paused {
 		r.man.Pauses = append(r.man.Pauses, artefact.Pause{StartMS: ms, Reason: b.transition.reason})
 	}
-	r.man.Frames = b.pos
-	r.man.DurationMS = artefact.FramesToMS(b.pos)
-	r.man.DataBytes = b.pos * artefact.BytesPerFrame
+	r.setLength(b.pos)
 	return r.writeManifest()
 }
 
+// setLength puts a length of frames in the manifest.
+func (r *Recording) setLength(frames int64) {
+	r.man.Frames = frames
+	r.man.DurationMS = artefact.FramesToMS(frames)
+	if r.enc == nil {
+		r.man.DataBytes = frames * artefact.BytesPerFrame
+	}
+}
+
+// flushEvery is how often the Opus encoder ends its page, so that what was
+// recorded until then is in the age stream: every second.
+const flushEvery = artefact.SampleRate
+
 func (r *Recording) writeAudio(p []byte) error {
-	if (r.frames+BufferFrames)*artefact.BytesPerFrame > artefact.MaxDataBytes {
+	if r.enc == nil && (r.frames+BufferFrames)*artefact.BytesPerFrame > artefact.MaxDataBytes {
 		return fmt.Errorf("%w: the WAV format holds at most %v", ErrTooLong, time.Duration(artefact.MaxDataBytes/artefact.BytesPerSecond)*time.Second)
 	}
-	if _, err := r.aw.Write(p); err != nil {
+	if _, err := r.sink().Write(p); err != nil {
 		return writeError(r.audioPath, err)
 	}
 	r.frames += BufferFrames
 	r.written.Store(r.frames)
+	if r.enc != nil && r.frames%flushEvery == 0 {
+		if err := r.enc.Flush(); err != nil {
+			return writeError(r.audioPath, err)
+		}
+	}
 	return nil
 }
 
 func (r *Recording) writeManifest() error {
+	if r.voice != nil {
+		r.man.Voice = r.voice.Voice()
+	}
 	if err := artefact.WriteManifest(r.manifestPath, r.man); err != nil {
 		return writeError(r.manifestPath, err)
 	}
+	r.redactionsDue, r.manifestAt = false, time.Now()
 	return nil
 }
 
@@ -268,9 +313,7 @@ func (r *Recording) finish(werr error) {
 	r.mu.Unlock()
 
 	m := r.man
-	m.Frames = r.frames
-	m.DurationMS = artefact.FramesToMS(r.frames)
-	m.DataBytes = r.frames * artefact.BytesPerFrame
+	r.setLength(r.frames)
 	if n := len(m.Pauses); n > 0 && m.Pauses[n-1].EndMS == nil {
 		e := m.DurationMS
 		m.Pauses[n-1].EndMS = &e
@@ -281,10 +324,25 @@ func (r *Recording) finish(werr error) {
 		m.Notice = end.Notice.String()
 	}
 
-	// Close the age stream (its last chunk) unless the disk already refused
-	// us: then the file keeps every complete chunk and Decrypt recovers them.
+	// Write what the masker holds back (its last 60 ms, a tone still
+	// sounding silenced to the end), whatever stopped the recording, unless
+	// writing is what failed. Then close the age stream (its last chunk)
+	// unless the disk already refused us: the file keeps every complete
+	// chunk and Decrypt recovers them.
 	var closeErr error
-	if werr == nil || !errors.Is(werr, ErrDiskFull) {
+	if werr == nil || !(errors.Is(werr, ErrDiskFull) || errors.Is(werr, ErrWrite)) {
+		if r.masker != nil {
+			if err := r.masker.Close(); err != nil {
+				closeErr = err
+			}
+			r.addRedactions(r.masker.Masked())
+		}
+		// The encoder's last part frame and look-ahead, and the last page.
+		if r.enc != nil && closeErr == nil {
+			closeErr = r.enc.Close()
+		}
+	}
+	if closeErr == nil && (werr == nil || !errors.Is(werr, ErrDiskFull)) {
 		closeErr = r.aw.Close() // the last chunk, then fsync
 	}
 	if err := r.file.Close(); err != nil && closeErr == nil {
@@ -304,6 +362,7 @@ func (r *Recording) finish(werr error) {
 	if cause != nil {
 		m.Failure = cause.Error()
 	}
+	r.voice.Close() // what the detectors hold back, for the final manifest
 	if err := r.writeManifest(); err != nil {
 		r.log.Error("final manifest not written", "call", m.CallID, "err", err)
 		if cause == nil {
@@ -335,14 +394,15 @@ func writeError(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrWrite, path, err)
 }
 
-// newRecording creates the files and writes the streaming WAV header and the
-// first manifest. Nothing is captured yet.
+// newRecording creates the files, starts the audio stream (the streaming WAV
+// header, or the Ogg Opus headers) and writes the first manifest. Nothing is
+// captured yet.
 func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipient, keys []string, onFail func(error), officer, caller string, started time.Time) (*Recording, error) {
 	r := &Recording{
 		rec: rec, log: rec.log, onFail: onFail,
 		queue:        make(chan block, queueBuffers),
 		free:         make(chan *[bufferBytes]byte, queueBuffers),
-		audioPath:    rec.audioPath(call.ID),
+		audioPath:    rec.audioPath(call.ID, codecOf(call.Audio)),
 		manifestPath: rec.manifestPath(call.ID),
 		done:         make(chan struct{}),
 	}
@@ -353,7 +413,7 @@ func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipi
 		Version: artefact.ManifestVersion, Recorder: Version,
 		CallID: call.ID, Agent: call.Agent, Direction: call.Direction.String(),
 		CallStarted: call.Started, Started: started,
-		AudioFile:  call.ID + ".wav.age",
+		AudioFile:  call.ID + artefact.AudioExt(codecOf(call.Audio)),
 		Recipients: keys,
 		SampleRate: artefact.SampleRate, Channels: artefact.Channels, ChannelMap: []string{"officer", "caller"},
 		Officer: officer, Caller: caller, CallerPresent: caller != "",
@@ -381,9 +441,16 @@ func newRecording(rec *Recorder, call app.RecordingCall, recipients []age.Recipi
 		}
 	}()
 	r.file = f
-	if r.aw, err = artefact.NewWriter(f, recipients...); err != nil {
-		return nil, writeError(r.audioPath, err)
+	if err := r.startAudio(f, recipients, call.Audio); err != nil {
+		return nil, err
 	}
+	if err := r.setUpVoice(); err != nil {
+		return nil, err
+	}
+	if err := r.setUpKeypad(call.Keypad); err != nil {
+		return nil, err
+	}
+	r.onKeypad = call.OnKeypad
 	if err := f.Sync(); err != nil {
 		return nil, writeError(r.audioPath, err)
 	}

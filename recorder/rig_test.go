@@ -166,7 +166,16 @@ func do(t testing.TB, r *Recorder, cmd func() error, paused bool) command {
 	return c
 }
 
+// testCall is a call recorded as a WAV: the tests that check the gate
+// sample for sample (checkRecording) need the PCM as it was captured.
 var testCall = func(id, paused string) app.RecordingCall {
+	c := opusCall(id, paused)
+	c.Audio = app.AudioSettings{Format: "wav"}
+	return c
+}
+
+// opusCall is a call recorded as the policy does by default: Opus.
+var opusCall = func(id, paused string) app.RecordingCall {
 	return app.RecordingCall{ID: id, Agent: "agent-7", Direction: app.DirectionInbound,
 		Remote: app.Party{Number: "07700900123"}, Started: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC), PausedReason: paused}
 }
@@ -252,20 +261,45 @@ func pausesString(m *artefact.Manifest) string {
 // buffer of the n-th command, in capture frames, and returns the distance.
 func checkBoundaries(t *testing.T, rec *Recording, cmds []command) []int64 {
 	t.Helper()
-	if len(rec.boundaries) != len(cmds) {
-		t.Fatalf("%d boundaries for %d commands: %+v", len(rec.boundaries), len(cmds), rec.boundaries)
+	bs := rec.boundaries
+	fits := func(i, j int) bool {
+		at := rec.startFrame + bs[j].pos
+		return bs[j].paused == cmds[i].paused && at >= cmds[i].before && at <= cmds[i].after+BufferFrames
+	}
+	// A command and the next one made before the capture read another
+	// buffer (the feeder was late and the audio came in a burst) take
+	// effect at one position: a pause of no samples, which leaves no
+	// boundary. Only such pairs may be missing; match finds where.
+	collapsible := func(i int) bool { return i+1 < len(cmds) && cmds[i+1].before == cmds[i].after }
+	type at struct{ i, j int }
+	memo := map[at]bool{}
+	var match func(i, j int) bool
+	match = func(i, j int) bool {
+		if i == len(cmds) {
+			return j == len(bs)
+		}
+		if ok, seen := memo[at{i, j}]; seen {
+			return ok
+		}
+		ok := (j < len(bs) && fits(i, j) && match(i+1, j+1)) || (collapsible(i) && match(i+2, j))
+		memo[at{i, j}] = ok
+		return ok
+	}
+	if !match(0, 0) {
+		for i, c := range cmds {
+			t.Logf("command %d: paused=%v between capture frames %d and %d", i, c.paused, c.before, c.after)
+		}
+		t.Fatalf("%d boundaries for %d commands do not each lie within one buffer of their command: %+v", len(bs), len(cmds), bs)
 	}
 	var dist []int64
-	for i, b := range rec.boundaries {
-		c := cmds[i]
-		at := rec.startFrame + b.pos
-		if b.paused != c.paused {
-			t.Fatalf("boundary %d: paused=%v, command paused=%v", i, b.paused, c.paused)
+	for i, j := 0, 0; i < len(cmds); {
+		if j < len(bs) && fits(i, j) && match(i+1, j+1) {
+			dist = append(dist, rec.startFrame+bs[j].pos-cmds[i].before)
+			i, j = i+1, j+1
+			continue
 		}
-		if at < c.before || at > c.after+BufferFrames {
-			t.Fatalf("boundary %d at capture frame %d, command between frames %d and %d: more than one buffer away", i, at, c.before, c.after)
-		}
-		dist = append(dist, at-c.before)
+		t.Logf("commands %d and %d came within one read and collapsed", i, i+1)
+		i += 2
 	}
 	return dist
 }

@@ -129,14 +129,14 @@ func TestRecordingPausedTwiceThroughKamailio(t *testing.T) {
 	testrig.NotShort(t, "a 7.5 s call through Kamailio and rtpengine")
 	tc := startTalkingCall(t, 7500*time.Millisecond)
 	lostOnce := false
-	relay := newLossyRelay(t, tc.rtp.NG(), func(cmd string, nth int) bool {
+	relay := testrig.StartNGRelay(t, tc.rtp.NG(), func(cmd string, nth int) bool {
 		if cmd == "stop recording" && nth == 0 && !lostOnce {
 			lostOnce = true
 			return true
 		}
 		return false
 	})
-	client, err := rtpengine.Dial(relay.addr())
+	client, err := rtpengine.Dial(relay.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestRecordingPausedTwiceThroughKamailio(t *testing.T) {
 
 	// The lost answer: the first stop was sent twice with one cookie, answered
 	// after the retransmission, and rtpengine applied two stops in all, not three.
-	if got := relay.copiesOf("stop recording"); !slices.Equal(sorted(got), []int{1, 2}) {
+	if got := relay.CopiesOf("stop recording"); !slices.Equal(sorted(got), []int{1, 2}) {
 		t.Fatalf("copies of each stop: %v, want one sent twice", got)
 	}
 	if cmds[0].took < rtpengine.DefaultRetransmit || cmds[0].took > rtpengine.DefaultTimeout {
@@ -274,8 +274,8 @@ func TestRetransmittedCommandIsAppliedOnce(t *testing.T) {
 	t.Parallel()
 	rtp := testrig.StartRTPEngine(t, testrig.RTPEngineOptions{})
 	callID := offerAnswer(t, rtp.NG(), "lossy@test")
-	relay := newLossyRelay(t, rtp.NG(), func(cmd string, nth int) bool { return cmd == "stop recording" && nth < 2 })
-	client, err := rtpengine.Dial(relay.addr())
+	relay := testrig.StartNGRelay(t, rtp.NG(), func(cmd string, nth int) bool { return cmd == "stop recording" && nth < 2 })
+	client, err := rtpengine.Dial(relay.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestRetransmittedCommandIsAppliedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
-	if got := relay.copiesOf("stop recording"); !slices.Equal(got, []int{3}) {
+	if got := relay.CopiesOf("stop recording"); !slices.Equal(got, []int{3}) {
 		t.Fatalf("copies %v, want one command sent 3 times", got)
 	}
 	if took < 150*time.Millisecond {

@@ -13,10 +13,11 @@ rig=(
   xvfb x11-utils imagemagick xdotool openbox
   kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip sox alsa-utils
   rtpengine-daemon rtpengine-recording-daemon rtpengine-utils
-  opus-tools espeak-ng multimon-ng
+  opus-tools espeak-ng multimon-ng libpocketsphinx-dev pocketsphinx-en-us
   gnome-keyring dbus dbus-x11 libsecret-tools
   postgresql postgresql-client
   msitools wixl osslsigncode gcc-mingw-w64-x86-64 dpkg-dev
+  chromium
   ca-certificates git curl
 )
 

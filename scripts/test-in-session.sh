@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Runs inside dbus-run-session (see test.sh): unlock a throwaway keyring, then test.
 set -euo pipefail
+# The keyring's files live in a directory of this run's own: gnome-keyring
+# keeps them under XDG_DATA_HOME, and two runs on one machine (or a run
+# beside someone's desktop session) would otherwise share, and delete, each
+# other's secrets. The tests give each desktop they start its own data dir.
+XDG_DATA_HOME=$(mktemp -d "${TMPDIR:-/tmp}/callguard-keyring.XXXXXX")
+export XDG_DATA_HOME
+trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 printf 'callguard-test' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
 if [ $# -gt 0 ]; then
-  exec go test -race -count=1 -timeout 25m "$@"
+  go test -race -count=1 -timeout 25m "$@"
+  exit
 fi
 # Three runs side by side, so the slowest chains start at once:
 # - the installers (packaging/...), whose Windows cross-build is the longest

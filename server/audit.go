@@ -46,7 +46,19 @@ const (
 	AuditSearch          = "audit.search"
 	AuditExport          = "audit.export"
 	AuditCheckpointed    = "audit.checkpoint"
+	AuditVerify          = "audit.verify" // the chain verified from the workspace
 	AuditNumberLookups   = "audit.number" // a dpo asked who looked up a number
+
+	AuditReleaseRequest   = "release.request"
+	AuditReleaseAuthorise = "release.authorise"
+	// AuditReleaseRefused: an account tried to authorise a release it may
+	// not (the wrong job role, its own request).
+	AuditReleaseRefused = "release.authorise-refused"
+	AuditReleasePackage = "release.package" // the package was generated and handed over
+	AuditReleaseList    = "release.list"
+	AuditReleaseRead    = "release.read"
+	AuditReleaseExport  = "release.export" // the register as CSV
+	AuditUserJobRole    = "user.job-role"  // an account's authoriser job role set or cleared
 
 	AuditTeamAdd          = "team.add"
 	AuditTeamRemove       = "team.remove"

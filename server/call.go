@@ -40,6 +40,12 @@ type Call struct {
 	Pauses     []Pause    `json:"pauses"`
 	PausedMS   int64      `json:"paused_ms"`
 	Flags      []Flag     `json:"flags"`
+	// KeypadMasked counts the stretches of keypad tones the desktop's
+	// recorder silenced ("keypad tones masked"); their times are the
+	// call's keypad.masked events. No key is known anywhere.
+	KeypadMasked int `json:"keypad_masked"`
+	// KeypadMasks are those stretches, oldest first, for the timeline.
+	KeypadMasks []KeypadMask `json:"keypad_masks"`
 	// Recording is "none", "uploading", "stored" or "deleted".
 	Recording string `json:"recording"`
 	// RetentionRule is the id of the policy rule that set DeleteAfter.
@@ -69,6 +75,15 @@ type Pause struct {
 	End    *time.Time `json:"end,omitempty"`
 }
 
+// KeypadMask is one stretch of keypad tones silenced in a call's
+// recording: when the desktop reported it, and where it is in the
+// recording (ms from its start).
+type KeypadMask struct {
+	At     time.Time `json:"at"`
+	FromMS int64     `json:"from_ms"`
+	ToMS   int64     `json:"to_ms"`
+}
+
 // Flag is an officer's request to review (part of) a call for deletion.
 type Flag struct {
 	EventID string    `json:"event_id"`
@@ -79,8 +94,8 @@ type Flag struct {
 	At      time.Time `json:"at"`
 	// Review is the flag's state in the dpos' review queue and Outcome what
 	// came of it (pending, deleted, redacted, kept); set by the store.
-	Review  string `json:"review,omitempty"`
-	Outcome string `json:"outcome,omitempty"`
+	Review  ReviewState `json:"review,omitempty"`
+	Outcome string      `json:"outcome,omitempty"`
 }
 
 // Recording statuses of a call.
@@ -226,6 +241,11 @@ func (f *Fold) Apply(e Event) {
 		}
 	case EventFlag:
 		c.Flags = append(c.Flags, Flag{EventID: e.ID, Reason: e.Reason, Note: e.Note, FromMS: e.FromMS, ToMS: e.ToMS, At: e.Time})
+	case EventKeypadMasked:
+		if e.FromMS != nil && e.ToMS != nil {
+			c.KeypadMasks = append(c.KeypadMasks, KeypadMask{At: e.Time, FromMS: *e.FromMS, ToMS: *e.ToMS})
+			c.KeypadMasked = len(c.KeypadMasks)
+		}
 	}
 }
 
@@ -301,8 +321,41 @@ type CallFilter struct {
 	Supervisor string
 	From       time.Time // calls started at or after
 	To         time.Time // calls started before
+	// E164, if set, matches the remote or the local number exactly, in
+	// E.164 (see E164): a number typed in any form finds its calls.
+	E164 string
+	// Team keeps to the calls of the team's members.
+	Team string
+	// Direction is "inbound" or "outbound".
+	Direction string
+	// Flag keeps to calls an officer flagged: for that reason, or for any
+	// with FlagAny.
+	Flag string
+	// Category keeps to calls the retention rule of that id applies to.
+	Category string
+	// Recording keeps to calls with a stored recording (RecordingYes) or
+	// without one (RecordingNo).
+	Recording string
 	// Limit caps the result (default 100, at most 1000); Offset skips
 	// that many calls, newest first, to page on.
 	Limit  int
 	Offset int
+	// After pages on by keyset: only calls after this one in the order of
+	// the results (newest first), which stays fast however deep the page.
+	After *CallCursor
+}
+
+// FlagAny is CallFilter.Flag for a flag of any reason.
+const FlagAny = "*"
+
+// CallFilter.Recording values.
+const (
+	RecordingYes = "yes"
+	RecordingNo  = "no"
+)
+
+// CallCursor is where a page of calls ended: the last call's start and id.
+type CallCursor struct {
+	Started time.Time
+	ID      string
 }

@@ -10,19 +10,23 @@ import (
 	"github.com/callguard/callguard/wire"
 )
 
-// EventType names a metadata event; the names are the ingest contract
-// (openapi.yaml, Event).
-type EventType string
+// EventType names a metadata event: the ingest contract's one typed form,
+// wire.EventType (openapi.yaml, Event). Decoding refuses a name that is not
+// one.
+type EventType = wire.EventType
 
 // The event types the desktops send.
 const (
-	EventCallRinging    EventType = "call.ringing"
-	EventCallAnswered   EventType = "call.answered"
-	EventCallEnded      EventType = "call.ended"
-	EventRecordingState EventType = "recording.state"
-	EventNotice         EventType = "notice"
-	EventFlag           EventType = "flag"
-	EventLink           EventType = "link"
+	EventCallRinging    = wire.EventCallRinging
+	EventCallAnswered   = wire.EventCallAnswered
+	EventCallEnded      = wire.EventCallEnded
+	EventRecordingState = wire.EventRecordingState
+	EventNotice         = wire.EventNotice
+	EventFlag           = wire.EventFlag
+	EventLink           = wire.EventLink
+	// EventKeypadMasked: keypad tones were silenced in the call's recording
+	// over from_ms–to_ms. It never carries a key.
+	EventKeypadMasked = wire.EventKeypadMasked
 )
 
 // Limits of the ingest contract; they live in wire, which the desktop
@@ -37,16 +41,6 @@ const (
 	maxNoteLen   = wire.MaxNoteLen
 )
 
-// RecordingStates are the contract names of the recording states
-// (RecordingState in server/openapi.yaml; meanings in docs/architecture.md).
-var RecordingStates = []string{"unknown", "idle", "ringing", "awaiting-notice", "recording", "paused", "declined", "excluded", "failed"}
-
-// NoticeOutcomes are the outcomes a notice event may carry.
-var NoticeOutcomes = []string{"pending", "read", "objected", "announced", "not-needed"}
-
-// LinkStates are the states a link event may carry.
-var LinkStates = []string{"up", "lost", "manual"}
-
 // Event is one metadata event as a desktop sends it.
 type Event struct {
 	ID     string    `json:"id"`
@@ -57,13 +51,17 @@ type Event struct {
 	Agent  string    `json:"agent"`
 	CallID string    `json:"call_id,omitempty"`
 
-	Call    *EventCall `json:"call,omitempty"`
-	State   string     `json:"state,omitempty"`
-	Reason  string     `json:"reason,omitempty"`
-	Note    string     `json:"note,omitempty"`
-	Outcome string     `json:"outcome,omitempty"`
-	FromMS  *int64     `json:"from_ms,omitempty"`
-	ToMS    *int64     `json:"to_ms,omitempty"`
+	Call *EventCall `json:"call,omitempty"`
+	// State is a recording state (wire.RecordingState) or, for a link
+	// event, a link status (wire.LinkStatus); Outcome a notice outcome
+	// (wire.NoticeOutcome). They stay strings so that which names are valid
+	// follows the type, and a missing one is refused, not read as a zero.
+	State   string `json:"state,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Note    string `json:"note,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	FromMS  *int64 `json:"from_ms,omitempty"`
+	ToMS    *int64 `json:"to_ms,omitempty"`
 
 	// Raw is the event exactly as received; the store keeps it so that a
 	// later server can project fields this one does not know.
@@ -193,12 +191,12 @@ func (e *Event) Validate() error {
 		}
 	case EventRecordingState:
 		needCall()
-		if !oneOf(e.State, RecordingStates) {
+		if _, err := wire.ParseRecordingState(e.State); err != nil {
 			bad("state %q is not a recording state", e.State)
 		}
 	case EventNotice:
 		needCall()
-		if !oneOf(e.Outcome, NoticeOutcomes) {
+		if _, err := wire.ParseNoticeOutcome(e.Outcome); err != nil {
 			bad("outcome %q is not a notice outcome", e.Outcome)
 		}
 	case EventFlag:
@@ -211,8 +209,18 @@ func (e *Event) Validate() error {
 		} else if e.FromMS != nil && (*e.FromMS < 0 || *e.ToMS < *e.FromMS) {
 			bad("interval %d–%d ms is not valid", *e.FromMS, *e.ToMS)
 		}
+	case EventKeypadMasked:
+		needCall()
+		if e.FromMS == nil || e.ToMS == nil {
+			bad("keypad.masked needs from_ms and to_ms")
+		} else if *e.FromMS < 0 || *e.ToMS < *e.FromMS {
+			bad("interval %d–%d ms is not valid", *e.FromMS, *e.ToMS)
+		}
+		if e.Reason != "" || e.Note != "" || e.State != "" || e.Outcome != "" {
+			bad("keypad.masked carries its interval only")
+		}
 	case EventLink:
-		if !oneOf(e.State, LinkStates) {
+		if _, err := wire.ParseLinkStatus(e.State); err != nil {
 			bad("link state %q must be up, lost or manual", e.State)
 		}
 	default:
@@ -226,9 +234,7 @@ func (e *Event) Validate() error {
 
 func (c *EventCall) validate() error {
 	var errs []error
-	switch c.Direction {
-	case "inbound", "outbound", "unknown":
-	default:
+	if _, err := wire.ParseDirection(c.Direction); err != nil {
 		errs = append(errs, fmt.Errorf("call.direction %q must be inbound, outbound or unknown", c.Direction))
 	}
 	tooLong := func(field, v string, limit int) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/callguard/callguard/wire"
 )
 
 // Heartbeat is what a desktop reports every few seconds: the state its
@@ -28,6 +30,9 @@ type HeartbeatCall struct {
 	Direction string    `json:"direction"`
 	Remote    string    `json:"remote"`
 	Started   time.Time `json:"started"`
+	// KeypadMasked counts the stretches of keypad tones silenced in the
+	// call's recording so far.
+	KeypadMasked int `json:"keypad_masked,omitempty"`
 }
 
 // Validate checks a heartbeat; errors wrap ErrInvalid.
@@ -37,13 +42,13 @@ func (h *Heartbeat) Validate() error {
 	if h.At.IsZero() {
 		bad("at is missing")
 	}
-	if !oneOf(h.State, RecordingStates) {
+	if _, err := wire.ParseRecordingState(h.State); err != nil {
 		bad("state %q is not a recording state", h.State)
 	}
 	if len(h.Reason) > maxReasonLen {
 		bad("reason is longer than %d bytes", maxReasonLen)
 	}
-	if h.Link != "" && !oneOf(h.Link, LinkStates) {
+	if _, err := wire.ParseLinkStatus(h.Link); h.Link != "" && err != nil {
 		bad("link %q must be up, lost or manual", h.Link)
 	}
 	if h.Pending < 0 {
@@ -56,11 +61,14 @@ func (h *Heartbeat) Validate() error {
 		if !validID(c.ID) {
 			bad("call.id must be 1–%d letters, digits, '-' or '_'", maxIDLen)
 		}
-		if !oneOf(c.Direction, []string{"inbound", "outbound", "unknown", ""}) {
+		if _, err := wire.ParseDirection(c.Direction); c.Direction != "" && err != nil {
 			bad("call.direction %q must be inbound, outbound or unknown", c.Direction)
 		}
 		if len(c.Remote) > maxNumberLen {
 			bad("call.remote is longer than %d bytes", maxNumberLen)
+		}
+		if c.KeypadMasked < 0 {
+			bad("call.keypad_masked is negative")
 		}
 	}
 	if len(errs) > 0 {
@@ -98,7 +106,19 @@ type LiveCall struct {
 	Direction string    `json:"direction"`
 	Remote    string    `json:"remote"`
 	Started   time.Time `json:"started"`
+	// KeypadMasked counts the stretches of keypad tones silenced in the
+	// call's recording: the board shows "keypad tones masked" when it is
+	// not zero.
+	KeypadMasked int `json:"keypad_masked,omitempty"`
 }
+
+// KeypadMaskedText is how the boards and the call's timeline say that
+// keypad tones were silenced.
+const KeypadMaskedText = "keypad tones masked"
+
+// UnconfirmedText is what the boards say of a call whose phone-system
+// recorder did not confirm a pause: the officer's banner says the same.
+const UnconfirmedText = "The phone system may still be recording — do not take card details"
 
 // AlertKind says what needs a supervisor's attention.
 type AlertKind string
@@ -107,9 +127,12 @@ type AlertKind string
 const (
 	AlertPauseLong       AlertKind = "pause-long"       // paused past the reason's remind_after
 	AlertRecordingFailed AlertKind = "recording-failed" // should record but does not
-	AlertStateUnknown    AlertKind = "state-unknown"    // the desktop cannot hear the phone system
-	AlertOffline         AlertKind = "offline"          // no heartbeat within the window
-	AlertEventsRefused   AlertKind = "events-refused"   // the server refused some of the desktop's events
+	// AlertRecordingUnconfirmed: the phone system's recorder did not
+	// confirm a pause or stop, so it may still be recording.
+	AlertRecordingUnconfirmed AlertKind = "recording-unconfirmed"
+	AlertStateUnknown         AlertKind = "state-unknown"  // the desktop cannot hear the phone system
+	AlertOffline              AlertKind = "offline"        // no heartbeat within the window
+	AlertEventsRefused        AlertKind = "events-refused" // the server refused some of the desktop's events
 )
 
 // Alert is one thing on an agent's row that needs attention.

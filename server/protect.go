@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -94,10 +95,22 @@ func (h *Hold) Validate() error {
 	return nil
 }
 
-// NumberKey is a phone number as holds and erasures match it: without
-// spaces, dashes, brackets and dots. "+44 (1632) 960-123" and
-// "+441632960123" are the same number; "01632 960123" is another.
+// NumberKey is the form a phone number is matched by, for holds, erasure,
+// the audit's keyed hash and the release register: E.164 when it is a
+// whole number in any common spelling ("07700 900123", "+44 7700 900123",
+// "0044 7700 900123" and "+44 (0)7700 900123" are one number), else the
+// number without its spacing and brackets (an extension, a short code).
 func NumberKey(n string) string {
+	if e := E164OrEmpty(n); e != "" {
+		return e
+	}
+	return spacingless(n)
+}
+
+// spacingless is n without the spaces, dashes, brackets and dots people
+// write in numbers: the form numbers were matched by before NumberKey
+// became E.164 (migration 0012).
+func spacingless(n string) string {
 	return strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '-', '(', ')', '.', '\t':
@@ -107,14 +120,44 @@ func NumberKey(n string) string {
 	}, n)
 }
 
+// ReviewState is the state of an item in the dpos' review queue
+// (ReviewState in server/openapi.yaml). Decoding refuses a name that is not
+// one.
+type ReviewState string
+
 // Review states of an item in the dpos' review queue.
 const (
-	ReviewOpen             = "open"              // waiting for a dpo's decision
-	ReviewAwaitingApproval = "awaiting-approval" // decided; a second dpo must approve (two-person rule)
-	ReviewRedactionPending = "redaction-pending" // card details: redacted as soon as the server can (see Pending)
-	ReviewAutoRedacted     = "auto-redacted"     // card details redacted at once; a dpo confirms
-	ReviewDone             = "done"
+	ReviewOpen             ReviewState = "open"              // waiting for a dpo's decision
+	ReviewAwaitingApproval ReviewState = "awaiting-approval" // decided; a second dpo must approve (two-person rule)
+	ReviewRedactionPending ReviewState = "redaction-pending" // card details: redacted as soon as the server can (see Pending)
+	ReviewAutoRedacted     ReviewState = "auto-redacted"     // card details redacted at once; a dpo confirms
+	ReviewApproved         ReviewState = "approved"          // a deletion decided (and approved) and being carried out
+	ReviewDone             ReviewState = "done"
 )
+
+var reviewStates = []ReviewState{ReviewOpen, ReviewAwaitingApproval, ReviewApproved, ReviewRedactionPending, ReviewAutoRedacted, ReviewDone}
+
+// ReviewStates lists the review states.
+func ReviewStates() []ReviewState { return slices.Clone(reviewStates) }
+
+// ParseReviewState returns the review state named name; errors wrap
+// ErrInvalid.
+func ParseReviewState(name string) (ReviewState, error) {
+	if slices.Contains(reviewStates, ReviewState(name)) {
+		return ReviewState(name), nil
+	}
+	return "", fmt.Errorf("unknown review state %q: %w", name, ErrInvalid)
+}
+
+// UnmarshalText decodes a review state and refuses a name that is not one.
+func (s *ReviewState) UnmarshalText(b []byte) error {
+	v, err := ParseReviewState(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
 
 // Why an automatic redaction waits (ReviewItem.Pending).
 const (
@@ -137,6 +180,10 @@ const (
 	DecisionConfirm        = "confirm"         // confirm an automatic redaction
 )
 
+// ReviewApprove, in ReviewItem.Allows, says a second dpo may approve or
+// reject the decision the item waits on.
+const ReviewApprove = "approve"
+
 // Outcomes of a review item as the officer who flagged it sees them.
 const (
 	OutcomePending  = "pending"
@@ -148,20 +195,20 @@ const (
 // ReviewItem is one entry of the dpos' review queue: an officer's flag or a
 // declined call, with the call it is about.
 type ReviewItem struct {
-	ID      string     `json:"id"`
-	Kind    string     `json:"kind"`
-	CallID  string     `json:"call_id"`
-	Officer string     `json:"officer"`
-	Reason  string     `json:"reason"`
-	Label   string     `json:"reason_label,omitempty"`
-	Note    string     `json:"note,omitempty"`
-	FromMS  *int64     `json:"from_ms,omitempty"`
-	ToMS    *int64     `json:"to_ms,omitempty"`
-	At      time.Time  `json:"at"`
-	State   string     `json:"state"`
-	Pending string     `json:"pending,omitempty"`
-	Outcome string     `json:"outcome"`
-	Updated *time.Time `json:"updated,omitempty"`
+	ID      string      `json:"id"`
+	Kind    string      `json:"kind"`
+	CallID  string      `json:"call_id"`
+	Officer string      `json:"officer"`
+	Reason  string      `json:"reason"`
+	Label   string      `json:"reason_label,omitempty"`
+	Note    string      `json:"note,omitempty"`
+	FromMS  *int64      `json:"from_ms,omitempty"`
+	ToMS    *int64      `json:"to_ms,omitempty"`
+	At      time.Time   `json:"at"`
+	State   ReviewState `json:"state"`
+	Pending string      `json:"pending,omitempty"`
+	Outcome string      `json:"outcome"`
+	Updated *time.Time  `json:"updated,omitempty"`
 
 	Decision       string     `json:"decision,omitempty"`
 	DecisionFromMS *int64     `json:"decision_from_ms,omitempty"`
@@ -180,6 +227,23 @@ type ReviewItem struct {
 	RetentionRule string     `json:"retention_rule"`
 	DeleteAfter   *time.Time `json:"delete_after,omitempty"`
 	Held          bool       `json:"held"`
+
+	// Allows lists what a dpo may do with the item now, by the rules the
+	// server applies to a decision: the decisions (delete, delete-interval,
+	// keep, confirm) and ReviewApprove. The server fills it in its answers
+	// (protect.Service.Allows), so a client offers exactly these and never
+	// derives the rules itself.
+	Allows []string `json:"allows,omitempty"`
+}
+
+// ReviewQueue is the answer of GET /api/v1/review: the items, and what a
+// dpo's client needs to know about the server to offer the right actions.
+type ReviewQueue struct {
+	Items []ReviewItem `json:"items"`
+	// TwoPersonDeletion: a deletion waits for a second dpo's approval.
+	TwoPersonDeletion bool `json:"two_person_deletion"`
+	// ServerHasKey: the server can play and redact.
+	ServerHasKey bool `json:"server_has_key"`
 }
 
 // Decision is what a dpo decides on a review item.
@@ -330,10 +394,13 @@ type ExpiryReport struct {
 // AuditFilter selects audit records. Empty fields match everything.
 type AuditFilter struct {
 	Target string // a call id, username, hold…
-	Actor  string
-	Action string    // exact, or a prefix ending in '.', e.g. "hold."
-	From   time.Time // at or after
-	To     time.Time // before
+	// Targets widens Target: a record whose target is any of them (or
+	// Target) matches.
+	Targets []string
+	Actor   string
+	Action  string    // exact, or a prefix ending in '.', e.g. "hold."
+	From    time.Time // at or after
+	To      time.Time // before
 	// AfterSeq pages on; Limit caps the result (default 100, at most 1000).
 	AfterSeq int64
 	Limit    int
@@ -360,3 +427,17 @@ func NumberHMAC(secret []byte, number string) string {
 
 // NumberTarget is the audit target of a lookup of number: "number:<hmac>".
 func NumberTarget(secret []byte, number string) string { return "number:" + NumberHMAC(secret, number) }
+
+// NumberTargets are the audit targets a lookup of number may have been
+// recorded under: NumberTarget's, and, for lookups audited before numbers
+// were keyed in E.164 (migration 0012), the hash of the number as it was
+// then keyed (without its spacing) when that differs.
+func NumberTargets(secret []byte, number string) []string {
+	targets := []string{NumberTarget(secret, number)}
+	if old := spacingless(number); old != NumberKey(number) {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(old))
+		targets = append(targets, "number:"+hex.EncodeToString(m.Sum(nil)))
+	}
+	return targets
+}

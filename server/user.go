@@ -10,6 +10,10 @@ type User struct {
 	Role     Role      `json:"role"`
 	Disabled bool      `json:"disabled"`
 	Created  time.Time `json:"created"`
+	// JobRole is the job role the account holds as an authoriser of
+	// releases ("Data Protection Officer"), matched against the policy's
+	// release purposes; "" for none.
+	JobRole string `json:"job_role,omitempty"`
 }
 
 // Device is an enrolled desktop (or other client) acting for a user with a

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/callguard/callguard/app/config"
 )
 
 // Errors New reports for a configuration it cannot use; wrapped with the detail.
@@ -70,9 +68,9 @@ const (
 	MaxRefreshInterval = time.Minute
 )
 
-// Config says which phone system to ask and about which extension. It
-// mirrors the phone_system settings (app/config.PhoneSystem) plus the
-// password, which comes from the OS keyring and is never logged.
+// Config says which phone system to ask and about which extension, and the
+// password, which comes from the OS keyring and is never logged. The
+// composition root fills it from the officer's phone_system settings.
 type Config struct {
 	Address   string        // registrar/proxy host:port; the port defaults to 5060 (5061 for TLS)
 	Transport string        // "udp", "tcp" or "tls"; default "udp"
@@ -181,20 +179,4 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	}
 	conf.RootCAs = pool
 	return conf, nil
-}
-
-// FromSettings is the Config for the officer's phone_system settings and
-// the SIP password from the keyring.
-func FromSettings(p config.PhoneSystem, password string) Config {
-	return Config{
-		Address:   p.Address,
-		Transport: p.Transport,
-		Extension: p.Extension,
-		Domain:    p.Domain,
-		AuthUser:  p.AuthUser,
-		Password:  password,
-		CAFile:    p.CAFile,
-		Expires:   time.Duration(p.Expires) * time.Second,
-		KeepAlive: time.Duration(p.KeepAliveMS) * time.Millisecond,
-	}
 }

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
-
-	"github.com/callguard/callguard/app/config"
 )
 
 func inDialog(req *sipmsg.Request) bool {
@@ -351,16 +349,6 @@ func TestRefusedPasswordBacksOffSlowly(t *testing.T) {
 	case req := <-f.subs:
 		t.Errorf("SUBSCRIBE again within 1.5 s of a refused password: %s", req.StartLine())
 	case <-time.After(1500 * time.Millisecond):
-	}
-}
-
-func TestFromSettings(t *testing.T) {
-	got := FromSettings(config.PhoneSystem{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
-		AuthUser: "u1001", CAFile: "/ca.pem", Expires: 300, KeepAliveMS: 1500}, "pw")
-	want := Config{Address: "pbx:5061", Transport: "tls", Extension: "1001", Domain: "example.org",
-		AuthUser: "u1001", Password: "pw", CAFile: "/ca.pem", Expires: 5 * time.Minute, KeepAlive: 1500 * time.Millisecond}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
 

@@ -15,18 +15,14 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/wire"
 )
 
 // LiveFeed follows the server's live board. *uplink.Client implements it.
 type LiveFeed interface {
-	Live(ctx context.Context, fn func(uplink.AgentState)) error
+	Live(ctx context.Context, fn func(server.AgentState)) error
 }
-
-// AlertEventsRefused is the alert a row carries while some of the
-// officer's events were refused by the server.
-const AlertEventsRefused = "events-refused"
 
 // Board views.
 const (
@@ -46,21 +42,21 @@ const (
 // boardModel holds the agents' rows and picks and orders the visible ones.
 // It is plain data, so its rules are tested without a window.
 type boardModel struct {
-	rows   map[string]uplink.AgentState
+	rows   map[string]server.AgentState
 	show   string
 	order  string
 	filter string
 }
 
 func newBoardModel() *boardModel {
-	return &boardModel{rows: map[string]uplink.AgentState{}, show: ShowAll, order: SortAlerts}
+	return &boardModel{rows: map[string]server.AgentState{}, show: ShowAll, order: SortAlerts}
 }
 
-func (m *boardModel) put(a uplink.AgentState) { m.rows[a.Agent] = a }
+func (m *boardModel) put(a server.AgentState) { m.rows[a.Agent] = a }
 
 // visible returns the rows to show, in order.
-func (m *boardModel) visible() []uplink.AgentState {
-	var out []uplink.AgentState
+func (m *boardModel) visible() []server.AgentState {
+	var out []server.AgentState
 	f := strings.ToLower(strings.TrimSpace(m.filter))
 	for _, a := range m.rows {
 		if f != "" && !strings.Contains(strings.ToLower(a.Agent), f) {
@@ -132,7 +128,7 @@ type Board struct {
 	now   func() time.Time
 	mu    sync.Mutex // guards model between the feed goroutine and fyne's
 	model *boardModel
-	view  []uplink.AgentState
+	view  []server.AgentState
 
 	table   *widget.Table
 	summary *widget.Label
@@ -188,7 +184,7 @@ func (b *Board) fillCell(id widget.TableCellID, o fyne.CanvasObject) {
 		return
 	}
 	a := b.view[id.Row]
-	st, _ := app.ParseRecordingState(a.State)
+	st, _ := wire.ParseRecordingState(a.State)
 	swatch.FillColor = color.Transparent
 	label.Importance = widget.MediumImportance
 	switch id.Col {
@@ -215,14 +211,18 @@ func (b *Board) fillCell(id widget.TableCellID, o fyne.CanvasObject) {
 		if a.Call == nil {
 			label.SetText("—")
 		} else {
-			label.SetText(fmt.Sprintf("%s %s · %s", a.Call.Direction, a.Call.Remote, clock(b.now().Sub(a.Call.Started))))
+			text := fmt.Sprintf("%s %s · %s", a.Call.Direction, a.Call.Remote, clock(b.now().Sub(a.Call.Started)))
+			if a.Call.KeypadMasked > 0 {
+				text += " · " + strings.ToLower(keypadMaskedText)
+			}
+			label.SetText(text)
 		}
 	case 4:
 		var msgs []string
 		refused := false
 		for _, al := range a.Alerts {
 			msgs = append(msgs, al.Message)
-			refused = refused || al.Kind == AlertEventsRefused
+			refused = refused || al.Kind == server.AlertEventsRefused
 		}
 		if a.Refused > 0 && !refused {
 			msgs = append(msgs, wire.RefusedText(a.Refused))
@@ -258,7 +258,7 @@ func (b *Board) redraw() {
 }
 
 // Apply takes one agent's new state (from any goroutine) and redraws.
-func (b *Board) Apply(a uplink.AgentState) {
+func (b *Board) Apply(a server.AgentState) {
 	b.mu.Lock()
 	b.model.put(a)
 	b.mu.Unlock()

@@ -11,23 +11,24 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/server"
 )
 
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-func agents() []uplink.AgentState {
-	return []uplink.AgentState{
-		{Agent: "ann", Online: true, State: "recording", Since: now.Add(-2 * time.Minute), Call: &uplink.LiveCall{Direction: "inbound", Remote: "07700 9••••3", Started: now.Add(-2 * time.Minute)}},
+func agents() []server.AgentState {
+	return []server.AgentState{
+		{Agent: "ann", Online: true, State: "recording", Since: now.Add(-2 * time.Minute), Call: &server.LiveCall{Direction: "inbound", Remote: "07700 9••••3", Started: now.Add(-2 * time.Minute)}},
 		{Agent: "bob", Online: true, State: "paused", Reason: "payment", ReasonLabel: "Card payment", Since: now.Add(-6 * time.Minute),
-			Call:   &uplink.LiveCall{Direction: "outbound", Remote: "01632 9••••0", Started: now.Add(-9 * time.Minute)},
-			Alerts: []uplink.Alert{{Kind: "pause-long", Message: "paused 6 min (reminder at 3 min)"}}},
-		{Agent: "cat", Online: false, State: "idle", Since: now.Add(-time.Hour), Alerts: []uplink.Alert{{Kind: "offline", Message: "offline since 09:00"}}},
+			Call:   &server.LiveCall{Direction: "outbound", Remote: "01632 9••••0", Started: now.Add(-9 * time.Minute)},
+			Alerts: []server.Alert{{Kind: "pause-long", Message: "paused 6 min (reminder at 3 min)"}}},
+		{Agent: "cat", Online: false, State: "idle", Since: now.Add(-time.Hour), Alerts: []server.Alert{{Kind: "offline", Message: "offline since 09:00"}}},
 		{Agent: "dan", Online: true, State: "idle", Since: now.Add(-30 * time.Second)},
 	}
 }
 
-func names(rows []uplink.AgentState) []string {
+func names(rows []server.AgentState) []string {
 	var n []string
 	for _, r := range rows {
 		n = append(n, r.Agent)
@@ -59,7 +60,7 @@ func TestBoardModelFiltersAndOrders(t *testing.T) {
 		}
 	}
 	// A new state for an agent replaces the old row.
-	m.put(uplink.AgentState{Agent: "bob", Online: true, State: "recording", Since: now})
+	m.put(server.AgentState{Agent: "bob", Online: true, State: "recording", Since: now})
 	m.show, m.order, m.filter = ShowAlerts, SortAgent, ""
 	if got := names(m.visible()); !reflect.DeepEqual(got, []string{"cat"}) {
 		t.Errorf("after bob resumed, alerts show %v", got)
@@ -70,9 +71,9 @@ func TestBoardModelFiltersAndOrders(t *testing.T) {
 	}
 }
 
-type fakeFeed struct{ states []uplink.AgentState }
+type fakeFeed struct{ states []server.AgentState }
 
-func (f fakeFeed) Live(ctx context.Context, fn func(uplink.AgentState)) error {
+func (f fakeFeed) Live(ctx context.Context, fn func(server.AgentState)) error {
 	for _, s := range f.states {
 		fn(s)
 	}
@@ -123,9 +124,9 @@ func TestBoardShowsRefusedEvents(t *testing.T) {
 	b := NewBoard(fakeFeed{})
 	b.now = func() time.Time { return now }
 	test.NewTempWindow(t, b.Content())
-	b.Apply(uplink.AgentState{Agent: "eve", Online: true, State: "idle", Since: now, Refused: 1,
-		Alerts: []uplink.Alert{{Kind: AlertEventsRefused, Message: "1 event refused by the server"}}})
-	b.Apply(uplink.AgentState{Agent: "fay", Online: true, State: "idle", Since: now, Refused: 2})
+	b.Apply(server.AgentState{Agent: "eve", Online: true, State: "idle", Since: now, Refused: 1,
+		Alerts: []server.Alert{{Kind: server.AlertEventsRefused, Message: "1 event refused by the server"}}})
+	b.Apply(server.AgentState{Agent: "fay", Online: true, State: "idle", Since: now, Refused: 2})
 	cell := b.table.CreateCell()
 	for row, want := range []string{"1 event refused by the server", "2 events refused by the server"} {
 		b.fillCell(widgetCell(row, 4), cell)
@@ -135,5 +136,30 @@ func TestBoardShowsRefusedEvents(t *testing.T) {
 	}
 	if !strings.Contains(b.summary.Text, "1 need attention") {
 		t.Errorf("summary %q", b.summary.Text)
+	}
+}
+
+// TestBoardShowsAnUnconfirmedPause: an officer whose pause the phone system
+// did not confirm shows NOT PAUSED, with the alarm's
+// words in the attention column.
+func TestBoardShowsAnUnconfirmedPause(t *testing.T) {
+	test.NewTempApp(t)
+	b := NewBoard(fakeFeed{})
+	b.now = func() time.Time { return now }
+	test.NewTempWindow(t, b.Content())
+	b.Apply(server.AgentState{Agent: "gus", Online: true, State: app.StateUnconfirmed.String(), Since: now,
+		ReasonLabel: "the phone system did not confirm the pause of its recording in time, or refused it",
+		Alerts:      []server.Alert{{Kind: server.AlertRecordingUnconfirmed, Message: server.UnconfirmedText}}})
+	cell := b.table.CreateCell()
+	b.fillCell(widgetCell(0, 1), cell)
+	if got := cellText(cell); !strings.HasPrefix(got, "NOT PAUSED — the phone system did not confirm") {
+		t.Errorf("state cell %q", got)
+	}
+	b.fillCell(widgetCell(0, 4), cell)
+	if got := cellText(cell); got != server.UnconfirmedText {
+		t.Errorf("attention cell %q, want %q", got, server.UnconfirmedText)
+	}
+	if server.UnconfirmedText != app.UnconfirmedText {
+		t.Error("the board and the officer's banner say it in different words")
 	}
 }

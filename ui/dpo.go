@@ -10,18 +10,18 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 )
 
 // ReviewBackend is what the data-protection officer's view asks of the
 // server. *uplink.Client implements it.
 type ReviewBackend interface {
-	Review(ctx context.Context, state string) (uplink.ReviewQueue, error)
-	Decide(ctx context.Context, itemID string, d uplink.Decision) (uplink.ReviewItem, error)
-	Approve(ctx context.Context, itemID string, approve bool) (uplink.ReviewItem, error)
-	Holds(ctx context.Context, all bool) ([]uplink.Hold, bool, error)
-	LiftHold(ctx context.Context, id int64, reason string) (uplink.Hold, bool, error)
-	RetentionReport(ctx context.Context, days int) (uplink.RetentionReport, error)
+	Review(ctx context.Context, state string) (server.ReviewQueue, error)
+	Decide(ctx context.Context, itemID string, d server.Decision) (server.ReviewItem, error)
+	Approve(ctx context.Context, itemID string, approve bool) (server.ReviewItem, error)
+	Holds(ctx context.Context, all bool) ([]server.Hold, bool, error)
+	LiftHold(ctx context.Context, id int64, reason string) (server.Hold, bool, error)
+	RetentionReport(ctx context.Context, days int) (server.RetentionReport, error)
 }
 
 // dueDays is how far ahead the holds tab looks for calls retention deletes.
@@ -29,20 +29,6 @@ const dueDays = 7
 
 // refreshEvery is how often an open view reloads what the server holds.
 const refreshEvery = time.Minute
-
-// Review item states and decisions, as the server names them.
-const (
-	stateOpen             = "open"
-	stateAwaitingApproval = "awaiting-approval"
-	stateApproved         = "approved"
-	stateRedactionPending = "redaction-pending"
-	stateAutoRedacted     = "auto-redacted"
-
-	actionDelete         = "delete"
-	actionDeleteInterval = "delete-interval"
-	actionKeep           = "keep"
-	actionConfirm        = "confirm"
-)
 
 // Review is the data-protection officer's view: the review queue of flagged
 // and declined calls with the decisions on them, and the holds with the
@@ -56,11 +42,11 @@ type Review struct {
 	loop   sync.WaitGroup // the periodic refresh
 
 	// What the server last said; read and written on fyne's goroutine only.
-	queue         uplink.ReviewQueue
+	queue         server.ReviewQueue
 	current       string // the selected review item's id
-	holds         []uplink.Hold
+	holds         []server.Hold
 	twoPersonLift bool
-	report        uplink.RetentionReport
+	report        server.RetentionReport
 	hold          int64 // the selected hold's id
 	sending       bool  // a decision or a lift is on its way
 

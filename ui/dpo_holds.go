@@ -10,7 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 )
 
 var dueColumns = []column{
@@ -67,7 +67,7 @@ func (r *Review) fillDue(id widget.TableCellID, o fyne.CanvasObject) {
 }
 
 // setHolds shows new holds, keeping the selection when it is still there.
-func (r *Review) setHolds(holds []uplink.Hold, twoPerson bool) {
+func (r *Review) setHolds(holds []server.Hold, twoPerson bool) {
 	r.holds, r.twoPersonLift = holds, twoPerson
 	rule := "one data-protection officer lifts a hold"
 	if twoPerson {
@@ -87,7 +87,7 @@ func (r *Review) setHolds(holds []uplink.Hold, twoPerson bool) {
 	r.liftBox.Hide()
 }
 
-func (r *Review) showHold(h uplink.Hold) {
+func (r *Review) showHold(h server.Hold) {
 	if h.ID != r.hold {
 		r.hold = h.ID
 		r.liftReason.SetText("")
@@ -106,7 +106,7 @@ func (r *Review) showHold(h uplink.Hold) {
 }
 
 func (r *Review) lift() {
-	var h uplink.Hold
+	var h server.Hold
 	for _, x := range r.holds {
 		if x.ID == r.hold {
 			h = x

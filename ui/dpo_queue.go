@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -11,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 )
 
 func (r *Review) buildQueue() fyne.CanvasObject {
@@ -105,7 +106,7 @@ func (r *Review) buildQueue() fyne.CanvasObject {
 
 // setQueue shows a new queue, keeping the selection (and what the dpo has
 // typed) when the selected item is still there.
-func (r *Review) setQueue(q uplink.ReviewQueue) {
+func (r *Review) setQueue(q server.ReviewQueue) {
 	r.queue = q
 	r.queueSummary.SetText(queueSummary(q))
 	r.list.Refresh()
@@ -124,18 +125,18 @@ func (r *Review) setQueue(q uplink.ReviewQueue) {
 }
 
 // selected returns the selected review item.
-func (r *Review) selected() (uplink.ReviewItem, bool) {
+func (r *Review) selected() (server.ReviewItem, bool) {
 	for _, it := range r.queue.Items {
 		if it.ID == r.current {
 			return it, true
 		}
 	}
-	return uplink.ReviewItem{}, false
+	return server.ReviewItem{}, false
 }
 
 // show fills the detail with it; the interval and the reason are reset
 // only when another item is chosen.
-func (r *Review) show(it uplink.ReviewItem) {
+func (r *Review) show(it server.ReviewItem) {
 	if it.ID != r.current {
 		r.current = it.ID
 		r.cancelAsk()
@@ -144,7 +145,7 @@ func (r *Review) show(it uplink.ReviewItem) {
 		r.note.SetText("")
 	}
 	raised := "flagged by " + it.Officer + ", " + when(it.At)
-	if it.Kind == "declined" {
+	if it.Kind == server.ReviewKindDeclined {
 		raised = "the caller declined on " + it.Officer + "'s call, " + when(it.At)
 	}
 	facts := map[string]string{
@@ -169,32 +170,36 @@ func (r *Review) show(it uplink.ReviewItem) {
 	r.drawButtons()
 }
 
-// drawButtons shows the decisions the selected item's state allows.
+// drawButtons shows the decisions the server says the selected item
+// allows (ReviewItem.Allows); the view never works the rules out itself.
+// A deletion the item does not allow stays in sight, disabled, with a
+// hint that says why when the reason is one the officer can see.
 func (r *Review) drawButtons() {
 	it, ok := r.selected()
 	if !ok {
 		return
 	}
-	decidable := it.State == stateOpen || it.State == stateRedactionPending || it.State == stateAutoRedacted
-	showIf(r.decideBox, decidable)
-	showIf(r.keepBox, it.State == stateOpen)
-	showIf(r.confirmBtn, it.State == stateAutoRedacted)
-	stored := it.Recording == "stored"
-	setEnabled(r.deleteBtn, stored && !r.sending)
-	setEnabled(r.intervalBtn, stored && r.queue.ServerHasKey && !r.sending)
+	allows := func(action string) bool { return slices.Contains(it.Allows, action) }
+	canDelete, canSilence, canKeep, canConfirm := allows(server.DecisionDelete), allows(server.DecisionDeleteInterval), allows(server.DecisionKeep), allows(server.DecisionConfirm)
+	showIf(r.decideBox, canDelete || canSilence || canKeep || canConfirm)
+	showIf(r.keepBox, canKeep)
+	showIf(r.confirmBtn, canConfirm)
+	setEnabled(r.deleteBtn, canDelete && !r.sending)
+	setEnabled(r.intervalBtn, canSilence && !r.sending)
 	setEnabled(r.keepBtn, !r.sending)
 	setEnabled(r.confirmBtn, !r.sending)
 	hint := ""
 	switch {
-	case !stored:
+	case it.Recording != server.RecordingStored:
 		hint = "The recording is " + recordingWords(it.Recording) + ": it can be deleted once it is on the server."
-	case !r.queue.ServerHasKey:
+	case canDelete && !canSilence && !r.queue.ServerHasKey:
 		hint = "The server has no organisation key, so it cannot silence part of a recording; it can delete the whole of it."
 	}
 	say(r.deleteHint, hint)
 
-	showIf(r.approveBox, it.State == stateAwaitingApproval)
-	if it.State == stateAwaitingApproval {
+	canApprove := allows(server.ReviewApprove)
+	showIf(r.approveBox, canApprove)
+	if canApprove {
 		r.approveText.SetText(fmt.Sprintf("%s decided to %s. A second data-protection officer approves it (it is then carried out) or rejects it (it returns to the queue).",
 			it.DecidedBy, decisionWords(it.Decision, it.DecisionFromMS, it.DecisionToMS)))
 	}
@@ -223,7 +228,7 @@ func (r *Review) deleteWhole() {
 		return
 	}
 	r.ask(fmt.Sprintf("Delete the whole recording of the %s? This cannot be undone.", callWords(it)), "Delete the recording", func() {
-		r.decide(it, uplink.Decision{Action: actionDelete}, "Could not delete the recording")
+		r.decide(it, server.Decision{Action: server.DecisionDelete}, "Could not delete the recording")
 	})
 }
 
@@ -249,7 +254,7 @@ func (r *Review) deleteInterval() {
 	say(r.problem, "")
 	r.ask(fmt.Sprintf("Silence %s of the recording of the %s? The sound there is replaced by silence on both channels; this cannot be undone.",
 		interval(&from, &to), callWords(it)), "Silence it", func() {
-		r.decide(it, uplink.Decision{Action: actionDeleteInterval, FromMS: &from, ToMS: &to}, "Could not silence the interval")
+		r.decide(it, server.Decision{Action: server.DecisionDeleteInterval, FromMS: &from, ToMS: &to}, "Could not silence the interval")
 	})
 }
 
@@ -263,30 +268,30 @@ func (r *Review) keep() {
 		say(r.problem, "Give a reason for keeping the recording. It stays in the review record; the officer never sees it.")
 		return
 	}
-	r.decide(it, uplink.Decision{Action: actionKeep, Note: note}, "Could not keep the recording")
+	r.decide(it, server.Decision{Action: server.DecisionKeep, Note: note}, "Could not keep the recording")
 }
 
 func (r *Review) confirmRedaction() {
 	if it, ok := r.selected(); ok {
-		r.decide(it, uplink.Decision{Action: actionConfirm}, "Could not confirm the redaction")
+		r.decide(it, server.Decision{Action: server.DecisionConfirm}, "Could not confirm the redaction")
 	}
 }
 
-func (r *Review) decide(it uplink.ReviewItem, d uplink.Decision, failed string) {
+func (r *Review) decide(it server.ReviewItem, d server.Decision, failed string) {
 	r.send(failed, func(ctx context.Context) (string, error) {
 		got, err := r.backend.Decide(ctx, it.ID, d)
 		if err != nil {
 			return "", fmt.Errorf("decide %s on review item %s: %w", d.Action, it.ID, err)
 		}
-		if got.State == stateAwaitingApproval {
+		if got.State == server.ReviewAwaitingApproval {
 			return "Decision recorded: a second data-protection officer must approve it before it is carried out.", nil
 		}
 		switch d.Action {
-		case actionDelete:
+		case server.DecisionDelete:
 			return "Deleted the recording of the " + callWords(it) + ".", nil
-		case actionDeleteInterval:
+		case server.DecisionDeleteInterval:
 			return "Silenced " + interval(d.FromMS, d.ToMS) + " of the recording of the " + callWords(it) + ".", nil
-		case actionKeep:
+		case server.DecisionKeep:
 			return "Kept: the " + callWords(it) + " goes back to its ordinary retention.", nil
 		}
 		return "Redaction confirmed.", nil
@@ -308,7 +313,7 @@ func (r *Review) reject() {
 	}
 }
 
-func (r *Review) answer(it uplink.ReviewItem, approve bool) {
+func (r *Review) answer(it server.ReviewItem, approve bool) {
 	failed := "Could not reject the decision"
 	if approve {
 		failed = "Could not approve the decision"

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 )
 
 func ms(v int64) *int64 { return &v }
@@ -24,54 +25,55 @@ func ms(v int64) *int64 { return &v }
 // asked and removes decided items from the queue.
 type fakeReview struct {
 	mu        sync.Mutex
-	queue     uplink.ReviewQueue
-	holds     []uplink.Hold
+	queue     server.ReviewQueue
+	holds     []server.Hold
 	twoPerson bool
-	report    uplink.RetentionReport
+	report    server.RetentionReport
 
 	loadErr   error // returned by Review
 	decideErr error // returned by Decide
 	awaiting  bool  // Decide leaves deletions awaiting approval
 
-	decided  []uplink.Decision
+	decided  []server.Decision
 	approved []bool
 	lifts    []string
 	loads    int
 }
 
-func (f *fakeReview) Review(ctx context.Context, state string) (uplink.ReviewQueue, error) {
+func (f *fakeReview) Review(ctx context.Context, state string) (server.ReviewQueue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.loads++
 	if f.loadErr != nil {
-		return uplink.ReviewQueue{}, f.loadErr
+		return server.ReviewQueue{}, f.loadErr
 	}
 	q := f.queue
-	q.Items = append([]uplink.ReviewItem(nil), f.queue.Items...)
+	q.Items = append([]server.ReviewItem(nil), f.queue.Items...)
 	return q, nil
 }
 
-func (f *fakeReview) remove(id string) uplink.ReviewItem {
+func (f *fakeReview) remove(id string) server.ReviewItem {
 	for i, it := range f.queue.Items {
 		if it.ID == id {
 			f.queue.Items = append(f.queue.Items[:i:i], f.queue.Items[i+1:]...)
 			return it
 		}
 	}
-	return uplink.ReviewItem{}
+	return server.ReviewItem{}
 }
 
-func (f *fakeReview) Decide(ctx context.Context, id string, d uplink.Decision) (uplink.ReviewItem, error) {
+func (f *fakeReview) Decide(ctx context.Context, id string, d server.Decision) (server.ReviewItem, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.decided = append(f.decided, d)
 	if f.decideErr != nil {
-		return uplink.ReviewItem{}, f.decideErr
+		return server.ReviewItem{}, f.decideErr
 	}
-	if f.awaiting && d.Action != actionKeep {
+	if f.awaiting && d.Action != server.DecisionKeep {
 		for i := range f.queue.Items {
 			if f.queue.Items[i].ID == id {
-				f.queue.Items[i].State, f.queue.Items[i].Decision, f.queue.Items[i].DecidedBy = stateAwaitingApproval, d.Action, "dee"
+				f.queue.Items[i].State, f.queue.Items[i].Decision, f.queue.Items[i].DecidedBy = server.ReviewAwaitingApproval, d.Action, "dee"
+				f.queue.Items[i].Allows = allowsAwaiting
 				return f.queue.Items[i], nil
 			}
 		}
@@ -81,20 +83,20 @@ func (f *fakeReview) Decide(ctx context.Context, id string, d uplink.Decision) (
 	return it, nil
 }
 
-func (f *fakeReview) Approve(ctx context.Context, id string, approve bool) (uplink.ReviewItem, error) {
+func (f *fakeReview) Approve(ctx context.Context, id string, approve bool) (server.ReviewItem, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.approved = append(f.approved, approve)
 	return f.remove(id), nil
 }
 
-func (f *fakeReview) Holds(ctx context.Context, all bool) ([]uplink.Hold, bool, error) {
+func (f *fakeReview) Holds(ctx context.Context, all bool) ([]server.Hold, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]uplink.Hold(nil), f.holds...), f.twoPerson, nil
+	return append([]server.Hold(nil), f.holds...), f.twoPerson, nil
 }
 
-func (f *fakeReview) LiftHold(ctx context.Context, id int64, reason string) (uplink.Hold, bool, error) {
+func (f *fakeReview) LiftHold(ctx context.Context, id int64, reason string) (server.Hold, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lifts = append(f.lifts, fmt.Sprintf("%d: %s", id, reason))
@@ -104,10 +106,10 @@ func (f *fakeReview) LiftHold(ctx context.Context, id int64, reason string) (upl
 			return f.holds[i], !f.twoPerson, nil
 		}
 	}
-	return uplink.Hold{}, false, errors.New("no such hold")
+	return server.Hold{}, false, errors.New("no such hold")
 }
 
-func (f *fakeReview) RetentionReport(ctx context.Context, days int) (uplink.RetentionReport, error) {
+func (f *fakeReview) RetentionReport(ctx context.Context, days int) (server.RetentionReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.report, nil
@@ -118,34 +120,43 @@ func serverError(status int, msg string) error {
 	return &uplink.HTTPError{Status: status, Message: msg}
 }
 
-func queueItems() []uplink.ReviewItem {
+// What the server allows (ReviewItem.Allows) for an open item whose
+// recording is on a server with the key, and for a deletion awaiting a
+// second dpo (keeping instead is allowed too).
+var (
+	allowsOpen     = []string{server.DecisionDelete, server.DecisionDeleteInterval, server.DecisionKeep}
+	allowsAwaiting = []string{server.DecisionKeep, server.ReviewApprove}
+)
+
+func queueItems() []server.ReviewItem {
 	stored := now.Add(-time.Hour)
-	return []uplink.ReviewItem{
+	return []server.ReviewItem{
 		{ID: "f1", Kind: "flag", CallID: "c1", Officer: "olive", Reason: "health", Label: "Health details were recorded",
-			Note: "caller described her treatment", FromMS: ms(12000), ToMS: ms(47500), At: now.Add(-50 * time.Minute), State: stateOpen,
+			Note: "caller described her treatment", FromMS: ms(12000), ToMS: ms(47500), At: now.Add(-50 * time.Minute), State: server.ReviewOpen,
 			Started: now.Add(-time.Hour), Direction: "inbound", Remote: "+441632960555", Recording: "stored",
-			RetentionRule: "health-flagged", DeleteAfter: &stored},
+			RetentionRule: "health-flagged", DeleteAfter: &stored, Allows: allowsOpen},
 		{ID: "declined:c2", Kind: "declined", CallID: "c2", Officer: "olive", Reason: "declined", Label: "Caller declined recording",
-			Note: "the caller objected to being recorded", At: now.Add(-20 * time.Minute), State: stateOpen,
-			Started: now.Add(-21 * time.Minute), Direction: "outbound", Remote: "+441632960777", Recording: "stored", RetentionRule: "declined"},
+			Note: "the caller objected to being recorded", At: now.Add(-20 * time.Minute), State: server.ReviewOpen,
+			Started: now.Add(-21 * time.Minute), Direction: "outbound", Remote: "+441632960777", Recording: "stored", RetentionRule: "declined", Allows: allowsOpen},
 		{ID: "f3", Kind: "flag", CallID: "c3", Officer: "pat", Reason: "other", Label: "Other sensitive details",
-			At: now.Add(-10 * time.Minute), State: stateAwaitingApproval, Decision: actionDelete, DecidedBy: "dan",
-			Started: now.Add(-11 * time.Minute), Direction: "inbound", Remote: "+441632960888", Recording: "stored"},
+			At: now.Add(-10 * time.Minute), State: server.ReviewAwaitingApproval, Decision: server.DecisionDelete, DecidedBy: "dan",
+			Started: now.Add(-11 * time.Minute), Direction: "inbound", Remote: "+441632960888", Recording: "stored", Allows: allowsAwaiting},
 		{ID: "f4", Kind: "flag", CallID: "c4", Officer: "pat", Reason: "card", Label: "Card details were recorded",
-			FromMS: ms(1000), ToMS: ms(9000), At: now.Add(-5 * time.Minute), State: stateAutoRedacted,
-			Started: now.Add(-6 * time.Minute), Direction: "inbound", Remote: "+441632960999", Recording: "stored"},
+			FromMS: ms(1000), ToMS: ms(9000), At: now.Add(-5 * time.Minute), State: server.ReviewAutoRedacted,
+			Started: now.Add(-6 * time.Minute), Direction: "inbound", Remote: "+441632960999", Recording: "stored",
+			Allows: []string{server.DecisionDelete, server.DecisionDeleteInterval, server.DecisionConfirm}},
 	}
 }
 
 func newFake() *fakeReview {
 	review := now.Add(72 * time.Hour)
 	return &fakeReview{
-		queue:     uplink.ReviewQueue{Items: queueItems(), ServerHasKey: true},
+		queue:     server.ReviewQueue{Items: queueItems(), ServerHasKey: true},
 		twoPerson: true,
-		holds: []uplink.Hold{{ID: 7, Number: "+441632960123", Reason: "complaint", Owner: "Complaints team", ReviewAt: &review,
+		holds: []server.Hold{{ID: 7, Number: "+441632960123", Reason: "complaint", Owner: "Complaints team", ReviewAt: &review,
 			Note: "C-2026-031", Calls: 3}},
-		report: uplink.RetentionReport{Now: now, Until: now.Add(7 * 24 * time.Hour), DueCount: 1,
-			Due: []uplink.DueCall{{CallID: "c2", Agent: "olive", Started: now.Add(-21 * time.Minute), DeleteAfter: now.Add(7 * 24 * time.Hour), Rule: "declined", Recording: "stored"}}},
+		report: server.RetentionReport{Now: now, Until: now.Add(7 * 24 * time.Hour), DueCount: 1,
+			Due: []server.DueCall{{CallID: "c2", Agent: "olive", Started: now.Add(-21 * time.Minute), DeleteAfter: now.Add(7 * 24 * time.Hour), Rule: "declined", Recording: "stored"}}},
 	}
 }
 
@@ -231,8 +242,11 @@ func TestReviewShowsTheQueueAndTheHolds(t *testing.T) {
 		t.Errorf("declined item: interval %q, from %q, raised %q", r.facts["Interval"].Text, r.from.Text, r.facts["Raised"].Text)
 	}
 	r.list.Select(2)
-	if r.decideBox.Visible() || !r.approveBox.Visible() || !strings.HasPrefix(r.approveText.Text, "dan decided to delete the whole recording") {
-		t.Errorf("an item awaiting approval: decide shown %v, approval %q", r.decideBox.Visible(), r.approveText.Text)
+	if !r.approveBox.Visible() || !strings.HasPrefix(r.approveText.Text, "dan decided to delete the whole recording") {
+		t.Errorf("an item awaiting approval: approval shown %v, %q", r.approveBox.Visible(), r.approveText.Text)
+	}
+	if !r.keepBox.Visible() || !r.deleteBtn.Disabled() || !r.intervalBtn.Disabled() {
+		t.Error("an item awaiting approval offers what the server allows: keeping instead, and no second deletion")
 	}
 	r.list.Select(3)
 	if !r.confirmBtn.Visible() || r.keepBox.Visible() {
@@ -262,30 +276,30 @@ func TestReviewDecisionsReachTheBackend(t *testing.T) {
 		item     int
 		act      func(r *Review)
 		confirm  bool // the view asks before sending
-		decided  []uplink.Decision
+		decided  []server.Decision
 		approved []bool
 		problem  string
 		info     string
 	}{
 		{name: "keep sends the dpo's reason", item: 0,
 			act:     func(r *Review) { test.Type(r.note, "treatment named, no detail"); test.Tap(r.keepBtn) },
-			decided: []uplink.Decision{{Action: actionKeep, Note: "treatment named, no detail"}}, info: "Kept: the inbound call from +441632960555"},
+			decided: []server.Decision{{Action: server.DecisionKeep, Note: "treatment named, no detail"}}, info: "Kept: the inbound call from +441632960555"},
 		{name: "keep without a reason asks for one", item: 0,
 			act:     func(r *Review) { test.Tap(r.keepBtn) },
 			problem: "Give a reason for keeping the recording"},
 		{name: "deleting the whole recording asks first", item: 1, confirm: true,
 			act:     func(r *Review) { test.Tap(r.deleteBtn) },
-			decided: []uplink.Decision{{Action: actionDelete}}, info: "Deleted the recording of the outbound call to +441632960777"},
+			decided: []server.Decision{{Action: server.DecisionDelete}}, info: "Deleted the recording of the outbound call to +441632960777"},
 		{name: "silencing takes the interval as typed", item: 0, confirm: true,
 			act: func(r *Review) {
 				r.from.SetText("1:05")
 				r.to.SetText("70.25")
 				test.Tap(r.intervalBtn)
 			},
-			decided: []uplink.Decision{{Action: actionDeleteInterval, FromMS: ms(65000), ToMS: ms(70250)}}, info: "Silenced 65 s to 70.25 s"},
+			decided: []server.Decision{{Action: server.DecisionDeleteInterval, FromMS: ms(65000), ToMS: ms(70250)}}, info: "Silenced 65 s to 70.25 s"},
 		{name: "silencing the officer's interval as marked", item: 0, confirm: true,
 			act:     func(r *Review) { test.Tap(r.intervalBtn) },
-			decided: []uplink.Decision{{Action: actionDeleteInterval, FromMS: ms(12000), ToMS: ms(47500)}}},
+			decided: []server.Decision{{Action: server.DecisionDeleteInterval, FromMS: ms(12000), ToMS: ms(47500)}}},
 		{name: "a backwards interval is refused", item: 0,
 			act: func(r *Review) {
 				r.from.SetText("30")
@@ -304,7 +318,7 @@ func TestReviewDecisionsReachTheBackend(t *testing.T) {
 			approved: []bool{false}, info: "Rejected"},
 		{name: "an automatic card redaction is confirmed", item: 3,
 			act:     func(r *Review) { test.Tap(r.confirmBtn) },
-			decided: []uplink.Decision{{Action: actionConfirm}}, info: "Redaction confirmed."},
+			decided: []server.Decision{{Action: server.DecisionConfirm}}, info: "Redaction confirmed."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -333,6 +347,37 @@ func TestReviewDecisionsReachTheBackend(t *testing.T) {
 			}
 			if len(c.decided)+len(c.approved) > 0 && r.list.Length() != 3 {
 				t.Errorf("after the decision the queue shows %d items, want 3", r.list.Length())
+			}
+		})
+	}
+}
+
+// TestReviewOffersWhatTheServerAllows: the buttons follow the item's
+// Allows, whatever its state: the view never works out the server's rules.
+func TestReviewOffersWhatTheServerAllows(t *testing.T) {
+	cases := []struct {
+		name                       string
+		allows                     []string
+		decide, del, silence, keep bool
+		confirm, approve           bool
+	}{
+		{name: "everything a dpo may do with an open item", allows: allowsOpen, decide: true, del: true, silence: true, keep: true},
+		{name: "an open item the server only lets keep", allows: []string{server.DecisionKeep}, decide: true, keep: true},
+		{name: "an open item the server lets do nothing with", allows: nil},
+		{name: "deleting without silencing", allows: []string{server.DecisionDelete}, decide: true, del: true},
+		{name: "confirming only", allows: []string{server.DecisionConfirm}, decide: true, confirm: true},
+		{name: "approving only", allows: []string{server.ReviewApprove}, approve: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.queue.Items[0].Allows = c.allows // f1 is open, its recording stored
+			r, _ := openReview(t, f)
+			r.list.Select(0)
+			got := []bool{r.decideBox.Visible(), !r.deleteBtn.Disabled(), !r.intervalBtn.Disabled(), r.keepBox.Visible(), r.confirmBtn.Visible(), r.approveBox.Visible()}
+			want := []bool{c.decide, c.del, c.silence, c.keep, c.confirm, c.approve}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decide, delete, silence, keep, confirm, approve: %v, want %v", got, want)
 			}
 		})
 	}

@@ -69,7 +69,7 @@ func TestDPOViewOnARealServer(t *testing.T) {
 		{"id":"e7","seq":7,"time":"C2END","type":"call.ended","call_id":"c2","call":{"direction":"outbound","local":{"number":"2001"},"remote":{"number":"+441632960777"},"started":"C2START","ended":"C2END","recorded":true}}]}`))
 	uploadRecordings(t, base, olive, org.Recipient(), "c1", "c2")
 	review := started.AddDate(0, 0, 5)
-	hold, err := dee.PlaceHold(ctx, uplink.Hold{Number: "+441632960555", Reason: "complaint", Owner: "Complaints team", ReviewAt: &review, Note: "C-2026-031"})
+	hold, err := dee.PlaceHold(ctx, server.Hold{Number: "+441632960555", Reason: "complaint", Owner: "Complaints team", ReviewAt: &review, Note: "C-2026-031"})
 	if err != nil {
 		t.Fatalf("place a hold: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestDPOViewOnARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kept, declined uplink.ReviewItem
+	var kept, declined server.ReviewItem
 	for _, it := range all.Items {
 		switch it.Kind {
 		case "flag":

@@ -11,17 +11,19 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
+	"github.com/callguard/callguard/wire"
 )
 
 // The words the view uses; plain functions, tested without a window.
 
-func queueSummary(q uplink.ReviewQueue) string {
+func queueSummary(q server.ReviewQueue) string {
 	var waiting, approval int
 	for _, it := range q.Items {
 		switch it.State {
-		case stateAwaitingApproval:
+		case server.ReviewAwaitingApproval:
 			approval++
-		case stateOpen, stateAutoRedacted, stateRedactionPending:
+		case server.ReviewOpen, server.ReviewAutoRedacted, server.ReviewRedactionPending:
 			waiting++
 		}
 	}
@@ -38,18 +40,18 @@ func queueSummary(q uplink.ReviewQueue) string {
 	return s
 }
 
-func itemReason(it uplink.ReviewItem) string {
+func itemReason(it server.ReviewItem) string {
 	if it.Label != "" {
 		return it.Label
 	}
 	return it.Reason
 }
 
-func itemTitle(it uplink.ReviewItem) string {
+func itemTitle(it server.ReviewItem) string {
 	return itemReason(it) + " — " + stateWords(it)
 }
 
-func itemLine(it uplink.ReviewItem) string {
+func itemLine(it server.ReviewItem) string {
 	who := it.Remote
 	if who == "" {
 		who = "withheld"
@@ -57,7 +59,7 @@ func itemLine(it uplink.ReviewItem) string {
 	return fmt.Sprintf("%s · %s %s · %s", it.Officer, it.Direction, who, when(it.At))
 }
 
-func callWords(it uplink.ReviewItem) string {
+func callWords(it server.ReviewItem) string {
 	who := it.Remote
 	if who == "" {
 		who = "withheld number"
@@ -72,51 +74,51 @@ func callWords(it uplink.ReviewItem) string {
 }
 
 func fromOrTo(direction string) string {
-	if direction == "outbound" {
+	if d, _ := wire.ParseDirection(direction); d == wire.DirectionOutbound {
 		return "to"
 	}
 	return "from"
 }
 
-func stateWords(it uplink.ReviewItem) string {
+func stateWords(it server.ReviewItem) string {
 	switch it.State {
-	case stateOpen:
+	case server.ReviewOpen:
 		return "waiting for a decision"
-	case stateAwaitingApproval:
+	case server.ReviewAwaitingApproval:
 		return "waiting for a second officer's approval"
-	case stateApproved:
+	case server.ReviewApproved:
 		return "approved, being carried out"
-	case stateRedactionPending:
+	case server.ReviewRedactionPending:
 		switch it.Pending {
-		case "no-key":
+		case server.PendingNoKey:
 			return "card details: silenced once the server has its key"
-		case "no-recording":
+		case server.PendingNoRecording:
 			return "card details: silenced once the recording arrives"
 		}
 		return "card details: waiting to be silenced"
-	case stateAutoRedacted:
+	case server.ReviewAutoRedacted:
 		return "card details silenced: confirm"
-	case "done":
+	case server.ReviewDone:
 		return "done (" + it.Outcome + ")"
 	}
-	return it.State
+	return string(it.State)
 }
 
 func recordingWords(s string) string {
 	switch s {
-	case "stored":
+	case server.RecordingStored:
 		return "on the server"
-	case "uploading":
+	case server.RecordingUploading:
 		return "still uploading"
-	case "none", "":
+	case server.RecordingNone, "":
 		return "not on the server"
-	case "deleted":
+	case server.RecordingDeleted:
 		return "deleted"
 	}
 	return s
 }
 
-func retentionWords(it uplink.ReviewItem) string {
+func retentionWords(it server.ReviewItem) string {
 	if it.DeleteAfter == nil {
 		return orDash(it.RetentionRule)
 	}
@@ -125,19 +127,19 @@ func retentionWords(it uplink.ReviewItem) string {
 
 func decisionWords(action string, from, to *int64) string {
 	switch action {
-	case actionDelete:
+	case server.DecisionDelete:
 		return "delete the whole recording"
-	case actionDeleteInterval:
+	case server.DecisionDeleteInterval:
 		return "silence " + interval(from, to)
-	case actionKeep:
+	case server.DecisionKeep:
 		return "keep the recording"
-	case actionConfirm:
+	case server.DecisionConfirm:
 		return "confirm the redaction"
 	}
 	return action
 }
 
-func holdWhat(h uplink.Hold) string {
+func holdWhat(h server.Hold) string {
 	var what string
 	switch {
 	case h.CallID != "":
@@ -158,11 +160,11 @@ func holdWhat(h uplink.Hold) string {
 	return what
 }
 
-func holdTitle(h uplink.Hold) string {
+func holdTitle(h server.Hold) string {
 	return fmt.Sprintf("#%d %s — %s", h.ID, h.Reason, holdWhat(h))
 }
 
-func (r *Review) holdLine(h uplink.Hold) string {
+func (r *Review) holdLine(h server.Hold) string {
 	parts := []string{"owner " + orDash(h.Owner)}
 	if h.ReviewAt != nil {
 		review := "review by " + day(*h.ReviewAt)

@@ -31,6 +31,7 @@ var looks = map[app.RecordingState]look{
 	app.StateDeclined:       {"NOT RECORDING", "The caller declined recording", rgb(0x37, 0x47, 0x4F), white, glyphSlash},
 	app.StateExcluded:       {"NEVER RECORDED", "Policy: this call is not recorded", rgb(0x00, 0x69, 0x5C), white, glyphSlash},
 	app.StateFailed:         {"RECORDING FAILED", "This call is NOT being recorded", rgb(0xAD, 0x14, 0x57), white, glyphTriangle},
+	app.StateUnconfirmed:    {"NOT PAUSED", "Phone system may be recording", rgb(0xAD, 0x14, 0x57), white, glyphTriangle},
 	app.StateUnknown:        {"STATE UNKNOWN", "callguard cannot tell whether this call is recorded", rgb(0xFF, 0xEB, 0x3B), black, glyphQuestion},
 }
 

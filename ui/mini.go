@@ -93,6 +93,16 @@ func (m *Mini) Update(s app.Snapshot) {
 	setEnabled(m.pauseBtn, s.Call != nil && st != app.StateExcluded && st != app.StateDeclined)
 	showIf(m.resumeBtn, resumable(s))
 	showIf(m.pauseBtn, !resumable(s))
+	// While the caller keys numbers the strip asks too: the pause button
+	// says why and stands out.
+	text, imp := "Pause…", widget.MediumImportance
+	if s.Call != nil && s.Call.Keying {
+		text, imp = "Keying numbers: pause…", widget.HighImportance
+	}
+	if m.pauseBtn.Text != text || m.pauseBtn.Importance != imp {
+		m.pauseBtn.Text, m.pauseBtn.Importance = text, imp
+		m.pauseBtn.Refresh()
+	}
 	if !m.pauseBtn.Visible() || m.pauseBtn.Disabled() {
 		m.setReasons(false)
 	}

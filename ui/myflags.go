@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
-	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -15,25 +14,18 @@ import (
 	"github.com/callguard/callguard/app"
 	"github.com/callguard/callguard/app/uplink"
 	"github.com/callguard/callguard/policy"
+	"github.com/callguard/callguard/server"
 )
 
 // FlagHistory is what the "My flags" view asks of the server: the
 // officer's own flags of the last 30 days, newest first, with what came of
 // each. *uplink.Client implements it.
 type FlagHistory interface {
-	MyFlags(ctx context.Context) ([]uplink.FlagOutcome, error)
+	MyFlags(ctx context.Context) ([]server.FlagOutcome, error)
 }
 
 // myFlagsHotkey opens and closes the "My flags" view.
 const myFlagsHotkey = "Ctrl+Shift+F"
-
-// Outcomes of a flag as the server tells the officer who raised it.
-const (
-	outcomePending  = "pending"
-	outcomeDeleted  = "deleted"
-	outcomeRedacted = "redacted"
-	outcomeKept     = "kept"
-)
 
 // MyFlags is the officer's "My flags" view: the calls they flagged for
 // deletion in the last 30 days and what the data-protection officer did
@@ -44,10 +36,7 @@ type MyFlags struct {
 	pol     *policy.Policy
 	calls   map[string]app.CallView // the calls the session still knows, by id
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	busy   sync.WaitGroup // loads in flight
-	gen    int            // the latest load; older answers are dropped (fyne's goroutine only)
+	bg *background // the loads
 
 	summary *widget.Label
 	problem *widget.Label
@@ -59,8 +48,7 @@ type MyFlags struct {
 // recent calls describe the flagged calls it still knows. Refresh loads
 // the flags.
 func NewMyFlags(history FlagHistory, pol *policy.Policy, s app.Snapshot) *MyFlags {
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &MyFlags{history: history, pol: pol, ctx: ctx, cancel: cancel, calls: map[string]app.CallView{}}
+	m := &MyFlags{history: history, pol: pol, bg: newBackground(), calls: map[string]app.CallView{}}
 	for _, c := range s.Recent {
 		m.calls[c.ID] = c
 	}
@@ -84,52 +72,33 @@ func (m *MyFlags) Content() fyne.CanvasObject { return m.content }
 // Refresh loads the flags from the server in the background and shows
 // them, or why they could not be loaded. Call it on fyne's goroutine.
 func (m *MyFlags) Refresh() {
-	if m.ctx.Err() != nil {
-		return
-	}
-	m.gen++
-	gen := m.gen
-	m.busy.Add(1)
-	go func() {
-		defer m.busy.Done()
-		flags, err := m.history.MyFlags(m.ctx)
-		if m.ctx.Err() != nil {
-			return // stopped: the view is closed
+	load(m.bg, m.history.MyFlags, func(flags []server.FlagOutcome, err error) {
+		if err != nil {
+			say(m.problem, flagsProblem(err))
+			if len(m.rows.Objects) == 0 {
+				m.summary.Hide()
+			}
+			return
 		}
-		fyne.Do(func() {
-			if gen != m.gen {
-				return // a newer load is on its way
-			}
-			if err != nil {
-				say(m.problem, flagsProblem(err))
-				if len(m.rows.Objects) == 0 {
-					m.summary.Hide()
-				}
-				return
-			}
-			say(m.problem, "")
-			m.show(flags)
-		})
-	}()
+		say(m.problem, "")
+		m.show(flags)
+	})
 }
 
 // Wait returns once every load started so far has been answered and the
 // answer shown.
-func (m *MyFlags) Wait() { m.busy.Wait() }
+func (m *MyFlags) Wait() { m.bg.Wait() }
 
 // Stop cancels the loads in flight and waits for them to end.
-func (m *MyFlags) Stop() {
-	m.cancel()
-	m.busy.Wait()
-}
+func (m *MyFlags) Stop() { m.bg.Stop() }
 
-func (m *MyFlags) show(flags []uplink.FlagOutcome) {
-	flags = append([]uplink.FlagOutcome(nil), flags...)
+func (m *MyFlags) show(flags []server.FlagOutcome) {
+	flags = append([]server.FlagOutcome(nil), flags...)
 	sort.SliceStable(flags, func(i, j int) bool { return flags[i].At.After(flags[j].At) })
 	var waiting int
 	rows := make([]fyne.CanvasObject, 0, 2*len(flags))
 	for i, f := range flags {
-		if f.Outcome == outcomePending {
+		if f.Outcome == server.OutcomePending {
 			waiting++
 		}
 		if i > 0 {
@@ -151,14 +120,14 @@ func (m *MyFlags) show(flags []uplink.FlagOutcome) {
 }
 
 // row is one flag: what came of it in bold, then why and which call.
-func (m *MyFlags) row(f uplink.FlagOutcome) fyne.CanvasObject {
+func (m *MyFlags) row(f server.FlagOutcome) fyne.CanvasObject {
 	title := outcomeWords(f.Outcome)
-	if f.Decided != nil && f.Outcome != outcomePending {
+	if f.Decided != nil && f.Outcome != server.OutcomePending {
 		title += " · " + when(*f.Decided)
 	}
 	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	head.Wrapping = fyne.TextWrapWord
-	if f.Outcome == outcomePending {
+	if f.Outcome == server.OutcomePending {
 		head.Importance = widget.WarningImportance
 	}
 	what := m.reasonLabel(f.Reason)
@@ -186,13 +155,13 @@ func (m *MyFlags) reasonLabel(id string) string {
 // outcomeWords says what came of a flag in words for the officer.
 func outcomeWords(outcome string) string {
 	switch outcome {
-	case outcomePending:
+	case server.OutcomePending:
 		return "Waiting for the data-protection officer"
-	case outcomeDeleted:
+	case server.OutcomeDeleted:
 		return "Deleted"
-	case outcomeRedacted:
+	case server.OutcomeRedacted:
 		return "The flagged part was silenced"
-	case outcomeKept:
+	case server.OutcomeKept:
 		return "Kept after review"
 	}
 	return fmt.Sprintf("Decided (%q: this version of callguard has no words for it)", outcome)

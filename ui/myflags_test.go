@@ -15,25 +15,25 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/callguard/callguard/app"
-	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 )
 
 // fakeFlags is the server as the "My flags" view sees it.
 type fakeFlags struct {
 	mu    sync.Mutex
-	flags []uplink.FlagOutcome
+	flags []server.FlagOutcome
 	err   error
 	loads int
 }
 
-func (f *fakeFlags) MyFlags(ctx context.Context) ([]uplink.FlagOutcome, error) {
+func (f *fakeFlags) MyFlags(ctx context.Context) ([]server.FlagOutcome, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.loads++
 	if f.err != nil {
 		return nil, f.err
 	}
-	return append([]uplink.FlagOutcome(nil), f.flags...), nil
+	return append([]server.FlagOutcome(nil), f.flags...), nil
 }
 
 func (f *fakeFlags) loaded() int {
@@ -43,13 +43,13 @@ func (f *fakeFlags) loaded() int {
 }
 
 // oliveFlags are four flags, one of each outcome, not in order.
-func oliveFlags() []uplink.FlagOutcome {
+func oliveFlags() []server.FlagOutcome {
 	decided := now.Add(-30 * time.Minute)
-	return []uplink.FlagOutcome{
-		{ID: "f2", CallID: "c2", Reason: "card", At: now.Add(-3 * time.Hour), FromMS: ms(1000), ToMS: ms(9000), Outcome: outcomeRedacted, Decided: &decided},
-		{ID: "f4", CallID: "c4", Reason: "health", At: now.Add(-10 * time.Minute), Outcome: outcomePending},
-		{ID: "f1", CallID: "c1", Reason: "health", At: now.Add(-50 * time.Hour), FromMS: ms(12000), ToMS: ms(47500), Outcome: outcomeKept, Decided: &decided},
-		{ID: "f3", CallID: "c3", Reason: "other", At: now.Add(-2 * time.Hour), Outcome: outcomeDeleted, Decided: &decided},
+	return []server.FlagOutcome{
+		{ID: "f2", CallID: "c2", Reason: "card", At: now.Add(-3 * time.Hour), FromMS: ms(1000), ToMS: ms(9000), Outcome: server.OutcomeRedacted, Decided: &decided},
+		{ID: "f4", CallID: "c4", Reason: "health", At: now.Add(-10 * time.Minute), Outcome: server.OutcomePending},
+		{ID: "f1", CallID: "c1", Reason: "health", At: now.Add(-50 * time.Hour), FromMS: ms(12000), ToMS: ms(47500), Outcome: server.OutcomeKept, Decided: &decided},
+		{ID: "f3", CallID: "c3", Reason: "other", At: now.Add(-2 * time.Hour), Outcome: server.OutcomeDeleted, Decided: &decided},
 	}
 }
 

@@ -48,6 +48,8 @@ type Panel struct {
 	callLine   *widget.Label
 	why        *widget.Label
 	pauseLine  *widget.Label
+	keying     *widget.Label // "Caller is keying numbers — pause for card details?"
+	masked     *widget.Label // "Keypad tones masked …"
 	pauseBtns  map[string]*widget.Button
 	resumeBtn  *widget.Button
 	pauseBox   *fyne.Container
@@ -67,6 +69,7 @@ type Panel struct {
 	noticeFor  string
 	flagBtn    *widget.Button
 	myFlagsBtn *widget.Button
+	myCallsBtn *widget.Button
 	startBtn   *widget.Button
 	endBtn     *widget.Button
 	manualBox  *fyne.Container
@@ -78,6 +81,9 @@ type Panel struct {
 	// OnMyFlags opens the officer's "My flags" view. The button is hidden
 	// until the window, which owns the view, shows it.
 	OnMyFlags func()
+	// OnMyCalls opens the officer's "My calls" view (their scored calls).
+	// The button is hidden until it is set.
+	OnMyCalls func()
 	// SyncStatus says how the metadata sync is doing, e.g. "3 events waiting".
 	SyncStatus  func() string
 	settingsBtn *widget.Button
@@ -120,6 +126,14 @@ func (p *Panel) build() {
 	p.why = widget.NewLabel("")
 	p.why.Wrapping = fyne.TextWrapWord
 	p.pauseLine = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.keying = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.keying.Wrapping = fyne.TextWrapWord
+	p.keying.Importance = widget.WarningImportance
+	p.keying.Hide()
+	p.masked = widget.NewLabel("")
+	p.masked.Wrapping = fyne.TextWrapWord
+	p.masked.Importance = widget.LowImportance
+	p.masked.Hide()
 
 	var pauseButtons []fyne.CanvasObject
 	for _, r := range p.pol.PauseReasons {
@@ -155,6 +169,12 @@ func (p *Panel) build() {
 		}
 	})
 	p.myFlagsBtn.Hide()
+	p.myCallsBtn = widget.NewButtonWithIcon("My calls", theme.ListIcon(), func() {
+		if p.OnMyCalls != nil {
+			p.OnMyCalls()
+		}
+	})
+	p.myCallsBtn.Hide()
 	p.startBtn = widget.NewButtonWithIcon("Start call…", theme.ContentAddIcon(), func() { p.showStart() })
 	p.endBtn = widget.NewButtonWithIcon("End call", theme.ContentRemoveIcon(), func() { p.act(p.session.EndManual()) })
 	p.manualBox = container.NewGridWithColumns(2, p.startBtn, p.endBtn)
@@ -183,6 +203,7 @@ func (p *Panel) build() {
 	// 440 px only without); the list of keys says them all.
 	controls := container.NewVBox(
 		p.callLine,
+		p.keying,
 		p.pauseLine,
 		p.pauseBox,
 		container.NewGridWithColumns(2, p.resumeBtn, p.flagBtn),
@@ -190,8 +211,8 @@ func (p *Panel) build() {
 		p.manualBox,
 		p.problem,
 	)
-	secondary := container.NewVBox(p.noticeFold, p.notice, p.why, p.keys)
-	footer := container.NewBorder(nil, nil, nil, container.NewHBox(p.myFlagsBtn, p.settingsBtn), p.status)
+	secondary := container.NewVBox(p.noticeFold, p.notice, p.why, p.masked, p.keys)
+	footer := container.NewBorder(nil, nil, nil, container.NewHBox(p.myCallsBtn, p.myFlagsBtn, p.settingsBtn), p.status)
 	p.banner, p.controls = banner, controls
 	p.scroll = container.NewVScroll(secondary)
 	p.content = container.NewBorder(container.NewVBox(banner, controls), footer, nil, nil, p.scroll)
@@ -205,7 +226,7 @@ func (p *Panel) keysText(manual bool) string {
 			keys = append(keys, r.Hotkey+" pause: "+r.Label)
 		}
 	}
-	keys = append(keys, "Ctrl+R resume", "Ctrl+N notice read", "Ctrl+O caller objected", "Ctrl+D flag for deletion", myFlagsHotkey+" my flags", "Ctrl+, settings")
+	keys = append(keys, "Ctrl+R resume", "Ctrl+N notice read", "Ctrl+O caller objected", "Ctrl+D flag for deletion", myFlagsHotkey+" my flags", myCallsHotkey+" my calls", "Ctrl+, settings")
 	if manual {
 		keys = append(keys, "Ctrl+Shift+S start call", "Ctrl+Shift+E end call")
 	}
@@ -266,6 +287,11 @@ func (p *Panel) Update(s app.Snapshot) {
 	p.why.SetText(p.whyText(s))
 	showIf(p.why, p.why.Text != "")
 	p.updatePause(s)
+	p.updateKeying(s)
+	if m := maskedText(s); m != p.masked.Text {
+		p.masked.SetText(m)
+	}
+	showIf(p.masked, p.masked.Text != "")
 	p.updateNotice(s)
 
 	live := s.Call != nil
@@ -311,6 +337,8 @@ func (p *Panel) whyText(s app.Snapshot) string {
 		return "Why: " + s.Reason + ". Tell your supervisor; calls are not being recorded."
 	case app.StateExcluded:
 		return "Why: " + s.Reason + "."
+	case app.StateUnconfirmed:
+		return app.UnconfirmedText + ". Why: " + s.Reason + ". Tell your supervisor."
 	}
 	return ""
 }
@@ -340,6 +368,59 @@ func (p *Panel) callText(s app.Snapshot) string {
 	}
 	text := fmt.Sprintf("%s · %s · %s", dir, who, clock(p.now().Sub(from)))
 	return text + otherCalls(s.Calls, c.ID)
+}
+
+// keypadMaskedText says that keypad tones were silenced in a recording,
+// on the panel and the board alike.
+const keypadMaskedText = "Keypad tones masked"
+
+// maskedText says that keypad tones were silenced in the call's recording.
+func maskedText(s app.Snapshot) string {
+	if s.Call == nil || s.Call.KeypadMasked == 0 {
+		return ""
+	}
+	return keypadMaskedText + ": the caller's keypresses were silenced in this recording (" + plural(s.Call.KeypadMasked, "time") + "); which keys is never stored."
+}
+
+// paymentReason is the pause the keying question offers: the policy's
+// card-payment reason, else its first.
+func (p *Panel) paymentReason() *policy.PauseReason {
+	if r := p.pol.PauseReason("payment"); r != nil {
+		return r
+	}
+	if len(p.pol.PauseReasons) > 0 {
+		return &p.pol.PauseReasons[0]
+	}
+	return nil
+}
+
+// updateKeying asks the officer to pause while the core says the caller is
+// keying numbers, naming the card-payment pause's hotkey, and makes that
+// button the one that stands out.
+func (p *Panel) updateKeying(s app.Snapshot) {
+	keying := s.Call != nil && s.Call.Keying
+	r := p.paymentReason()
+	text := app.KeyingPrompt
+	if r != nil && r.Hotkey != "" {
+		text += " Press " + r.Hotkey + "."
+	}
+	if keying && p.keying.Text != text {
+		p.keying.SetText(text)
+	}
+	showIf(p.keying, keying)
+	if r == nil {
+		return
+	}
+	if b := p.pauseBtns[r.ID]; b != nil {
+		want := widget.MediumImportance
+		if keying {
+			want = widget.HighImportance
+		}
+		if b.Importance != want {
+			b.Importance = want
+			b.Refresh()
+		}
+	}
 }
 
 // otherCalls says what the officer's other calls are doing: a second call

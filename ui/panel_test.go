@@ -153,6 +153,18 @@ func TestPanelShowsEveryState(t *testing.T) {
 			want: app.StateFailed, headline: "RECORDING FAILED", detailHas: "NOT being recorded",
 		},
 		{
+			name: "a pause the phone system did not confirm", golden: "unconfirmed",
+			rec: &apptest.Recorder{FailPause: &app.UnconfirmedError{Command: "pause",
+				Err: errors.New(`rtpengine at 192.0.2.5:2223 did not answer "stop recording" within 500ms`)}},
+			drive: func(c *app.Core) {
+				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
+				call(c, app.CallAnswered, app.DirectionInbound)
+				c.Pause("payment")
+			},
+			want: app.StateUnconfirmed, headline: "NOT PAUSED", detailHas: "Phone system may be recording",
+			whyHas: app.UnconfirmedText + ". Why: the phone system did not confirm the pause",
+		},
+		{
 			name: "notice read folds to one line", golden: "notice-read",
 			drive: func(c *app.Core) {
 				c.HandleCall(app.CallEvent{Kind: app.LinkUp})
@@ -402,7 +414,7 @@ func TestParseHotkey(t *testing.T) {
 
 func TestStateIconsAreDistinct(t *testing.T) {
 	seen := map[string]app.RecordingState{}
-	for s := app.StateUnknown; s <= app.StateFailed; s++ {
+	for s := app.StateUnknown; s <= app.StateUnconfirmed; s++ {
 		r := StateIcon(s)
 		if len(r.Content()) < 100 {
 			t.Fatalf("%s icon is empty", s)

@@ -31,6 +31,11 @@ type Options struct {
 	// flags", Ctrl+Shift+F); nil hides the button, the hotkey and the tray
 	// entry. Leave it nil rather than set a nil *uplink.Client.
 	Flags FlagHistory
+	// Scores lists the officer's own scored calls and takes comments and
+	// disputes ("My calls", Ctrl+Shift+C); nil hides the button, the
+	// hotkey and the tray entry.
+	// Leave it nil rather than set a nil *uplink.Client.
+	Scores ScoreHistory
 	// Prefs is how the window starts: kept above other windows, full panel
 	// or mini strip.
 	Prefs config.Window
@@ -61,8 +66,10 @@ type Window struct {
 	wg       sync.WaitGroup
 
 	// The open "My flags" dialog, nil when closed (fyne's goroutine only).
-	flags       *MyFlags
-	flagsDialog dialog.Dialog
+	flags        *MyFlags
+	scores       *MyCalls // the open "My calls" view, nil when closed
+	scoresDialog dialog.Dialog
+	flagsDialog  dialog.Dialog
 
 	// The window's place on the screen (fyne's goroutine only).
 	mini       *Mini
@@ -91,6 +98,10 @@ func NewWindow(a fyne.App, opts Options) *Window {
 	if opts.Flags != nil {
 		w.panel.OnMyFlags = w.showMyFlags
 		w.panel.myFlagsBtn.Show()
+	}
+	if opts.Scores != nil {
+		w.panel.OnMyCalls = w.showMyCalls
+		w.panel.myCallsBtn.Show()
 	}
 	w.mini = newMini(w.panel)
 	w.mini.OnFull = func() { w.SetMini(false) }
@@ -238,6 +249,13 @@ func (w *Window) trayMenu(a fyne.App, s app.Snapshot) {
 			w.showMyFlags()
 		}))
 	}
+	if w.opts.Scores != nil {
+		items = append(items, fyne.NewMenuItem("My calls…", func() {
+			w.win.Show()
+			w.win.RequestFocus()
+			w.showMyCalls()
+		}))
+	}
 	desk.SetSystemTrayMenu(fyne.NewMenu("callguard", items...))
 	desk.SetSystemTrayIcon(StateIcon(s.State))
 }
@@ -281,6 +299,27 @@ func (w *Window) showMyFlags() {
 	v.Refresh()
 }
 
+// showMyCalls opens the "My calls" dialog, or reloads it when it is open.
+func (w *Window) showMyCalls() {
+	if w.opts.Scores == nil {
+		return
+	}
+	if w.scores != nil {
+		w.scores.Refresh()
+		return
+	}
+	v := NewMyCalls(w.opts.Scores, w.opts.Session.Snapshot(), w.win)
+	d := dialog.NewCustom("My calls: how they were scored", "Close", v.Content(), w.win)
+	d.SetOnClosed(func() {
+		v.Stop()
+		w.scores, w.scoresDialog = nil, nil
+	})
+	d.Resize(fyne.NewSize(440, 480))
+	w.scores, w.scoresDialog = v, d
+	d.Show()
+	v.Refresh()
+}
+
 // toggleMyFlags is the hotkey's action: it opens the dialog, or closes it
 // when it is open, so the keyboard alone can do both.
 func (w *Window) toggleMyFlags() {
@@ -289,6 +328,16 @@ func (w *Window) toggleMyFlags() {
 		return
 	}
 	w.showMyFlags()
+}
+
+// toggleMyCalls is the hotkey's action: it opens the dialog, or closes it
+// when it is open.
+func (w *Window) toggleMyCalls() {
+	if w.scoresDialog != nil {
+		w.scoresDialog.Hide()
+		return
+	}
+	w.showMyCalls()
 }
 
 // addShortcuts binds every action to a key, so the panel works without a mouse.
@@ -309,6 +358,7 @@ func (w *Window) addShortcuts() {
 	bind("Ctrl+O", p.confirmObjection)
 	bind("Ctrl+D", p.showFlag)
 	bind(myFlagsHotkey, w.toggleMyFlags)
+	bind(myCallsHotkey, w.toggleMyCalls)
 	bind("Ctrl+Shift+S", func() {
 		if p.session.Snapshot().Link == app.LinkManual {
 			p.showStart()

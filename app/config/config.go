@@ -65,6 +65,12 @@ type PhoneSystem struct {
 	// phone system shows as unknown within 2 s), every 10 s on TCP and TLS
 	// (a closed connection shows at once anyway).
 	KeepAliveMS int `json:"keepalive_ms,omitempty"`
+	// RTPEngineNG is rtpengine's ng control address (host:port), for a site
+	// without a central server whose policy records at the phone system
+	// (record.where pbx or both): the desktop then commands rtpengine
+	// itself. Empty: the central server does (callguard-server
+	// --rtpengine-ng), which needs one firewall rule instead of one per PC.
+	RTPEngineNG string `json:"rtpengine_ng,omitempty"`
 }
 
 // Manual reports whether calls are marked by hand: no phone system is
@@ -179,6 +185,11 @@ func (c *Config) Validate() error {
 		}
 		if p.KeepAliveMS != 0 && (p.KeepAliveMS < 200 || p.KeepAliveMS > 60000) {
 			bad("phone_system.keepalive_ms %d must be between 200 and 60000 milliseconds", p.KeepAliveMS)
+		}
+	}
+	if p.RTPEngineNG != "" {
+		if _, port, err := net.SplitHostPort(p.RTPEngineNG); err != nil || port == "" {
+			bad("phone_system.rtpengine_ng %q must be host:port", p.RTPEngineNG)
 		}
 	}
 	if c.Server.URL != "" {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/wire"
 )
 
@@ -52,6 +53,9 @@ type Presence struct {
 	Direction app.Direction
 	Remote    string // the remote number; the server masks it on the board
 	Started   time.Time
+	// KeypadMasked counts the stretches of keypad tones silenced in the
+	// call's recording, for the board's "keypad tones masked".
+	KeypadMasked int
 }
 
 // PresenceFrom turns a core snapshot into a Presence.
@@ -59,6 +63,7 @@ func PresenceFrom(s app.Snapshot) Presence {
 	p := Presence{State: s.State, Reason: s.Reason, Since: s.Since, Link: s.Link}
 	if c := s.Call; c != nil {
 		p.CallID, p.Direction, p.Remote, p.Started = c.ID, c.Direction, c.Remote.Number, c.Started
+		p.KeypadMasked = c.KeypadMasked
 	}
 	return p
 }
@@ -76,7 +81,8 @@ type Options struct {
 	// within this [14 days].
 	// Outbox holds the events to send.
 	Outbox Queue
-	// SpoolDir is the recorder's spool: <call-id>.wav.age and <call-id>.json.
+	// SpoolDir is the recorder's spool: <call-id>.opus.age (or .wav.age)
+	// and <call-id>.json.
 	// Empty: no uploads.
 	SpoolDir   string
 	HTTPClient *http.Client
@@ -389,32 +395,13 @@ func (c *Client) send(ctx context.Context, evs []app.Event) (uint64, error) {
 	return last, nil
 }
 
-// heartbeat is the body of POST /api/v1/heartbeat.
-type heartbeat struct {
-	At      time.Time      `json:"at"`
-	State   string         `json:"state"`
-	Reason  string         `json:"reason,omitempty"`
-	Since   time.Time      `json:"since"`
-	Link    string         `json:"link,omitempty"`
-	Call    *heartbeatCall `json:"call,omitempty"`
-	Pending int            `json:"pending"`
-	Refused int            `json:"refused,omitempty"`
-}
-
-type heartbeatCall struct {
-	ID        string    `json:"id"`
-	Direction string    `json:"direction"`
-	Remote    string    `json:"remote"`
-	Started   time.Time `json:"started"`
-}
-
-func (c *Client) heartbeatBody(p Presence) heartbeat {
-	hb := heartbeat{At: c.o.Clock(), State: p.State.String(), Reason: p.Reason, Since: p.Since, Link: string(p.Link)}
+func (c *Client) heartbeatBody(p Presence) server.Heartbeat {
+	hb := server.Heartbeat{At: c.o.Clock(), State: p.State.String(), Reason: p.Reason, Since: p.Since, Link: string(p.Link)}
 	if c.o.Outbox != nil {
 		hb.Pending, hb.Refused = c.o.Outbox.Pending(), c.o.Outbox.Refused()
 	}
 	if p.CallID != "" {
-		hb.Call = &heartbeatCall{ID: p.CallID, Direction: p.Direction.String(), Remote: p.Remote, Started: p.Started}
+		hb.Call = &server.HeartbeatCall{ID: p.CallID, Direction: p.Direction.String(), Remote: p.Remote, Started: p.Started, KeypadMasked: p.KeypadMasked}
 	}
 	return hb
 }

@@ -136,7 +136,7 @@ func TestTheDPOsClient(t *testing.T) {
 		return errors.Is(err, os.ErrNotExist)
 	})
 
-	var q uplink.ReviewQueue
+	var q server.ReviewQueue
 	waitFor(t, 10*time.Second, "the card flag redacted", func() bool {
 		q, err = dee.Review(ctx, "all")
 		return err == nil && len(q.Items) == 1 && q.Items[0].State == "auto-redacted"
@@ -153,7 +153,7 @@ func TestTheDPOsClient(t *testing.T) {
 	if !bytes.Equal(got[:lo], pcm[:lo]) || !bytes.Equal(got[hi:], pcm[hi:]) || !bytes.Equal(got[lo:hi], make([]byte, hi-lo)) {
 		t.Fatal("played audio is not the recording with the card interval silenced")
 	}
-	if it, err := dee.Decide(ctx, q.Items[0].ID, uplink.Decision{Action: "confirm"}); err != nil || it.State != "done" {
+	if it, err := dee.Decide(ctx, q.Items[0].ID, server.Decision{Action: "confirm"}); err != nil || it.State != "done" {
 		t.Fatalf("confirm: %+v %v", it, err)
 	}
 	mine, err := olive.MyFlags(ctx)
@@ -166,7 +166,7 @@ func TestTheDPOsClient(t *testing.T) {
 	if status, _ := fetch("GET", "/api/v1/audit?call=c1", tok, ""); status != http.StatusForbidden {
 		t.Fatalf("an agent read the audit: %d", status)
 	}
-	if _, err := olive.PlaceHold(ctx, uplink.Hold{CallID: "c1", Reason: "complaint", Owner: "me"}); !errors.Is(err, uplink.ErrForbidden) {
+	if _, err := olive.PlaceHold(ctx, server.Hold{CallID: "c1", Reason: "complaint", Owner: "me"}); !errors.Is(err, uplink.ErrForbidden) {
 		t.Fatalf("an agent placed a hold: %v", err)
 	}
 
@@ -178,7 +178,7 @@ func TestTheDPOsClient(t *testing.T) {
 		t.Fatalf("search: %d %s", status, b)
 	}
 	review := base.AddDate(0, 1, 0)
-	h, err := dee.PlaceHold(ctx, uplink.Hold{CallID: "c1", Reason: "complaint", Owner: "complaints team", ReviewAt: &review})
+	h, err := dee.PlaceHold(ctx, server.Hold{CallID: "c1", Reason: "complaint", Owner: "complaints team", ReviewAt: &review})
 	if err != nil || h.ID == 0 || h.Calls != 1 {
 		t.Fatalf("place: %+v %v", h, err)
 	}

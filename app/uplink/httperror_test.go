@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/server"
 )
 
 // A refusal reaches the caller as an *uplink.HTTPError with the status and
@@ -20,7 +21,7 @@ func TestARefusalIsATypedError(t *testing.T) {
 	}))
 	defer hs.Close()
 	c := uplink.New(uplink.Options{BaseURL: hs.URL, Token: static("t"), Logger: quiet()})
-	_, err := c.Decide(context.Background(), "f1", uplink.Decision{Action: "keep"})
+	_, err := c.Decide(context.Background(), "f1", server.Decision{Action: "keep"})
 	var he *uplink.HTTPError
 	if !errors.As(err, &he) {
 		t.Fatalf("Decide = %v (%T), want an *uplink.HTTPError", err, err)

@@ -9,48 +9,17 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/callguard/callguard/server"
 )
-
-// AgentState is one row of the supervisors' live board, with times on
-// this computer's clock.
-type AgentState struct {
-	Agent       string    `json:"agent"`
-	Device      string    `json:"device,omitempty"`
-	Online      bool      `json:"online"`
-	LastSeen    time.Time `json:"last_seen"`
-	State       string    `json:"state"`
-	Reason      string    `json:"reason,omitempty"`
-	ReasonLabel string    `json:"reason_label,omitempty"`
-	Since       time.Time `json:"since"`
-	Link        string    `json:"link,omitempty"`
-	Call        *LiveCall `json:"call,omitempty"`
-	Pending     int       `json:"pending"`
-	// Refused is how many of the desktop's events the server refused.
-	Refused int     `json:"refused,omitempty"`
-	Alerts  []Alert `json:"alerts"`
-}
-
-// LiveCall is an agent's current call; Remote is masked by the server.
-type LiveCall struct {
-	ID        string    `json:"id"`
-	Direction string    `json:"direction"`
-	Remote    string    `json:"remote"`
-	Started   time.Time `json:"started"`
-}
-
-// Alert is something on an agent's row that needs attention: "pause-long",
-// "recording-failed", "state-unknown", "offline" or "events-refused".
-type Alert struct {
-	Kind    string    `json:"kind"`
-	Since   time.Time `json:"since"`
-	Message string    `json:"message"`
-}
 
 // Live follows the live board: fn is called for every agent in the
 // snapshot on (re)connect and then for every change, from one goroutine.
 // It reconnects with backoff until ctx ends (then it returns nil); a role
 // that may not see the board gets ErrForbidden, a bad token ErrUnauthorized.
-func (c *Client) Live(ctx context.Context, fn func(AgentState)) error {
+// The rows are the server's own type, with their times put on this
+// computer's clock, so durations read right here.
+func (c *Client) Live(ctx context.Context, fn func(server.AgentState)) error {
 	failures := 0
 	for {
 		connected, err := c.liveOnce(ctx, fn)
@@ -72,7 +41,7 @@ func (c *Client) Live(ctx context.Context, fn func(AgentState)) error {
 	}
 }
 
-func (c *Client) liveOnce(ctx context.Context, fn func(AgentState)) (connected bool, err error) {
+func (c *Client) liveOnce(ctx context.Context, fn func(server.AgentState)) (connected bool, err error) {
 	req, err := c.request(ctx, http.MethodGet, "/api/v1/live", nil)
 	if err != nil {
 		return false, err
@@ -113,11 +82,11 @@ func (c *Client) liveOnce(ctx context.Context, fn func(AgentState)) (connected b
 	return true, errors.New("live board stream ended")
 }
 
-func (c *Client) dispatch(event, data string, fn func(AgentState)) error {
+func (c *Client) dispatch(event, data string, fn func(server.AgentState)) error {
 	var msg struct {
-		Now    time.Time    `json:"now"`
-		Agents []AgentState `json:"agents"`
-		Agent  *AgentState  `json:"agent"`
+		Now    time.Time           `json:"now"`
+		Agents []server.AgentState `json:"agents"`
+		Agent  *server.AgentState  `json:"agent"`
 	}
 	if err := json.Unmarshal([]byte(data), &msg); err != nil {
 		return fmt.Errorf("live board: bad %s message: %w", event, err)
@@ -127,7 +96,7 @@ func (c *Client) dispatch(event, data string, fn func(AgentState)) error {
 	if !msg.Now.IsZero() {
 		skew = c.o.Clock().Sub(msg.Now)
 	}
-	deliver := func(a AgentState) {
+	deliver := func(a server.AgentState) {
 		shift := func(t *time.Time) {
 			if !t.IsZero() {
 				*t = t.Add(skew)

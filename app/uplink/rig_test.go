@@ -44,6 +44,8 @@ type rig struct {
 
 	// rates are the server's allowances per device (zero: the defaults).
 	rates httpapi.Rates
+	// phone is the phone system's recorder the server commands (nil: none).
+	phone httpapi.PhoneRecorder
 
 	mu  sync.Mutex
 	srv *central.Server
@@ -67,7 +69,8 @@ func newRigWith(t *testing.T, db string, rates httpapi.Rates) *rig {
 
 func (r *rig) start() {
 	r.t.Helper()
-	srv, err := central.Open(context.Background(), central.Options{DB: r.db, DataDir: r.data, Logger: quiet(), Embedded: true, BcryptCost: 4, Rates: r.rates})
+	srv, err := central.Open(context.Background(), central.Options{DB: r.db, DataDir: r.data, Logger: quiet(), Embedded: true, BcryptCost: 4, Rates: r.rates,
+		PhoneRecorder: r.phone})
 	if err != nil {
 		r.t.Fatal(err)
 	}

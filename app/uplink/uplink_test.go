@@ -75,6 +75,10 @@ func TestContractServerAcceptsWhatTheCoreEmits(t *testing.T) {
 	if err := m.Resume(at(70)); err != nil {
 		t.Fatal(err)
 	}
+	// The recorder silences two keypad tones.
+	callID := m.Snapshot(at(72)).Call.ID
+	m.Keypad(callID, app.KeypadEvent{Kind: app.KeypadMasked, FromMS: 69_000, ToMS: 69_220}, at(72))
+	m.Keypad(callID, app.KeypadEvent{Kind: app.KeypadMasked, FromMS: 69_400, ToMS: 69_620}, at(73))
 	if err := m.Flag(app.FlagRequest{Reason: "health", Note: "mentioned a diagnosis"}, at(80)); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +97,7 @@ func TestContractServerAcceptsWhatTheCoreEmits(t *testing.T) {
 	for _, e := range emitted {
 		types[e.Type]++
 	}
-	for _, want := range []app.EventType{app.EventCallRinging, app.EventCallAnswered, app.EventCallEnded, app.EventRecordingState, app.EventNotice, app.EventFlag, app.EventLink} {
+	for _, want := range []app.EventType{app.EventCallRinging, app.EventCallAnswered, app.EventCallEnded, app.EventRecordingState, app.EventNotice, app.EventFlag, app.EventLink, app.EventKeypadMasked} {
 		if types[want] == 0 {
 			t.Fatalf("the scenario emitted no %s event: %v", want, types)
 		}
@@ -124,7 +128,8 @@ func TestContractServerAcceptsWhatTheCoreEmits(t *testing.T) {
 	}
 	out, in := calls[0], calls[1]
 	if in.Direction != "inbound" || in.Remote.Number != "+441632960123" || !in.Recorded || len(in.Pauses) != 1 ||
-		in.Pauses[0].Reason != "payment" || in.PausedMS != 60_000 || len(in.Flags) != 1 || in.Ended == nil {
+		in.Pauses[0].Reason != "payment" || in.PausedMS != 60_000 || len(in.Flags) != 1 || in.Ended == nil ||
+		in.KeypadMasked != 2 || len(in.KeypadMasks) != 2 || in.KeypadMasks[1].FromMS != 69_400 {
 		t.Errorf("inbound call: %+v", in)
 	}
 	if out.Direction != "outbound" || !out.Declined || out.Notice != "objected" || out.Recorded {
@@ -231,19 +236,27 @@ func TestServerDownDuringSends(t *testing.T) {
 	waitFor(t, 5*time.Second, "online again", func() bool { return c.Status().Online })
 }
 
-// spoolRecording writes a fake encrypted recording and its manifest.
+// spoolRecording writes a fake encrypted recording (<id>.wav.age) and its
+// manifest.
 func spoolRecording(t *testing.T, dir, id string, size int, complete bool) []byte {
+	t.Helper()
+	return spoolAudio(t, dir, id, ".wav.age", size, complete)
+}
+
+// spoolAudio writes a fake encrypted recording named <id><ext> and its
+// manifest, which names it.
+func spoolAudio(t *testing.T, dir, id, ext string, size int, complete bool) []byte {
 	t.Helper()
 	data := make([]byte, size)
 	rand.Read(data)
 	sum := sha256.Sum256(data)
-	m := map[string]any{"version": 1, "call_id": id, "complete": complete, "audio_file": id + ".wav.age", "pauses": []any{}}
+	m := map[string]any{"version": 1, "call_id": id, "complete": complete, "audio_file": id + ext, "pauses": []any{}}
 	if complete {
 		m["sha256_encrypted"] = hex.EncodeToString(sum[:])
 		m["encrypted_bytes"] = size
 	}
 	mb, _ := json.Marshal(m)
-	if err := os.WriteFile(filepath.Join(dir, id+".wav.age"), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, id+ext), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, id+".json"), mb, 0o600); err != nil {
@@ -259,6 +272,7 @@ func TestUploadsFromTheSpool(t *testing.T) {
 	done := spoolRecording(t, spool, "done1", 9<<20+123, true) // several chunks
 	spoolRecording(t, spool, "live1", 1000, false)             // still being recorded
 	crashed := spoolRecording(t, spool, "crash1", 5000, false) // the app died mid-call an hour ago
+	opus := spoolAudio(t, spool, "opus1", ".opus.age", 70_000, true)
 	old := time.Now().Add(-time.Hour)
 	os.Chtimes(filepath.Join(spool, "crash1.json"), old, old)
 	os.Chtimes(filepath.Join(spool, "crash1.wav.age"), old, old)
@@ -267,13 +281,16 @@ func TestUploadsFromTheSpool(t *testing.T) {
 	gone := func(id string) bool {
 		_, err := os.Stat(filepath.Join(spool, id+".wav.age"))
 		_, err2 := os.Stat(filepath.Join(spool, id+".json"))
-		return os.IsNotExist(err) && os.IsNotExist(err2)
+		_, err3 := os.Stat(filepath.Join(spool, id+".opus.age"))
+		return os.IsNotExist(err) && os.IsNotExist(err2) && os.IsNotExist(err3)
 	}
-	waitFor(t, 20*time.Second, "complete and abandoned recordings uploaded", func() bool { return gone("done1") && gone("crash1") })
+	waitFor(t, 20*time.Second, "complete and abandoned recordings uploaded", func() bool { return gone("done1") && gone("crash1") && gone("opus1") })
 	if gone("live1") {
 		t.Fatal("a recording still being written was uploaded")
 	}
-	for id, want := range map[string][]byte{"done1": done, "crash1": crashed} {
+	// The server's store keeps every recording under its own name, whatever
+	// the codec (the first bytes of the plaintext say which).
+	for id, want := range map[string][]byte{"done1": done, "crash1": crashed, "opus1": opus} {
 		rec, err := r.server().Store().Recording(context.Background(), id)
 		if err != nil || rec.Status != "stored" || rec.Size != int64(len(want)) {
 			t.Fatalf("%s on the server: %+v, %v", id, rec, err)
@@ -313,16 +330,16 @@ func TestEnrolMeAndLiveBoard(t *testing.T) {
 	if err != nil || agentMe.Role != "agent" {
 		t.Fatalf("agent Me = %+v, %v", agentMe, err)
 	}
-	if err := uplink.New(uplink.Options{BaseURL: r.url, Token: static(tok), Logger: quiet()}).Live(ctx, func(uplink.AgentState) {}); err == nil || !contains(err.Error(), "role") {
+	if err := uplink.New(uplink.Options{BaseURL: r.url, Token: static(tok), Logger: quiet()}).Live(ctx, func(server.AgentState) {}); err == nil || !contains(err.Error(), "role") {
 		t.Fatalf("agent on the live board: %v", err)
 	}
 
 	var mu sync.Mutex
-	board := map[string]uplink.AgentState{}
+	board := map[string]server.AgentState{}
 	lctx, cancel := context.WithCancel(ctx)
 	liveDone := make(chan error, 1)
 	go func() {
-		liveDone <- sup.Live(lctx, func(a uplink.AgentState) {
+		liveDone <- sup.Live(lctx, func(a server.AgentState) {
 			mu.Lock()
 			board[a.Agent] = a
 			mu.Unlock()
@@ -338,19 +355,19 @@ func TestEnrolMeAndLiveBoard(t *testing.T) {
 	presence := uplink.Presence{State: app.StateIdle, Since: time.Now(), Link: app.LinkOK}
 	runClient(t, uplink.Options{BaseURL: r.url, Token: static(tok), HeartbeatEvery: 50 * time.Millisecond,
 		Presence: func() uplink.Presence { pmu.Lock(); defer pmu.Unlock(); return presence }})
-	row := func() uplink.AgentState { mu.Lock(); defer mu.Unlock(); return board["olive"] }
+	row := func() server.AgentState { mu.Lock(); defer mu.Unlock(); return board["olive"] }
 	waitFor(t, 5*time.Second, "olive idle on the board", func() bool { return row().State == "idle" && row().Online })
 
 	pmu.Lock()
 	presence = uplink.Presence{State: app.StatePaused, Reason: "payment", Since: time.Now().Add(-10 * time.Minute), Link: app.LinkOK,
-		CallID: "c1", Direction: app.DirectionInbound, Remote: "+441632960123", Started: time.Now().Add(-11 * time.Minute)}
+		CallID: "c1", Direction: app.DirectionInbound, Remote: "+441632960123", Started: time.Now().Add(-11 * time.Minute), KeypadMasked: 2}
 	pmu.Unlock()
 	waitFor(t, 5*time.Second, "olive paused with an alert", func() bool {
 		a := row()
 		return a.State == "paused" && a.ReasonLabel == "Card payment" && len(a.Alerts) == 1 && a.Alerts[0].Kind == "pause-long"
 	})
 	a := row()
-	if a.Call == nil || a.Call.Remote != "••••••••••123" || a.Call.Direction != "inbound" {
+	if a.Call == nil || a.Call.Remote != "••••••••••123" || a.Call.Direction != "inbound" || a.Call.KeypadMasked != 2 {
 		t.Fatalf("call on the board: %+v", a.Call)
 	}
 	if d := time.Since(a.Since); d < 9*time.Minute || d > 11*time.Minute {

@@ -25,6 +25,19 @@ type spoolManifest struct {
 	Complete        bool   `json:"complete"`
 	SHA256Encrypted string `json:"sha256_encrypted"`
 	Failure         string `json:"failure"`
+	// AudioFile is the encrypted audio beside the manifest:
+	// <call-id>.opus.age, or <call-id>.wav.age (older recordings, and
+	// manifests that do not name it).
+	AudioFile string `json:"audio_file"`
+}
+
+// spoolAudio is the path of the audio the manifest names, if it is a file
+// of this call's in the spool itself, else <call-id>.wav.age.
+func (c *Client) spoolAudio(id string, m spoolManifest) string {
+	if f := m.AudioFile; f == filepath.Base(f) && (f == id+".opus.age" || f == id+".wav.age") {
+		return filepath.Join(c.o.SpoolDir, f)
+	}
+	return filepath.Join(c.o.SpoolDir, id+".wav.age")
 }
 
 // recordingStatus is the server's GET /api/v1/recordings/{id} reply.
@@ -143,7 +156,6 @@ var errStillRecording = errors.New("still recording")
 // server confirmed it and the local copy is gone.
 func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error) {
 	manPath := filepath.Join(c.o.SpoolDir, id+".json")
-	audioPath := filepath.Join(c.o.SpoolDir, id+".wav.age")
 	raw, err := os.ReadFile(manPath)
 	if err != nil {
 		return false, err
@@ -157,6 +169,7 @@ func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error
 	if m.CallID != id {
 		return false, fmt.Errorf("manifest names call %q", m.CallID)
 	}
+	audioPath := c.spoolAudio(id, m)
 	audio, audioErr := os.Stat(audioPath)
 	if !m.Complete {
 		// Still recording, unless it failed or nothing touched it for a while

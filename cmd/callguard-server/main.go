@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -24,9 +26,11 @@ import (
 	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/assets"
 	"github.com/callguard/callguard/policy"
+	"github.com/callguard/callguard/rtpengine"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/httpapi"
 	"github.com/callguard/callguard/server/store"
 	"golang.org/x/term"
 )
@@ -162,6 +166,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	retentionEvery := fs.Duration("retention-every", time.Hour, "how often the retention job deletes calls past their date")
 	var proxies proxyList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy (address or CIDR, repeatable or comma-separated) whose X-Forwarded-For gives the client's address; from anyone else the header is ignored")
+	ngAddr := fs.String("rtpengine-ng", "", "rtpengine's ng control address (HOST:PORT) for sites whose policy records at the phone system (record.where pbx or both); the desktops pause it through this server")
+	ngTimeout := fs.Duration("rtpengine-timeout", rtpengine.DefaultTimeout, "how long rtpengine has to confirm each command")
 	skew := fs.Duration("clock-skew", store.DefaultClockSkew, "how far a call's start on the desktop's clock may be from its arrival before the call is flagged and counted from its arrival")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -194,6 +200,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		logger.Warn("no --identity: recordings cannot be played and card details wait to be redacted")
 	}
+	var phoneRecorder httpapi.PhoneRecorder
+	if *ngAddr != "" {
+		ng, err := rtpengine.Dial(*ngAddr, rtpengine.WithTimeout(*ngTimeout), rtpengine.WithLogger(logger.With("part", "rtpengine")))
+		if err != nil {
+			return err
+		}
+		defer ng.Close()
+		if err := ng.Ping(ctx); err != nil {
+			logger.Warn("rtpengine does not answer yet: pauses will show the alarm until it does", "ng", *ngAddr, "err", err)
+		}
+		phoneRecorder = ng
+	}
 	keyFile, legacy := auditKeyPath(*auditKey, dataDirOf(*db, *data))
 	if legacy {
 		logger.Warn("the audit signing key is in the data directory, where an older server made it: whoever has a copy of the data can forge checkpoints; move it to "+DefaultAuditKey+" (or give --audit-key)", "path", keyFile)
@@ -208,7 +226,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stop()
 	srv, err := central.Open(ctx, central.Options{DB: *db, DataDir: *data, Logger: logger, Policy: pol, Version: version, OfflineAfter: *offline,
 		Identities: ids, AuditKeyFile: keyFile, CheckpointEvery: *every, RetentionEvery: *retentionEvery, TrustedProxies: proxies,
-		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval, NumberKeyFile: *numberKey, ClockSkew: *skew})
+		CheckpointLog: *cpLog, CheckpointSyslog: *cpSyslog, CheckpointInterval: *cpInterval, NumberKeyFile: *numberKey, ClockSkew: *skew,
+		PhoneRecorder: phoneRecorder, PhoneRecorderTimeout: *ngTimeout})
 	if err != nil {
 		return explainSetup(err, keyFile, *cpLog)
 	}
@@ -363,7 +382,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, "usage: callguard-server user add|list|disable|enable|role [flags]\nRun \"callguard-server user add --help\" for a subcommand's flags.\n")
+		fmt.Fprint(stdout, "usage: callguard-server user add|list|disable|enable|role|authoriser [flags]\nRun \"callguard-server user add --help\" for a subcommand's flags.\n")
 		return nil
 	case "add":
 		fs, db := dbFlags("user add", "add an account; the password is read from stdin (or prompted on a terminal), never from a flag", stderr)
@@ -418,9 +437,9 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\tCREATED")
+		fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\tCREATED\tJOB ROLE")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Username, u.Role, u.Disabled, u.Created.Format(time.DateTime))
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", u.Username, u.Role, u.Disabled, u.Created.Format(time.DateTime), u.JobRole)
 		}
 		return tw.Flush()
 	case "role":
@@ -450,6 +469,48 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		fmt.Fprintf(stdout, "%s: %s → %s\n", *username, old, r)
 		return nil
+	case "authoriser":
+		fs, db := dbFlags("user authoriser", "give an account the job role it holds as an authoriser of releases to third parties, as the policy's release purposes name it (audited); an empty --job-role takes it away", stderr)
+		username := fs.String("username", "", "account name (a supervisor or dpo)")
+		jobRole := fs.String("job-role", "", `job role, e.g. "Data Protection Officer"`)
+		polFile := fs.String("policy", "", "organisation policy JSON the server runs with; the job role must be one its release purposes list")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if *username == "" {
+			return errors.New("user authoriser: --username is required")
+		}
+		pol, err := loadPolicy(*polFile)
+		if err != nil {
+			return err
+		}
+		if j := strings.TrimSpace(*jobRole); j != "" && *polFile != "" && !slices.ContainsFunc(pol.JobRoles(), func(r string) bool { return strings.EqualFold(r, j) }) {
+			return fmt.Errorf("user authoriser: the policy's release purposes do not list the job role %q (they list: %s)", j, strings.Join(pol.JobRoles(), "; "))
+		}
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		u, err := st.User(ctx, *username)
+		if err != nil {
+			return err
+		}
+		if *jobRole != "" && !u.Role.In(server.RoleSupervisor, server.RoleDPO) {
+			return fmt.Errorf("user authoriser: %s is %s; only a supervisor or dpo account may authorise releases (an admin sees no personal data)", u.Username, u.Role)
+		}
+		var old string
+		err = audited(ctx, st, server.AuditUserJobRole, *username, func(ctx context.Context) (string, error) {
+			var err error
+			old, err = st.SetJobRole(ctx, *username, *jobRole)
+			b, _ := json.Marshal(map[string]string{"from": old, "to": strings.TrimSpace(*jobRole), "via": "cli"})
+			return string(b), err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: job role %q → %q\n", *username, old, strings.TrimSpace(*jobRole))
+		return nil
 	case "disable", "enable":
 		fs, db := dbFlags("user "+sub, sub+" an account", stderr)
 		username := fs.String("username", "", "account name")
@@ -474,7 +535,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stdout, "%sd %s\n", sub, *username)
 		return nil
 	}
-	return fmt.Errorf("user: unknown subcommand %q (add, list, disable, enable, role)", sub)
+	return fmt.Errorf("user: unknown subcommand %q (add, list, disable, enable, role, authoriser)", sub)
 }
 
 func deviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 
 func TestHelpEverywhere(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
-		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "role", "--help"}, {"device", "--help"}, {"device", "list", "--help"}, {"device", "revoke", "--help"},
+		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "role", "--help"}, {"user", "authoriser", "--help"}, {"device", "--help"}, {"device", "list", "--help"}, {"device", "revoke", "--help"},
 		{"retention", "--help"}, {"retention", "run", "--help"}, {"retention", "report", "--help"}, {"retention", "reapply", "--help"}, {"retention", "tombstones", "--help"},
 		{"audit", "--help"}, {"audit", "verify", "--help"}, {"audit", "export", "--help"}, {"audit", "checkpoint", "--help"}} {
 		var out, errb bytes.Buffer
@@ -136,5 +137,56 @@ func TestTrustedProxyFlag(t *testing.T) {
 	}
 	if err := p.Set("proxy.example.org"); err == nil || !strings.Contains(err.Error(), "CIDR") {
 		t.Fatalf("a host name: %v", err)
+	}
+}
+
+// TestAuthoriserJobRolesFromTheCommandLine: IT gives an account the job
+// role the policy's release purposes name; a role the policy does not
+// list, or an admin account, is refused; the change is audited; an empty
+// role takes it away.
+func TestAuthoriserJobRolesFromTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "cg.db")
+	nwh, err := os.ReadFile(filepath.Join("..", "..", "assets", "policies", "housing-association.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The NWH release section, laid over the default policy as --policy is.
+	var whole map[string]json.RawMessage
+	if err := json.Unmarshal(nwh, &whole); err != nil {
+		t.Fatal(err)
+	}
+	overlay, _ := json.Marshal(map[string]json.RawMessage{"release": whole["release"]})
+	polFile := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(polFile, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(stdin string, args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append(args, "--db", db), strings.NewReader(stdin), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	for _, u := range [][]string{{"dee", "dpo"}, {"ian", "admin"}} {
+		if _, err := cli("a-long-password\n", "user", "add", "--username", u[0], "--role", u[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := cli("", "user", "authoriser", "--username", "dee", "--job-role", "Chief Snoop", "--policy", polFile); err == nil || !strings.Contains(err.Error(), "Data Protection Officer") {
+		t.Fatalf("a job role the policy does not list: %q %v", out, err)
+	}
+	if _, err := cli("", "user", "authoriser", "--username", "ian", "--job-role", "Data Protection Officer", "--policy", polFile); err == nil || !strings.Contains(err.Error(), "admin") {
+		t.Fatalf("an admin became an authoriser: %v", err)
+	}
+	if out, err := cli("", "user", "authoriser", "--username", "dee", "--job-role", "Data Protection Officer", "--policy", polFile); err != nil || !strings.Contains(out, `"Data Protection Officer"`) {
+		t.Fatalf("user authoriser: %q %v", out, err)
+	}
+	if out, err := cli("", "user", "list"); err != nil || !strings.Contains(out, "JOB ROLE") || !strings.Contains(out, "Data Protection Officer") {
+		t.Fatalf("user list: %q %v", out, err)
+	}
+	if out, err := cli("", "audit", "export"); err != nil || !strings.Contains(out, "user.job-role") {
+		t.Fatalf("the job role change is not in the audit: %q %v", out, err)
+	}
+	if out, err := cli("", "user", "authoriser", "--username", "dee", "--job-role", ""); err != nil || !strings.Contains(out, `→ ""`) {
+		t.Fatalf("clearing the job role: %q %v", out, err)
 	}
 }

@@ -474,7 +474,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		var recs []server.AuditRecord
 		err = audited(ctx, st, server.AuditNumberLookups, target, func(ctx context.Context) (string, error) {
 			var err error
-			recs, err = st.SearchAudit(ctx, server.AuditFilter{Target: target, Limit: 1000})
+			recs, err = st.SearchAudit(ctx, server.AuditFilter{Targets: server.NumberTargets(secret, *number), Limit: 1000})
 			return fmt.Sprintf(`{"number":%q,"results":%d,"via":"cli"}`, server.MaskNumber(server.NumberKey(*number)), len(recs)), err
 		})
 		if err != nil {

@@ -42,6 +42,9 @@ type KamailioOptions struct {
 	// rtpengine in the media path of every call, recording from the offer
 	// of the initial INVITE on.
 	RTPEngine string
+	// RecordOnCommand, with RTPEngine, records nothing by itself: only
+	// what callguard starts over ng (policy record.where pbx or both).
+	RecordOnCommand bool
 }
 
 // PBX is a Kamailio started for one test: registrar, proxy and dialog
@@ -267,6 +270,7 @@ func (p *PBX) writeConfig() error {
 	err = tmpl.Execute(&cfg, map[string]any{
 		"Port": p.port, "TLSPort": p.tlsPort, "TLS": p.opts.TLS, "Auth": len(p.opts.Users) > 0,
 		"Dir": p.dir, "DBDir": db, "RTPEngine": p.opts.RTPEngine,
+		"RecordOnCommand": p.opts.RecordOnCommand,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"text/template"
@@ -76,30 +77,99 @@ func startSIPp(t testing.TB, pbx *PBX, via, name, scenario string, data any, arg
 		t.Fatal(err)
 	}
 	f.Close()
-	s := &SIPp{name: name, dir: dir, port: FreePort(t, "udp"), done: make(chan struct{})}
 	if via == "" {
 		via = pbx.Addr("udp")
 	}
-	argv := append([]string{via, "-sf", filepath.Join(dir, "scenario.xml"),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(s.port), "-nostdin",
-		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
-	s.cmd = exec.Command("sipp", argv...)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	go func() {
-		err := s.cmd.Wait()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			err = fmt.Errorf("exit status %d (%s)", exit.ExitCode(), sippStatus(exit.ExitCode()))
+	// The port FreePort found free can be taken by another test's process
+	// before SIPp binds it; SIPp then exits at once, and is started again
+	// on another port.
+	var s *SIPp
+	for attempt := 1; ; attempt++ {
+		s = &SIPp{name: name, dir: dir, port: FreePort(t, "udp"), done: make(chan struct{})}
+		argv := append([]string{via, "-sf", filepath.Join(dir, "scenario.xml"),
+			"-i", "127.0.0.1", "-p", strconv.Itoa(s.port), "-nostdin",
+			"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
+			"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
+		s.cmd = exec.Command("sipp", argv...)
+		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		out, err := os.Create(filepath.Join(dir, "output.log"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		s.exitErr = err
-		close(s.done)
-	}()
-	t.Cleanup(s.Kill)
+		s.cmd.Stdout, s.cmd.Stderr = out, out
+		if err := s.cmd.Start(); err != nil {
+			out.Close()
+			t.Fatalf("start sipp: %v", err)
+		}
+		go func() {
+			err := s.cmd.Wait()
+			out.Close()
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				err = fmt.Errorf("exit status %d (%s)", exit.ExitCode(), sippStatus(exit.ExitCode()))
+			}
+			s.exitErr = err
+			close(s.done)
+		}()
+		if s.waitBound() || attempt == 3 {
+			break
+		}
+		t.Logf("sipp %s: exited before it bound port %d (%v), starting it again", name, s.port, s.exitErr)
+	}
+	t.Cleanup(func() {
+		s.Kill()
+		if t.Failed() {
+			t.Logf("sipp %s (port %d): %v\n%s", name, s.port, s.exitErr, s.logs())
+		}
+	})
 	return s
+}
+
+// waitBound waits until SIPp has bound its SIP port, and reports false if
+// it failed before it sent or received a single message (a port taken).
+func (s *SIPp) waitBound() bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		select {
+		case <-s.done:
+			fi, err := os.Stat(filepath.Join(s.dir, "messages.log"))
+			return s.exitErr == nil || (err == nil && fi.Size() > 0)
+		default:
+		}
+		if udpBound(s.port) {
+			return true
+		}
+	}
+	return true // not seen bound, but running: let the test say what fails
+}
+
+// udpBound reports whether a socket is bound to UDP port on IPv4, from
+// /proc/net/udp (reading it disturbs nobody, unlike trying to bind).
+func udpBound(port int) bool {
+	data, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return true // no procfs: assume it is
+	}
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1], suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// logs are the ends of SIPp's output, error log and message trace, for a
+// failed test's log.
+func (s *SIPp) logs() string {
+	var b strings.Builder
+	for _, name := range []string{"output.log", "errors.log", "messages.log"} {
+		data, _ := os.ReadFile(filepath.Join(s.dir, name))
+		if len(data) > 3000 {
+			data = append([]byte("…"), data[len(data)-3000:]...)
+		}
+		fmt.Fprintf(&b, "=== %s\n%s\n", name, data)
+	}
+	return b.String()
 }
 
 func sippStatus(code int) string {

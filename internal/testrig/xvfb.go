@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jezek/xgb"
 )
 
 var (
@@ -31,7 +33,10 @@ func Xvfb(t testing.TB) string {
 	return xDisplay
 }
 
-// startXvfb lets the X server choose its own free display (-displayfd), so
+// startXvfb starts the server with -noreset: without it, the server resets
+// whenever its last client leaves, and a window opened in that moment fails
+// with "Failed to open display" (a probe's connection closing just before the
+// app's was enough). It lets the X server choose its own free display (-displayfd), so
 // two test binaries started together can never both think they own one:
 // picking a number here and probing its socket once let a second binary
 // attach to the first one's server and lose its display when that binary
@@ -46,7 +51,7 @@ func startXvfb() (string, func(), error) {
 		return "", nil, fmt.Errorf("xvfb: %w", err)
 	}
 	defer r.Close()
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "+extension", "GLX")
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset", "+extension", "GLX")
 	cmd.ExtraFiles = []*os.File{w}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -73,4 +78,27 @@ func startXvfb() (string, func(), error) {
 		cmd.Wait()
 		return "", nil, fmt.Errorf("xvfb chose no display within 10 s: %s", strings.TrimSpace(stderr.String()))
 	}
+}
+
+// WaitForX waits until a client can connect to display, for up to 10 s,
+// before a test starts a program that would give up at its first refusal.
+// Every refusal is logged with what the X server's socket directory and
+// process list held then, so a display that went away says so.
+func WaitForX(t testing.TB, display string) {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		c, err := xgb.NewConnDisplay(display)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if last == nil || err.Error() != last.Error() {
+			sockets, _ := exec.Command("ls", "-la", "/tmp/.X11-unix").CombinedOutput()
+			servers, _ := exec.Command("pgrep", "-a", "Xvfb").CombinedOutput()
+			t.Logf("X display %s refused a client: %v\n/tmp/.X11-unix:\n%s\nXvfb processes:\n%s", display, err, sockets, servers)
+		}
+		last = err
+	}
+	t.Fatalf("X display %s refused every client for 10 s: %v", display, last)
 }

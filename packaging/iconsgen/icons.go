@@ -73,7 +73,7 @@ func generate() (map[string][]byte, error) {
 	files["callguard.icns"] = icn.Bytes()
 
 	// The tray icons, exactly as the UI draws them.
-	for s := app.StateUnknown; s <= app.StateFailed; s++ {
+	for s := app.StateUnknown; s <= app.StateUnconfirmed; s++ {
 		files["state-"+s.String()+".png"] = ui.StateIcon(s).Content()
 	}
 	return files, nil

@@ -108,7 +108,7 @@ func TestAppIconReadsAt16Pixels(t *testing.T) {
 }
 
 func TestEveryStateHasATrayIcon(t *testing.T) {
-	for _, s := range []string{"idle", "ringing", "awaiting-notice", "recording", "paused", "declined", "excluded", "failed", "unknown"} {
+	for _, s := range []string{"idle", "ringing", "awaiting-notice", "recording", "paused", "declined", "excluded", "failed", "unconfirmed", "unknown"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "assets", "icons", "state-"+s+".png"))
 		if err != nil {
 			t.Errorf("no tray icon for %s: %v", s, err)

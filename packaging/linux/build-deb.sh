@@ -27,7 +27,7 @@ install -D -m 0644 "$here/managed.json.example" "$pkg/usr/share/doc/callguard/ex
 install -D -m 0644 "$root/docs/deploy.md" "$pkg/usr/share/doc/callguard/deploy.md"
 
 # The libraries the binary links (see TestDebDependsCoversEveryLinkedLibrary).
-depends="libc6 (>= 2.34), libportaudio2 (>= 19.6.0), libgl1, libx11-6, libxcursor1, libxrandr2, libxinerama1, libxi6, libxxf86vm1"
+depends="libc6 (>= 2.34), libportaudio2 (>= 19.6.0), libopus0 (>= 1.3), libgl1, libx11-6, libxcursor1, libxrandr2, libxinerama1, libxi6, libxxf86vm1"
 mkdir -p "$pkg/DEBIAN"
 cat >"$pkg/DEBIAN/control" <<CONTROL
 Package: callguard

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-compiles the desktop app for 64-bit Windows from Linux with mingw-w64,
-# linking PortAudio built by build-portaudio.sh, with the icon, version and
-# manifest of callguard.rc.
+# linking PortAudio built by build-portaudio.sh and libopus built by
+# build-opus.sh (both static: the MSI ships no DLL of theirs), with the icon,
+# version and manifest of callguard.rc.
 # Usage: packaging/windows/build-exe.sh OUT.exe VERSION X.Y.Z
 #   VERSION is what `callguard --version` prints (git describe), X.Y.Z the
 #   numeric version in the file's properties (packaging/version.sh).
@@ -16,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 host=x86_64-w64-mingw32
 prefix=$("$here/build-portaudio.sh")
+opus=$("$here/build-opus.sh")
 mkdir -p "$(dirname "$out")"
 out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 
@@ -30,10 +32,11 @@ trap 'rm -f "$syso"' EXIT
 
 cd "$root"
 # PKG_CONFIG_LIBDIR (not _PATH) so pkg-config cannot fall back on the Linux
-# portaudio-2.0.pc. -H=windowsgui: no console window behind the app.
+# portaudio-2.0.pc or opus.pc. -H=windowsgui: no console window behind the
+# app.
 env CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
   CC="$host-gcc" CXX="$host-g++" \
-  PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" \
+  PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig:$opus/lib/pkgconfig" \
   nice -n 19 go build -trimpath \
   -ldflags "-H=windowsgui -s -w -X main.version=$version" \
   -o "$out" .

@@ -2,6 +2,7 @@ package central
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,11 +20,14 @@ import (
 	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/autoscore"
 	"github.com/callguard/callguard/server/blob"
 	"github.com/callguard/callguard/server/httpapi"
 	"github.com/callguard/callguard/server/live"
 	"github.com/callguard/callguard/server/protect"
 	"github.com/callguard/callguard/server/store"
+	"github.com/callguard/callguard/server/subjectaccess"
+	"github.com/callguard/callguard/server/web"
 )
 
 // ErrNotEmbedded is returned by EnrollLocal on a server not opened with
@@ -77,6 +81,9 @@ type Options struct {
 	CheckpointEvery int
 	// RetentionEvery is how often the retention job runs (default 1 h).
 	RetentionEvery time.Duration
+	// ScoringEvery is how often the scoring job looks for calls to score
+	// (default 2 s).
+	ScoringEvery time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (see httpapi.Options).
 	TrustedProxies []netip.Prefix
@@ -84,6 +91,11 @@ type Options struct {
 	Timeouts httpapi.Timeouts
 	// Keepalive is the live board's comment interval (default 15 s).
 	Keepalive time.Duration
+	// PhoneRecorder is the phone system's recorder the desktops pause
+	// through the server (an *rtpengine.Client for --rtpengine-ng); nil:
+	// none. PhoneRecorderTimeout bounds each of its commands [500ms].
+	PhoneRecorder        httpapi.PhoneRecorder
+	PhoneRecorderTimeout time.Duration
 	// ClockSkew is how far a call's start on the desktop's clock may be
 	// from its arrival before the call is counted from its arrival
 	// (default store.DefaultClockSkew, 24 h).
@@ -100,6 +112,11 @@ type Server struct {
 	board   *live.Board
 	protect *protect.Service
 	api     *httpapi.API
+	web     *web.Web
+	// handler serves the API under /api/ and the web workspace at every
+	// other path.
+	handler http.Handler
+	scoring *autoscore.Job
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	cps     *checkpointer
@@ -201,12 +218,36 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	board := live.New(lo)
 	prot := protect.New(protect.Options{Store: st, Blobs: blobs, Policy: o.Policy, Identities: o.Identities,
 		Clock: o.Clock, Logger: o.Logger, Every: o.RetentionEvery, NumberSecret: numberSecret})
-	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot, cps: cps}
+	s := &Server{o: o, store: st, blobs: blobs, board: board, protect: prot, cps: cps,
+		scoring: autoscore.New(autoscore.Options{Store: st, Policy: o.Policy, Logger: o.Logger, Every: o.ScoringEvery})}
+	// The policy's scorecards are in the store before the server answers
+	// anyone: a scorecards page, an export or an import made in the first
+	// moment after a start must see them (seeding in the job's goroutine let
+	// an export miss them).
+	if err := s.scoring.Seed(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("save the policy's scorecards: %w", err)
+	}
+	// One limiter for the API's and the workspace's sign-ins: a password
+	// guessed at both ways counts once.
+	limiter := auth.NewLimiter(o.Clock)
+	s.web = web.New(web.Options{
+		Store: st, Protect: prot, Board: board, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
+		Limiter: limiter, BcryptCost: o.BcryptCost, TrustedProxies: o.TrustedProxies, NumberSecret: numberSecret, Keepalive: o.Keepalive,
+		SubjectAccess: subjectaccess.New(subjectaccess.Options{Store: st, Recordings: prot, Policy: o.Policy, Clock: o.Clock, Logger: o.Logger}),
+		Releases:      prot, VerifyAudit: verifier(st, key, o.CheckpointLog),
+	})
 	s.api = httpapi.New(httpapi.Options{
 		Store: st, Blobs: blobs, Board: board, Protect: prot, Policy: o.Policy, Logger: o.Logger, Clock: o.Clock,
 		BcryptCost: o.BcryptCost, Version: o.Version, TrustedProxies: o.TrustedProxies, Timeouts: o.Timeouts, Keepalive: o.Keepalive,
-		NumberSecret: numberSecret, Rates: o.Rates,
+		NumberSecret: numberSecret, Rates: o.Rates, Limiter: limiter, Workspace: s.web,
+		PhoneRecorder: o.PhoneRecorder, PhoneRecorderTimeout: o.PhoneRecorderTimeout, Scoring: s.scoring,
 	})
+	s.web.SetDenials(s.api)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", s.api)
+	mux.Handle("/", s.web)
+	s.handler = mux
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Add(1)
@@ -223,6 +264,29 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	go func() {
 		defer s.wg.Done()
 		cps.run(runCtx, o.CheckpointInterval)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.scoring.Run(runCtx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		// Ended and expired workspace sessions and links are kept a day
+		// (for the log's sake), then deleted.
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				if err := st.PruneWebSessions(runCtx, o.Clock().Add(-24*time.Hour)); err != nil {
+					o.Logger.Warn("cannot prune workspace sessions", "err", err)
+				}
+			}
+		}
 	}()
 	s.wg.Add(1)
 	go func() {
@@ -253,8 +317,12 @@ func trimSQLite(db string) string {
 	return db
 }
 
-// Handler returns the HTTP handler of the API.
-func (s *Server) Handler() http.Handler { return s.api }
+// Handler returns the server's HTTP handler: the JSON API under /api/,
+// the web workspace (server/web) at every other path.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Web returns the web workspace.
+func (s *Server) Web() *web.Web { return s.web }
 
 // Store returns the database, for the command line and tests.
 func (s *Server) Store() *store.Store { return s.store }
@@ -268,9 +336,9 @@ func (s *Server) Blobs() *blob.Store { return s.blobs }
 // Board returns the live board.
 func (s *Server) Board() *live.Board { return s.board }
 
-// HTTPServer returns an http.Server for the API with the server's
+// HTTPServer returns an http.Server for the API and the workspace with the server's
 // timeouts, for a caller that serves it itself.
-func (s *Server) HTTPServer() *http.Server { return s.o.Timeouts.Server(s.api, s.o.Logger) }
+func (s *Server) HTTPServer() *http.Server { return s.o.Timeouts.Server(s.handler, s.o.Logger) }
 
 // Serve serves the API on l until Close; it returns at once.
 func (s *Server) Serve(l net.Listener) {
@@ -319,6 +387,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.web.Close()
 	// The denials' summaries first, then a last checkpoint, so what was
 	// audited up to the stop is signed and exported.
 	s.api.FlushDenials(context.Background(), true)
@@ -388,4 +457,20 @@ func (p presence) LoadRecords(ctx context.Context) ([]live.Record, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// verifier is the workspace's "verify the chain": the chain and its
+// checkpoints against the server's own key and, when the server exports
+// them, the checkpoint log (as "callguard-server audit verify" does).
+func verifier(st *store.Store, key ed25519.PrivateKey, checkpointLog string) web.AuditVerifier {
+	return func(ctx context.Context) (store.AuditVerification, error) {
+		var exported []server.AuditCheckpoint
+		if checkpointLog != "" {
+			var err error
+			if exported, err = ReadCheckpoints(checkpointLog); err != nil {
+				return store.AuditVerification{}, fmt.Errorf("exported checkpoints: %w", err)
+			}
+		}
+		return st.VerifyAuditChain(ctx, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, exported...)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/central/centraltest"
 	"github.com/callguard/callguard/server/httpapi"
 )
 
@@ -243,3 +244,24 @@ func percentile(d []time.Duration, p float64) time.Duration {
 }
 
 var _ = sort.Slice
+
+// The policy's scorecards are in the store when Open returns, before the
+// server has answered anyone: an export or an import in the first moment
+// after a start sees them. Checked on a fresh database many times over,
+// since the seeding used to race the first requests in a goroutine.
+func TestThePolicysScorecardsAreThereWhenTheServerOpens(t *testing.T) {
+	pol := centraltest.ScoringPolicy(t)
+	for i := range 20 {
+		dir := t.TempDir()
+		srv, err := central.Open(context.Background(), central.Options{DB: filepath.Join(dir, "cg.db"), DataDir: dir,
+			Logger: quiet(), Embedded: true, BcryptCost: 4, Policy: pol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := srv.Store().Scorecard(context.Background(), pol.Scorecards[0].ID, 0)
+		srv.Close()
+		if err != nil || v.Version != 1 || !v.Active {
+			t.Fatalf("start %d: the policy's scorecard in the store: %+v, %v", i, v, err)
+		}
+	}
+}

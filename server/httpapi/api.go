@@ -73,6 +73,8 @@ type Store interface {
 	Teams(ctx context.Context) ([]server.Team, error)
 	Supervises(ctx context.Context, supervisor, agent string) (bool, error)
 	Supervised(ctx context.Context, supervisor string) (all bool, agents map[string]bool, err error)
+
+	ScoreStore
 }
 
 // Protect is what the API needs of the data-protection service
@@ -82,6 +84,8 @@ type Protect interface {
 	Kick()
 	Decide(ctx context.Context, p server.Principal, id string, d server.Decision) (server.ReviewItem, error)
 	Approve(ctx context.Context, p server.Principal, id string, approve bool) (server.ReviewItem, error)
+	// Allows lists what a dpo may do with the item now (ReviewItem.Allows).
+	Allows(it server.ReviewItem) []string
 	Play(ctx context.Context, callID string, w io.Writer, before func()) (artefact.DecryptReport, error)
 	// CheckRedacted fails with server.ErrRedactionPending while the call's
 	// recording holds card details not yet silenced.
@@ -89,6 +93,7 @@ type Protect interface {
 	RequestErasure(ctx context.Context, p server.Principal, number, reference string) (server.Erasure, error)
 	ApproveErasure(ctx context.Context, p server.Principal, id int64, approve bool) (server.Erasure, error)
 	LiftHold(ctx context.Context, p server.Principal, id int64, reason string) (server.Hold, bool, error)
+	PlaceHold(ctx context.Context, p server.Principal, h server.Hold) (server.Hold, error)
 }
 
 // Blobs is what the API needs of the recording files (blob.Store).
@@ -104,6 +109,12 @@ type Board interface {
 	Heartbeat(ctx context.Context, agent, device string, hb server.Heartbeat)
 	Events(ctx context.Context, agent, device string, evs []server.Event)
 	Subscribe() *live.Subscription
+}
+
+// Workspace is what the API needs of the web workspace (web.Web): the
+// desktop's one-time sign-in links.
+type Workspace interface {
+	NewLink(ctx context.Context, p server.Principal) (path string, expires time.Time, err error)
 }
 
 // Body limits.
@@ -145,6 +156,17 @@ type Options struct {
 	NumberSecret []byte
 	// Rates are each device's allowances (zero fields: the defaults).
 	Rates Rates
+	// Workspace makes the web workspace's sign-in links (nil: the route
+	// answers 404).
+	Workspace Workspace
+	// PhoneRecorder is the phone system's recorder the desktops pause
+	// through the server (an rtpengine ng client); nil: the route answers
+	// 501. PhoneRecorderTimeout bounds each command [500ms].
+	PhoneRecorder        PhoneRecorder
+	PhoneRecorderTimeout time.Duration
+	// Scoring is told when a recording was stored, so the call is scored
+	// at once (autoscore.Job); nil: the job finds it at its next look.
+	Scoring interface{ Wake() }
 }
 
 // Rates are what one device may send: requests (any route) and events, as
@@ -226,6 +248,7 @@ func New(o Options) *API {
 	a.route("GET /api/v1/me", anyone, 0, a.me)
 	a.route("POST /api/v1/events", writers, MaxEventsBody, a.events)
 	a.route("POST /api/v1/heartbeat", writers, MaxSmallBody, a.heartbeat)
+	a.route("POST /api/v1/phone-recorder", writers, MaxSmallBody, a.phoneRecorder)
 	a.route("GET /api/v1/calls", readers, 0, a.searchCalls)
 	a.route("GET /api/v1/calls/{id}", readers, 0, a.call)
 	a.route("GET /api/v1/recordings/{id}", readers, 0, a.recordingStatus)
@@ -251,6 +274,8 @@ func New(o Options) *API {
 	dpo := []server.Role{server.RoleDPO}
 	listeners := []server.Role{server.RoleSupervisor, server.RoleDPO}
 	a.route("GET /api/v1/flags/mine", callers, 0, a.myFlags)
+	a.route("GET /api/v1/scores/mine", writers, 0, a.myScores)
+	a.route("POST /api/v1/scores/{id}/comments", callers, MaxSmallBody, a.commentOnScore)
 	a.route("GET /api/v1/recordings/{id}/play", listeners, 0, a.play)
 	a.route("GET /api/v1/recordings/{id}/audio", listeners, 0, a.download)
 	a.route("GET /api/v1/review", dpo, 0, a.reviewQueue)
@@ -271,6 +296,7 @@ func New(o Options) *API {
 	a.route("GET /api/v1/audit", listeners, 0, a.searchAudit)
 	a.route("POST /api/v1/audit/checkpoint", dpo, 0, a.checkpoint)
 	a.route("GET /api/v1/audit/number", dpo, 0, a.whoLookedUp)
+	a.route("POST /api/v1/workspace/link", []server.Role{server.RoleSupervisor, server.RoleDPO, server.RoleAdmin}, 0, a.workspaceLink)
 	return a
 }
 

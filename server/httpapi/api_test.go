@@ -157,6 +157,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		// Only agents write calls: supervisors and dpos never do.
 		{"POST", "/api/v1/events", batch("x", 1, 1, "c1"), []server.Role{server.RoleAgent}},
 		{"POST", "/api/v1/heartbeat", hb, []server.Role{server.RoleAgent}},
+		{"POST", "/api/v1/phone-recorder", `{"call_id":"c1","sip_call_id":"x@test","command":"stop"}`, []server.Role{server.RoleAgent}},
 		{"GET", "/api/v1/calls", "", []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}},
 		{"GET", "/api/v1/users", "", []server.Role{server.RoleAdmin}},
 		{"GET", "/api/v1/devices", "", []server.Role{server.RoleAdmin}},
@@ -169,6 +170,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		// Data protection: dpos review, hold and erase; supervisors and dpos
 		// listen and read the audit; agents and admins do none of it.
 		{"GET", "/api/v1/flags/mine", "", []server.Role{server.RoleAgent, server.RoleSupervisor}},
+		{"GET", "/api/v1/scores/mine", "", []server.Role{server.RoleAgent}},
+		{"POST", "/api/v1/scores/99/comments", `{"kind":"comment","text":"x"}`, []server.Role{server.RoleAgent, server.RoleSupervisor}},
 		{"GET", "/api/v1/recordings/none1/play", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
 		{"GET", "/api/v1/recordings/none1/audio", "", []server.Role{server.RoleSupervisor, server.RoleDPO}},
 		{"GET", "/api/v1/review", "", []server.Role{server.RoleDPO}},
@@ -426,15 +429,24 @@ func TestResumableUpload(t *testing.T) {
 		t.Fatalf("after a checksum mismatch the upload restarts: %+v", st)
 	}
 	put(olive, 0, data, 200)
-	manifest = fmt.Sprintf(`{"call_id":"rc1","complete":true,"sha256_encrypted":%q,"extra":{"kept":true}}`, hexSum)
+	// A version 2 manifest with the recorder's keypad-tone redactions.
+	manifest = fmt.Sprintf(`{"version":2,"call_id":"rc1","complete":true,"sha256_encrypted":%q,"extra":{"kept":true},
+		"redactions":[{"kind":"dtmf","from_ms":1200,"to_ms":1420,"reason":"keypad tones","by":"recorder","at":"2026-03-02T10:00:01Z"}]}`, hexSum)
 	e.call(olive, "PUT", "/api/v1/recordings/rc1/manifest", manifest, 200, &st)
 	if st.Status != "stored" || st.Size != int64(len(data)) {
 		t.Fatalf("stored: %+v", st)
 	}
 	e.call(olive, "PUT", "/api/v1/recordings/rc1/manifest", manifest, 200, nil) // resent: same answer
-	e.call(sup, "GET", "/api/v1/recordings/rc1", "", 200, &st)
-	if st.Status != "stored" {
-		t.Fatalf("supervisor sees %+v", st)
+	var shown struct {
+		Status     string
+		Redactions []struct {
+			Kind   string
+			FromMS int64 `json:"from_ms"`
+		}
+	}
+	e.call(sup, "GET", "/api/v1/recordings/rc1", "", 200, &shown)
+	if shown.Status != "stored" || len(shown.Redactions) != 1 || shown.Redactions[0].Kind != "dtmf" || shown.Redactions[0].FromMS != 1200 {
+		t.Fatalf("supervisor sees %+v", shown)
 	}
 	rec, err := e.srv.Store().Recording(context.Background(), "rc1")
 	if err != nil || !strings.Contains(string(rec.Manifest), `"kept":true`) || rec.SHA256 != hexSum {

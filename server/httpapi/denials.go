@@ -94,6 +94,13 @@ func (a *API) auditDenied(r *http.Request, p server.Principal, action, target st
 	}
 }
 
+// AuditDenied is auditDenied for the web workspace, whose refusals share
+// the API's allowance per principal (the workspace's sessions are
+// principals with a "web:" device).
+func (a *API) AuditDenied(r *http.Request, p server.Principal, action, target string, detail map[string]any) {
+	a.auditDenied(r, p, action, target, detail)
+}
+
 // FlushDenials writes the summary of every denial window that ended (all
 // of them when all, at shutdown). The server calls it every few seconds.
 func (a *API) FlushDenials(ctx context.Context, all bool) {

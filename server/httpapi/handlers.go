@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/wire"
@@ -278,6 +279,10 @@ type RecordingStatus struct {
 	// UploadedSHA256 is the file as uploaded; SHA256 differs from it once
 	// an interval was redacted.
 	UploadedSHA256 string `json:"uploaded_sha256,omitempty"`
+	// Redactions are the stored manifest's: the stretches silenced, of kind
+	// "dtmf" (keypad tones, by the recorder) or "review" (by the server).
+	// Times only; never what was silenced.
+	Redactions []artefact.Redaction `json:"redactions,omitempty"`
 }
 
 // status is the recording status of the call with the server's id
@@ -293,6 +298,9 @@ func (a *API) status(r *http.Request, ref, callID string) (RecordingStatus, erro
 	}
 	if err == nil {
 		st.Status, st.SHA256, st.UploadedSHA256 = rec.Status, rec.SHA256, rec.UploadedSHA256
+		if m, err := artefact.ParseManifest(rec.Manifest); err == nil && len(rec.Manifest) > 0 {
+			st.Redactions = m.Redactions
+		}
 	}
 	// A deletion under way is final: the desktop may drop its copy now,
 	// and would only be refused its uploads.
@@ -466,6 +474,9 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 	}
 	if a.o.Protect != nil {
 		a.o.Protect.Kick() // a card-detail redaction may have waited for it
+	}
+	if a.o.Scoring != nil {
+		a.o.Scoring.Wake()
 	}
 	writeJSON(w, http.StatusOK, RecordingStatus{CallID: id, Status: "stored", Size: size, SHA256: sum, UploadedSHA256: sum})
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/store"
 )
@@ -86,13 +87,17 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, p server.Principal) {
 		a.fail(w, r, err)
 		return
 	}
-	rep, err := a.o.Protect.Play(r.Context(), id, a.streamTo(w), func() {
-		w.Header().Set("Content-Type", "audio/wav")
+	// The first bytes say what the recording is: Ogg Opus or a WAV.
+	started := false
+	_, err = a.o.Protect.Play(r.Context(), id, firstWrite(a.streamTo(w), func(head []byte) {
+		started = true
+		ct, ext := artefact.MediaType(head)
+		w.Header().Set("Content-Type", ct)
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.wav"`, id))
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s%s"`, id, ext))
 		w.WriteHeader(http.StatusOK)
-	})
-	if err != nil && rep.DataBytes == 0 {
+	}), nil)
+	if err != nil && !started {
 		a.fail(w, r, err)
 		return
 	}
@@ -159,9 +164,16 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p server.Princ
 	switch st := q.Get("state"); st {
 	case "", "todo":
 	case "all":
-		f.States = []string{server.ReviewOpen, server.ReviewAwaitingApproval, server.ReviewRedactionPending, server.ReviewAutoRedacted, "approved", server.ReviewDone}
+		f.States = server.ReviewStates()
 	default:
-		f.States = strings.Split(st, ",")
+		for _, name := range strings.Split(st, ",") {
+			s, err := server.ParseReviewState(name)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			f.States = append(f.States, s)
+		}
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -181,7 +193,20 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p server.Princ
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "two_person_deletion": a.twoPerson(), "server_has_key": a.o.Protect != nil && a.o.Protect.HasKey()})
+	for i := range items {
+		items[i] = a.withAllows(items[i])
+	}
+	writeJSON(w, http.StatusOK, server.ReviewQueue{Items: items, TwoPersonDeletion: a.twoPerson(), ServerHasKey: a.o.Protect != nil && a.o.Protect.HasKey()})
+}
+
+// withAllows is it with what a dpo may do with it now; nothing without
+// the data-protection service, which every decision needs.
+func (a *API) withAllows(it server.ReviewItem) server.ReviewItem {
+	it.Allows = nil
+	if a.o.Protect != nil {
+		it.Allows = a.o.Protect.Allows(it)
+	}
+	return it
 }
 
 func (a *API) twoPerson() bool {
@@ -200,7 +225,7 @@ func (a *API) reviewItem(w http.ResponseWriter, r *http.Request, p server.Princi
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	writeJSON(w, http.StatusOK, a.withAllows(it))
 }
 
 func (a *API) decide(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -220,7 +245,7 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, p server.Principal)
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	writeJSON(w, http.StatusOK, a.withAllows(it))
 }
 
 // callOf is the call an item is about, for the audit's target, or the
@@ -257,7 +282,7 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, p server.Principal
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	writeJSON(w, http.StatusOK, a.withAllows(it))
 }
 
 func (a *API) listHolds(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -280,13 +305,11 @@ func (a *API) placeHold(w http.ResponseWriter, r *http.Request, p server.Princip
 		a.fail(w, r, err)
 		return
 	}
-	req := h
-	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
-		var err error
-		h, err = a.o.Store.PlaceHold(ctx, req, p.Username)
-		return entry{server.AuditHoldPlace, server.HoldTarget(h), map[string]any{"hold": h.ID, "reason": h.Reason, "owner": h.Owner,
-			"number": server.MaskNumber(h.Number), "number_hmac": numberHMAC(a.o.NumberSecret, h.Number), "agent": h.Agent, "calls": h.Calls}}, err
-	})
+	if !a.needProtect(w) {
+		return
+	}
+	// The hold and its audit record, by the service.
+	h, err := a.o.Protect.PlaceHold(r.Context(), p, h)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -560,4 +583,23 @@ func (a *API) setRole(w http.ResponseWriter, r *http.Request, p server.Principal
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"username": name, "role": role, "previous": old})
+}
+
+// firstWrite calls first with the first bytes written to w, before they
+// are written.
+func firstWrite(w io.Writer, first func(head []byte)) io.Writer {
+	return &firstWriter{w: w, first: first}
+}
+
+type firstWriter struct {
+	w     io.Writer
+	first func([]byte)
+}
+
+func (f *firstWriter) Write(p []byte) (int, error) {
+	if f.first != nil && len(p) > 0 {
+		f.first(p)
+		f.first = nil
+	}
+	return f.w.Write(p)
 }

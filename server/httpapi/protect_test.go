@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +342,25 @@ func TestCardDetailsAreNeitherPlayedNorDownloadedBeforeTheyAreSilenced(t *testin
 	e.call(dee, "GET", "/api/v1/audit?call=k1&action=recording.download", "", 200, &audit)
 	if len(audit.Records) != 2 || !strings.Contains(audit.Records[0].Detail, "refused") {
 		t.Fatalf("refused downloads audited as %+v", audit.Records)
+	}
+}
+
+// A review state the server does not know is refused in words, not answered
+// with an empty queue that looks like nothing to do.
+func TestAnUnknownReviewStateIsRefused(t *testing.T) {
+	e := newEnv(t)
+	dee := e.user("dee", server.RoleDPO)
+	for state, want := range map[string]int{"open,awaiting-approval": 200, "all": 200, "opne": 400, "open,": 400} {
+		req, _ := http.NewRequest("GET", e.url+"/api/v1/review?state="+url.QueryEscape(state), nil)
+		req.Header.Set("Authorization", "Bearer "+dee)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || want == 400 && !strings.Contains(string(b), "unknown review state") {
+			t.Errorf("state=%s: %d %s, want %d", state, resp.StatusCode, b, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 )
 
@@ -17,9 +18,11 @@ const subjectReadme = `Subject access bundle from callguard
 calls.json      every call with this number as the caller's number that is
                 still kept: times, direction, agent, pauses, the notice,
                 flags and their outcome, retention rule and delete_after.
-recordings/     each call's recording: <call-id>.wav (PCM 16-bit, 16 kHz,
-                left channel the officer, right the caller) when the server
-                could decrypt it, else <call-id>.wav.age (encrypted to the
+recordings/     each call's recording, left channel the officer, right the
+                caller: <call-id>.opus (Ogg Opus, which web browsers and
+                VLC play) or, for older recordings, <call-id>.wav (PCM
+                16-bit, 16 kHz) when the server could decrypt it, else
+                <call-id>.opus.age or .wav.age (encrypted to the
                 organisation's key) with <call-id>.json (its manifest).
                 Silence marks pauses (card payments, health details) and
                 intervals deleted after review.
@@ -85,8 +88,17 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 			}
 			continue
 		}
+		codec := artefact.CodecPCM
+		rec, recErr := a.o.Store.Recording(r.Context(), c.ID)
+		if m, err := artefact.ParseManifest(rec.Manifest); recErr == nil && err == nil {
+			codec = m.AudioCodec()
+		}
 		if canPlay {
-			f, err := entry("recordings/" + c.ID + ".wav")
+			ext := ".wav"
+			if codec == artefact.CodecOpus {
+				ext = ".opus"
+			}
+			f, err := entry("recordings/" + c.ID + ext)
 			if err != nil {
 				return
 			}
@@ -95,15 +107,14 @@ func (a *API) subjectAccess(w http.ResponseWriter, r *http.Request, p server.Pri
 			}
 			continue
 		}
-		rec, err := a.o.Store.Recording(r.Context(), c.ID)
-		if err != nil {
+		if recErr != nil {
 			continue
 		}
 		src, err := a.o.Blobs.Open(c.ID)
 		if err != nil {
 			continue
 		}
-		if f, err := entry("recordings/" + c.ID + ".wav.age"); err == nil {
+		if f, err := entry("recordings/" + c.ID + artefact.AudioExt(codec)); err == nil {
 			io.Copy(f, src)
 		}
 		src.Close()

@@ -154,7 +154,7 @@ func (a *API) whoLookedUp(w http.ResponseWriter, r *http.Request, p server.Princ
 	var recs []server.AuditRecord
 	err := a.audited(r, p, func(ctx context.Context) (entry, error) {
 		var err error
-		recs, err = a.o.Store.SearchAudit(ctx, server.AuditFilter{Target: target, Limit: 1000})
+		recs, err = a.o.Store.SearchAudit(ctx, server.AuditFilter{Targets: server.NumberTargets(a.o.NumberSecret, number), Limit: 1000})
 		return entry{server.AuditNumberLookups, target, map[string]any{"number": server.MaskNumber(server.NumberKey(number)), "results": len(recs)}}, err
 	})
 	if err != nil {
@@ -162,12 +162,4 @@ func (a *API) whoLookedUp(w http.ResponseWriter, r *http.Request, p server.Princ
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"records": recs})
-}
-
-// numberHMAC is server.NumberHMAC, or "" for no number.
-func numberHMAC(secret []byte, number string) string {
-	if server.NumberKey(number) == "" {
-		return ""
-	}
-	return server.NumberHMAC(secret, number)
 }

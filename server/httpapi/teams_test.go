@@ -111,13 +111,14 @@ func TestWhoLookedUpANumber(t *testing.T) {
 	e.call(sue, "GET", "/api/v1/calls?number=%2B441632960333", "", 200, nil)
 	e.call(sue, "GET", "/api/v1/calls?number=%2B441632960444", "", 200, nil)
 	e.call(dee, "GET", "/api/v1/subject-access?number=%2B44%201632%20960333", "", 200, nil)
+	e.call(dee, "GET", "/api/v1/subject-access?number=01632%20960333", "", 200, nil) // the national spelling is the same number
 	var who struct{ Records []server.AuditRecord }
 	e.call(dee, "GET", "/api/v1/audit/number?number=%2B44%20(1632)%20960-333", "", 200, &who)
 	var got []string
 	for _, r := range who.Records {
 		got = append(got, r.Actor+" "+r.Action)
 	}
-	if strings.Join(got, "; ") != "sue calls.search; dee subject-access.export" {
+	if strings.Join(got, "; ") != "sue calls.search; dee subject-access.export; dee subject-access.export" {
 		t.Fatalf("who looked up +441632960333: %v", got)
 	}
 	all, _ := e.srv.Store().AuditLog(t.Context(), 0, 1000)

@@ -230,7 +230,11 @@ func (b *Board) Heartbeat(ctx context.Context, agentID, device string, hb server
 		r.Since = now
 	}
 	if c := hb.Call; c != nil {
-		r.Call = &server.LiveCall{ID: c.ID, Direction: c.Direction, Remote: server.MaskNumber(c.Remote), Started: c.Started.Add(a.offset)}
+		r.Call = &server.LiveCall{ID: c.ID, Direction: c.Direction, Remote: server.MaskNumber(c.Remote), Started: c.Started.Add(a.offset), KeypadMasked: c.KeypadMasked}
+		if old := a.rec.Call; old != nil && old.ID == c.ID {
+			// Events may have counted more since the desktop's count.
+			r.Call.KeypadMasked = max(r.Call.KeypadMasked, old.KeypadMasked)
+		}
 	}
 	a.rec = r
 	b.publish(a, now)
@@ -268,6 +272,13 @@ func (b *Board) Events(ctx context.Context, agentID, device string, evs []server
 			if e.Call != nil {
 				r.Call = &server.LiveCall{ID: e.CallID, Direction: e.Call.Direction, Remote: server.MaskNumber(e.Call.Remote.Number), Started: e.Call.Started.Add(a.offset)}
 			}
+		case server.EventKeypadMasked:
+			if r.Call == nil || r.Call.ID != e.CallID {
+				continue
+			}
+			c := *r.Call
+			c.KeypadMasked++
+			r.Call = &c
 		case server.EventCallEnded:
 			if r.Call == nil || r.Call.ID == e.CallID {
 				r.Call = nil
@@ -372,7 +383,7 @@ func (b *Board) derive(r Record, now time.Time) server.AgentState {
 	var remind time.Duration
 	if r.State == "paused" {
 		if b.o.Policy != nil {
-			if pr := b.o.Policy.PauseReason(r.Reason); pr != nil {
+			if pr := b.o.Policy.PauseReasonFor(r.Reason); pr != nil {
 				v.ReasonLabel = pr.Label
 				remind = pr.RemindAfter.D()
 			}
@@ -401,6 +412,10 @@ func (b *Board) derive(r Record, now time.Time) server.AgentState {
 			msg += ": " + r.Reason
 		}
 		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertRecordingFailed, Since: r.Since, Message: msg})
+	}
+	if r.State == "unconfirmed" {
+		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertRecordingUnconfirmed, Since: r.Since,
+			Message: server.UnconfirmedText})
 	}
 	if r.Refused > 0 {
 		v.Alerts = append(v.Alerts, server.Alert{Kind: server.AlertEventsRefused, Since: r.LastSeen,

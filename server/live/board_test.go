@@ -70,6 +70,7 @@ func TestAlerts(t *testing.T) {
 		{"hold never alerts", server.Heartbeat{State: "paused", Reason: policy.HoldReason}, time.Hour, "offline"},
 		{"failed", server.Heartbeat{State: "failed", Reason: "disk full"}, 0, "recording-failed"},
 		{"unknown", server.Heartbeat{State: "unknown", Link: "lost"}, 0, "state-unknown"},
+		{"the phone system did not confirm a pause", server.Heartbeat{State: "unconfirmed", Reason: "no answer"}, 0, "recording-unconfirmed"},
 		{"offline after the window", server.Heartbeat{State: "idle"}, 31 * time.Second, "offline"},
 		{"offline and paused too long", server.Heartbeat{State: "paused", Reason: "payment"}, 10 * time.Minute, "offline,pause-long"},
 	} {
@@ -90,8 +91,12 @@ func TestAlerts(t *testing.T) {
 			}
 			clk.Add(end.Sub(clk.Now()))
 			b.Reevaluate()
-			if got := kinds(row(t, b, "olive")); got != tc.want {
+			r := row(t, b, "olive")
+			if got := kinds(r); got != tc.want {
 				t.Fatalf("alerts %q, want %q", got, tc.want)
+			}
+			if tc.hb.State == "unconfirmed" && r.Alerts[0].Message != server.UnconfirmedText {
+				t.Fatalf("the board says %q", r.Alerts[0].Message)
 			}
 		})
 	}

@@ -98,3 +98,48 @@ func TestErasureOfANumber(t *testing.T) {
 		})
 	}
 }
+
+// TestANumberIsOneNumberHoweverItIsWritten: a caller who asks for erasure
+// gives their number as they write it, and a hold names a number as the
+// complaint letter does; neither may miss a call that the phone system
+// wrote another way (national, international, 00, with a trunk 0).
+func TestANumberIsOneNumberHoweverItIsWritten(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, d.url(t), nil)
+			for _, c := range []call{
+				{id: "national", start: t0, remote: "07700 900123"},
+				{id: "international", start: t0.Add(day), remote: "+447700900123"},
+				{id: "zeros", start: t0.Add(2 * day), remote: "00447700900123"},
+				{id: "held", start: t0.Add(3 * day), remote: "+44 (0)7700 900123"},
+				{id: "other", start: t0, remote: "07700 900124"},
+			} {
+				e.ingest(c)
+			}
+			h, err := e.svc.PlaceHold(ctx, e.dpo, server.Hold{Number: "+44 7700 900123", Reason: server.HoldComplaint, Owner: "complaints"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"national", "international", "zeros", "held"} {
+				if !e.call(id).Held {
+					t.Errorf("the hold on +44 7700 900123 does not keep call %q", id)
+				}
+			}
+			er, err := e.svc.RequestErasure(ctx, e.dpo, "07700-900-123", "SAR-2026-015")
+			if err != nil || er.Erased != 0 || len(er.Held) != 4 {
+				t.Fatalf("erasure under the hold: %d erased, %d held, %v; want 0 and 4", er.Erased, len(er.Held), err)
+			}
+			if _, _, err := e.st.LiftHold(ctx, h.ID, "dan", "complaint closed", false); err != nil {
+				t.Fatal(err)
+			}
+			er, err = e.svc.RequestErasure(ctx, e.dpo, "0044 7700 900123", "SAR-2026-016")
+			if err != nil || er.Erased != 4 {
+				t.Fatalf("erasure: %d erased (%v), %v; want all 4 spellings", er.Erased, er.Calls, err)
+			}
+			if e.call("other").Erased != nil {
+				t.Error("a neighbouring number was erased")
+			}
+		})
+	}
+}

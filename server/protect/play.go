@@ -58,7 +58,7 @@ func (s *Service) CheckRedacted(ctx context.Context, callID string) error {
 	}
 	why := "is waiting to be silenced"
 	switch {
-	case it.State == server.ReviewAwaitingApproval || it.State == ReviewApproved:
+	case it.State == server.ReviewAwaitingApproval || it.State == server.ReviewApproved:
 		why = "waits for a decided deletion to be carried out"
 	case it.Pending == server.PendingNoKey:
 		why = "waits for the organisation key (start the server with --identity)"

@@ -222,7 +222,7 @@ func (s *Service) Work(ctx context.Context) (int, error) {
 			s.o.Logger.Error("redaction of card details failed; retrying later", "item", it.ID, "call", it.CallID, "err", err)
 			// The dpo sees it on the item; the recording stays unplayable.
 			if it.Pending != server.PendingFailed {
-				s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: server.PendingFailed})
+				s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []server.ReviewState{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: server.PendingFailed})
 			}
 			continue
 		}
@@ -230,7 +230,7 @@ func (s *Service) Work(ctx context.Context) (int, error) {
 			n++
 		}
 	}
-	approved, err := s.o.Store.ReviewQueue(ctx, store.ReviewFilter{States: []string{ReviewApproved}, Limit: 100})
+	approved, err := s.o.Store.ReviewQueue(ctx, store.ReviewFilter{States: []server.ReviewState{server.ReviewApproved}, Limit: 100})
 	if err != nil {
 		return n, err
 	}

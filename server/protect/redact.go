@@ -27,7 +27,7 @@ func (s *Service) autoRedact(ctx context.Context, it server.ReviewItem) (bool, e
 		if it.Pending == why {
 			return false, nil
 		}
-		change := store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: why}
+		change := store.ReviewChange{From: []server.ReviewState{server.ReviewRedactionPending}, State: server.ReviewRedactionPending, Pending: why}
 		if why != server.PendingNoKey {
 			_, err := s.o.Store.ChangeReview(ctx, it.ID, change)
 			return false, err
@@ -50,7 +50,7 @@ func (s *Service) autoRedact(ctx context.Context, it server.ReviewItem) (bool, e
 	if err := s.redact(ctx, it.CallID, iv, it.Reason, auto, it.ID); err != nil {
 		return false, err
 	}
-	if _, err := s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{server.ReviewRedactionPending}, State: server.ReviewAutoRedacted, Outcome: server.OutcomeRedacted}); err != nil {
+	if _, err := s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []server.ReviewState{server.ReviewRedactionPending}, State: server.ReviewAutoRedacted, Outcome: server.OutcomeRedacted}); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -120,7 +120,7 @@ func (s *Service) redact(ctx context.Context, callID string, iv artefact.Interva
 	if err != nil {
 		return fmt.Errorf("redact %s: %w", callID, err)
 	}
-	red := artefact.Redaction{FromMS: iv.FromMS, ToMS: iv.ToMS, Reason: reason, By: by.Username, At: s.o.Clock().UTC(), Ref: ref,
+	red := artefact.Redaction{Kind: artefact.RedactionKindReview, FromMS: iv.FromMS, ToMS: iv.ToMS, Reason: reason, By: by.Username, At: s.o.Clock().UTC(), Ref: ref,
 		SHA256PlaintextBefore: res.BeforePlaintextSHA256, SHA256EncryptedBefore: rec.SHA256}
 	newManifest, err := artefact.RecordRedaction(manifest, red, res)
 	if err != nil {

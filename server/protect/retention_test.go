@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -207,4 +208,59 @@ func make70k() []byte {
 		b[i] = 7
 	}
 	return b
+}
+
+// TestTheRetentionReportCountsWhatTheHoldsKeep: the report's counts (found
+// from the holds) agree, call by call, with the holds that cover each call
+// (HoldsOf), for holds on a call, on a number and on an officer's days.
+func TestTheRetentionReportCountsWhatTheHoldsKeep(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			e := newEnv(t, d.url(t), nil)
+			ctx := context.Background()
+			var ids []string
+			for i := range 12 {
+				id := fmt.Sprintf("rc%02d", i)
+				e.ingest(call{id: id, start: t0.Add(time.Duration(i) * 6 * time.Hour), remote: fmt.Sprintf("+4416329605%02d", i%4)})
+				ids = append(ids, id)
+			}
+			from, to := t0.Add(12*time.Hour), t0.Add(36*time.Hour)
+			for _, h := range []server.Hold{{CallID: "rc00"}, {Number: "+44 1632 960501"}, {Agent: "olive", From: &from, To: &to}} {
+				h.Reason, h.Owner = server.HoldComplaint, "complaints"
+				if _, err := e.svc.PlaceHold(ctx, e.dpo, h); err != nil {
+					t.Fatal(err)
+				}
+			}
+			held := 0
+			for _, id := range ids {
+				hs, err := e.st.HoldsOf(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(hs) > 0 {
+					held++
+				}
+			}
+			if held == 0 || held == len(ids) {
+				t.Fatalf("%d of %d calls held: the test needs some of each", held, len(ids))
+			}
+			now := t0.AddDate(0, 0, 100)
+			rep, err := e.st.RetentionReport(ctx, now, now.AddDate(0, 0, 7), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.HeldPastDate != held || rep.Overdue != len(ids)-held {
+				t.Errorf("past their date: %d held and %d overdue, want %d and %d", rep.HeldPastDate, rep.Overdue, held, len(ids)-held)
+			}
+			// Before their date: due, less the held ones.
+			early := t0.AddDate(0, 0, 80)
+			rep, err = e.st.RetentionReport(ctx, early, early.AddDate(0, 0, 30), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.DueCount != len(ids)-held || len(rep.Due) != len(ids)-held {
+				t.Errorf("due: %d (%d listed), want %d", rep.DueCount, len(rep.Due), len(ids)-held)
+			}
+		})
+	}
 }

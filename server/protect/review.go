@@ -3,15 +3,54 @@ package protect
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/store"
 )
 
-// ReviewApproved is the state of a review item whose deletion is decided
-// (and approved, under the two-person rule) and being carried out.
-const ReviewApproved = "approved"
+// The states each decision may be taken from. Decide and Allows both use
+// them, so what a client is offered is what Decide accepts.
+var (
+	confirmFrom = []server.ReviewState{server.ReviewAutoRedacted}
+	keepFrom    = []server.ReviewState{server.ReviewOpen, server.ReviewAwaitingApproval}
+	deleteFrom  = []server.ReviewState{server.ReviewOpen, server.ReviewRedactionPending, server.ReviewAutoRedacted}
+)
+
+// cardDetailsPending reports whether it holds card details not yet
+// redacted, which may never be kept (PCI DSS 3.3.1).
+func (s *Service) cardDetailsPending(it server.ReviewItem) bool {
+	r := s.o.Policy.FlagReason(it.Reason)
+	return r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending
+}
+
+// Allows lists what a dpo may do with it now (server.ReviewItem.Allows),
+// by the same rules as Decide and Approve: a deletion needs the recording
+// on the server (and the organisation key to silence an interval), card
+// details not yet redacted cannot be kept, a redaction done at once is
+// confirmed, and a decision awaiting approval is approved or rejected.
+// Approve's further rule, that the approver is not the one who decided,
+// depends on who asks and is checked when they do.
+func (s *Service) Allows(it server.ReviewItem) []string {
+	var out []string
+	if slices.Contains(deleteFrom, it.State) && it.Recording == server.RecordingStored {
+		out = append(out, server.DecisionDelete)
+		if s.HasKey() {
+			out = append(out, server.DecisionDeleteInterval)
+		}
+	}
+	if slices.Contains(keepFrom, it.State) && !s.cardDetailsPending(it) {
+		out = append(out, server.DecisionKeep)
+	}
+	if slices.Contains(confirmFrom, it.State) {
+		out = append(out, server.DecisionConfirm)
+	}
+	if it.State == server.ReviewAwaitingApproval {
+		out = append(out, server.ReviewApprove)
+	}
+	return out
+}
 
 // Decide records a dpo's decision on a review item and, unless the
 // two-person rule asks for a second dpo's approval first, carries it out.
@@ -35,15 +74,15 @@ func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d s
 	}
 	switch d.Action {
 	case server.DecisionConfirm:
-		return change(store.ReviewChange{From: []string{server.ReviewAutoRedacted}, State: server.ReviewDone,
+		return change(store.ReviewChange{From: confirmFrom, State: server.ReviewDone,
 			Outcome: server.OutcomeRedacted, Decide: &d, DecidedBy: p.Username})
 	case server.DecisionKeep:
 		// Not yet redacted: waiting for the key or the recording, or for a
 		// second dpo to approve its deletion.
-		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
+		if s.cardDetailsPending(it) {
 			return server.ReviewItem{}, fmt.Errorf("card details cannot be kept (PCI DSS 3.3.1): they are redacted as soon as the server can: %w", server.ErrConflict)
 		}
-		return change(store.ReviewChange{From: []string{server.ReviewOpen, server.ReviewAwaitingApproval}, State: server.ReviewDone,
+		return change(store.ReviewChange{From: keepFrom, State: server.ReviewDone,
 			Outcome: server.OutcomeKept, Decide: &d, DecidedBy: p.Username})
 	case server.DecisionDeleteInterval:
 		if d.FromMS == nil {
@@ -61,8 +100,8 @@ func (s *Service) Decide(ctx context.Context, p server.Principal, id string, d s
 			return server.ReviewItem{}, server.ErrNoKey
 		}
 	}
-	from := []string{server.ReviewOpen, server.ReviewRedactionPending, server.ReviewAutoRedacted}
-	state := ReviewApproved
+	from := deleteFrom
+	state := server.ReviewApproved
 	if s.o.Policy.Review.TwoPersonDeletion {
 		state = server.ReviewAwaitingApproval
 	}
@@ -101,12 +140,12 @@ func (s *Service) Approve(ctx context.Context, p server.Principal, id string, ap
 	}
 	if !approve {
 		state := server.ReviewOpen
-		if r := s.o.Policy.FlagReason(it.Reason); r != nil && r.RedactNow && it.FromMS != nil && it.Outcome == server.OutcomePending {
+		if s.cardDetailsPending(it) {
 			state = server.ReviewRedactionPending
 		}
-		return change(store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: state, Pending: it.Pending, ClearDecision: true})
+		return change(store.ReviewChange{From: []server.ReviewState{server.ReviewAwaitingApproval}, State: state, Pending: it.Pending, ClearDecision: true})
 	}
-	it, err = change(store.ReviewChange{From: []string{server.ReviewAwaitingApproval}, State: ReviewApproved, Pending: it.Pending, ApprovedBy: p.Username})
+	it, err = change(store.ReviewChange{From: []server.ReviewState{server.ReviewAwaitingApproval}, State: server.ReviewApproved, Pending: it.Pending, ApprovedBy: p.Username})
 	if err != nil {
 		return it, err
 	}
@@ -119,7 +158,7 @@ func (s *Service) Approve(ctx context.Context, p server.Principal, id string, ap
 func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.ReviewItem, error) {
 	defer s.lock(it.CallID)()
 	it, err := s.o.Store.ReviewItem(ctx, it.ID)
-	if err != nil || it.State != ReviewApproved {
+	if err != nil || it.State != server.ReviewApproved {
 		return it, err
 	}
 	by := server.Principal{Username: it.DecidedBy}
@@ -147,7 +186,7 @@ func (s *Service) carryOut(ctx context.Context, it server.ReviewItem) (server.Re
 		if err := s.redact(ctx, it.CallID, iv, it.Reason, by, it.ID); err != nil {
 			return it, err
 		}
-		return s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []string{ReviewApproved}, State: server.ReviewDone, Outcome: server.OutcomeRedacted})
+		return s.o.Store.ChangeReview(ctx, it.ID, store.ReviewChange{From: []server.ReviewState{server.ReviewApproved}, State: server.ReviewDone, Outcome: server.OutcomeRedacted})
 	}
 	return it, fmt.Errorf("review item %s: nothing to carry out for %q: %w", it.ID, it.Decision, server.ErrConflict)
 }

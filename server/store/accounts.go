@@ -55,7 +55,7 @@ func (s *Store) UserByName(ctx context.Context, username string) (server.User, s
 
 // Users lists every account by username.
 func (s *Store) Users(ctx context.Context) ([]server.User, error) {
-	rows, err := s.query(ctx, s.db, `SELECT id, username, role, disabled, created_at FROM users ORDER BY username`)
+	rows, err := s.query(ctx, s.db, `SELECT id, username, role, disabled, created_at, COALESCE(job_role, '') FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -67,7 +67,7 @@ func (s *Store) Users(ctx context.Context) ([]server.User, error) {
 			role string
 			at   int64
 		)
-		if err := rows.Scan(&u.ID, &u.Username, &role, &u.Disabled, &at); err != nil {
+		if err := rows.Scan(&u.ID, &u.Username, &role, &u.Disabled, &at, &u.JobRole); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		u.Role, u.Created = server.Role(role), fromMS(at)
@@ -206,16 +206,11 @@ func (s *Store) Devices(ctx context.Context) ([]server.Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
-	defer rows.Close()
-	var out []server.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list devices: %w", err)
-		}
-		out = append(out, d)
+	out, err := scanAll(rows, func(r interface{ Scan(...any) error }) (server.Device, error) { return scanDevice(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Device returns one device.

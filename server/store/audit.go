@@ -240,8 +240,15 @@ func (s *Store) AuditLog(ctx context.Context, afterSeq int64, limit int) ([]serv
 // SearchAudit returns the records that match f, oldest first.
 func (s *Store) SearchAudit(ctx context.Context, f server.AuditFilter) ([]server.AuditRecord, error) {
 	where, args := []string{`seq > ?`}, []any{f.AfterSeq}
+	targets := f.Targets
 	if f.Target != "" {
-		where, args = append(where, `target = ?`), append(args, f.Target)
+		targets = append([]string{f.Target}, targets...)
+	}
+	if len(targets) > 0 {
+		where = append(where, `target IN (`+strings.TrimSuffix(strings.Repeat("?,", len(targets)), ",")+`)`)
+		for _, t := range targets {
+			args = append(args, t)
+		}
 	}
 	if f.Actor != "" {
 		where, args = append(where, `actor = ?`), append(args, f.Actor)

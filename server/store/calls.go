@@ -14,7 +14,7 @@ import (
 const callCols = `c.id, c.device_id, c.agent, c.direction, c.local_number, c.local_name, c.remote_number, c.remote_name, c.sip_call_id,
 	c.started_at, c.answered_at, c.ended_at, c.recorded, c.state, c.state_reason, c.notice, c.declined, c.is_excluded, c.failed,
 	c.pauses, c.paused_ms, c.retention_rule, c.delete_after, c.event_count, c.updated_at, COALESCE(r.status, ''),
-	c.declined_at, c.personal_deleted_at, COALESCE(k.call_ref, c.id), c.received_at, COALESCE(c.counted_from, c.started_at), c.clock_skew, ` + heldExpr
+	c.declined_at, c.personal_deleted_at, COALESCE(k.call_ref, c.id), c.received_at, COALESCE(c.counted_from, c.started_at), c.clock_skew, ` + heldExpr + `, c.keypad_masked, c.keypad_masks`
 
 // heldExpr is true when an active hold covers the call c: on the call
 // itself, on its remote number or on its agent, within the hold's dates.
@@ -27,6 +27,15 @@ const heldExpr = `(EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h
 	OR EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND h.agent = c.agent
 		AND (h.from_at IS NULL OR c.counted_from >= h.from_at) AND (h.to_at IS NULL OR c.counted_from < h.to_at)))`
 
+// heldCalls selects (as call_id) the calls active holds keep, the same
+// calls heldExpr matches, found from the holds through the calls' indexes:
+// for counting over many calls, where heldExpr would test each.
+const heldCalls = `SELECT h.call_id FROM holds h WHERE h.lifted_at IS NULL AND h.call_id IS NOT NULL
+	UNION SELECT c.id FROM holds h JOIN calls c ON c.remote_key = h.number WHERE h.lifted_at IS NULL AND h.number IS NOT NULL AND c.remote_key <> ''
+		AND (h.from_at IS NULL OR c.counted_from >= h.from_at) AND (h.to_at IS NULL OR c.counted_from < h.to_at)
+	UNION SELECT c.id FROM holds h JOIN calls c ON c.agent = h.agent WHERE h.lifted_at IS NULL AND h.agent IS NOT NULL
+		AND (h.from_at IS NULL OR c.counted_from >= h.from_at) AND (h.to_at IS NULL OR c.counted_from < h.to_at)`
+
 const callFrom = ` FROM calls c LEFT JOIN recordings r ON r.call_id = c.id LEFT JOIN call_keys k ON k.call_id = c.id`
 
 func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
@@ -36,12 +45,12 @@ func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
 		answered, ended, deleteAfter sql.NullInt64
 		declinedAt, erased, received sql.NullInt64
 		countedFrom                  int64
-		pauses, recording            string
+		pauses, recording, keypad    string
 	)
 	err := sc.Scan(&c.ID, &c.Device, &c.Agent, &c.Direction, &c.Local.Number, &c.Local.Name, &c.Remote.Number, &c.Remote.Name, &c.SIPCallID,
 		&started, &answered, &ended, &c.Recorded, &c.State, &c.StateReason, &c.Notice, &c.Declined, &c.Excluded, &c.Failed,
 		&pauses, &c.PausedMS, &c.RetentionRule, &deleteAfter, &c.Events, &updated, &recording, &declinedAt, &erased,
-		&c.DesktopID, &received, &countedFrom, &c.ClockSkewed, &c.Held)
+		&c.DesktopID, &received, &countedFrom, &c.ClockSkewed, &c.Held, &c.KeypadMasked, &keypad)
 	if err != nil {
 		return server.Call{}, err
 	}
@@ -50,6 +59,12 @@ func scanCall(sc interface{ Scan(...any) error }) (server.Call, error) {
 	c.DeclinedAt, c.Erased = fromNullMS(declinedAt), fromNullMS(erased)
 	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
 		return server.Call{}, fmt.Errorf("call %s: pauses: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(keypad), &c.KeypadMasks); err != nil {
+		return server.Call{}, fmt.Errorf("call %s: keypad_masks: %w", c.ID, err)
+	}
+	if c.KeypadMasks == nil {
+		c.KeypadMasks = []server.KeypadMask{}
 	}
 	switch recording {
 	case "uploading":
@@ -107,6 +122,7 @@ func (s *Store) SearchCalls(ctx context.Context, f server.CallFilter) ([]server.
 		where = append(where, `c.started_at < ?`)
 		args = append(args, ms(f.To))
 	}
+	where, args = callConditions(f, where, args)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -122,16 +138,8 @@ func (s *Store) SearchCalls(ctx context.Context, f server.CallFilter) ([]server.
 	if err != nil {
 		return nil, fmt.Errorf("search calls: %w", err)
 	}
-	defer rows.Close()
-	out := []server.Call{}
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search calls: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanCall)
+	if err != nil {
 		return nil, fmt.Errorf("search calls: %w", err)
 	}
 	if err := s.loadFlags(ctx, out); err != nil {
@@ -150,17 +158,9 @@ func (s *Store) CallsOfNumber(ctx context.Context, key string) ([]server.Call, e
 	if err != nil {
 		return nil, fmt.Errorf("calls of a number: %w", err)
 	}
-	defer rows.Close()
-	out := []server.Call{}
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if err != nil {
-			return nil, fmt.Errorf("calls of a number: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	out, err := scanAll(rows, scanCall)
+	if err != nil {
+		return nil, fmt.Errorf("calls of a number: %w", err)
 	}
 	return out, s.loadFlags(ctx, out)
 }
@@ -186,11 +186,12 @@ func (s *Store) loadFlags(ctx context.Context, calls []server.Call) error {
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			callID         string
-			f              server.Flag
-			from, to       sql.NullInt64
-			at             int64
-			state, outcome string
+			callID   string
+			f        server.Flag
+			from, to sql.NullInt64
+			at       int64
+			state    server.ReviewState
+			outcome  string
 		)
 		if err := rows.Scan(&callID, &f.EventID, &f.Reason, &f.Note, &from, &to, &at, &state, &outcome); err != nil {
 			return fmt.Errorf("load flags: %w", err)

@@ -214,6 +214,12 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, p server.Principal, it
 		if err != nil {
 			return res, fmt.Errorf("call %s: %w", cb.id, err)
 		}
+		// Events after the recording was stored (a flag raised once the
+		// call ended) change its measures: it is scored again.
+		if _, err := s.exec(ctx, tx, `INSERT INTO scoring_queue (call_id, queued_at) SELECT call_id, ? FROM recordings WHERE call_id = ? AND status = 'stored'
+			ON CONFLICT (call_id) DO NOTHING`, ms(s.now()), cb.id); err != nil {
+			return res, fmt.Errorf("call %s: queue for scoring: %w", cb.id, err)
+		}
 		res.Redactions += n
 		res.Calls = append(res.Calls, cb.id)
 	}
@@ -487,13 +493,20 @@ func (s *Store) refold(ctx context.Context, tx *sql.Tx, cb *callBatch, evs []ser
 	if c.Pauses == nil {
 		pauses = []byte("[]")
 	}
+	keypad, err := json.Marshal(c.KeypadMasks)
+	if err != nil {
+		return 0, err
+	}
+	if c.KeypadMasks == nil {
+		keypad = []byte("[]")
+	}
 	// Retention (flag_reasons, retention_rule, delete_after) is set by
 	// reapply below, from the review state of the call's items.
 	_, err = s.exec(ctx, tx, `INSERT INTO calls (id, device_id, agent, direction, local_number, local_name, remote_number, remote_name, sip_call_id,
 		started_at, answered_at, ended_at, recorded, state, state_reason, notice, declined, is_excluded, failed, pauses, paused_ms,
 		flag_reasons, flag_count, retention_rule, delete_after, event_count, updated_at, remote_key, declined_at,
-		received_at, counted_from, clock_skew, fold)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', NULL, ?, ?, ?, ?, ?, ?, ?, ?)
+		received_at, counted_from, clock_skew, fold, remote_e164, local_e164, keypad_masked, keypad_masks)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET device_id = excluded.device_id, direction = excluded.direction,
 		local_number = excluded.local_number, local_name = excluded.local_name, remote_number = excluded.remote_number,
 		remote_name = excluded.remote_name, sip_call_id = excluded.sip_call_id, started_at = excluded.started_at,
@@ -501,11 +514,14 @@ func (s *Store) refold(ctx context.Context, tx *sql.Tx, cb *callBatch, evs []ser
 		state_reason = excluded.state_reason, notice = excluded.notice, declined = excluded.declined, is_excluded = excluded.is_excluded,
 		failed = excluded.failed, pauses = excluded.pauses, paused_ms = excluded.paused_ms,
 		event_count = excluded.event_count, updated_at = excluded.updated_at, remote_key = excluded.remote_key, declined_at = excluded.declined_at,
-		received_at = excluded.received_at, counted_from = excluded.counted_from, clock_skew = excluded.clock_skew, fold = excluded.fold`,
+		received_at = excluded.received_at, counted_from = excluded.counted_from, clock_skew = excluded.clock_skew, fold = excluded.fold,
+		remote_e164 = excluded.remote_e164, local_e164 = excluded.local_e164,
+		keypad_masked = excluded.keypad_masked, keypad_masks = excluded.keypad_masks`,
 		c.ID, c.Device, c.Agent, c.Direction, c.Local.Number, c.Local.Name, c.Remote.Number, c.Remote.Name, c.SIPCallID,
 		ms(c.Started), msPtr(c.Answered), msPtr(c.Ended), c.Recorded, c.State, c.StateReason, c.Notice, c.Declined, c.Excluded,
 		c.Failed, string(pauses), c.PausedMS, c.Events, ms(s.now()), server.NumberKey(c.Remote.Number), msPtr(c.DeclinedAt),
-		received, ms(countedFrom), skewed, string(fold))
+		received, ms(countedFrom), skewed, string(fold), server.E164OrEmpty(c.Remote.Number), server.E164OrEmpty(c.Local.Number),
+		c.KeypadMasked, string(keypad))
 	if err != nil {
 		return 0, fmt.Errorf("write call: %w", err)
 	}

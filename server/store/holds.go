@@ -106,16 +106,11 @@ func (s *Store) holds(ctx context.Context, where string, args ...any) ([]server.
 	if err != nil {
 		return nil, fmt.Errorf("holds: %w", err)
 	}
-	defer rows.Close()
-	out := []server.Hold{}
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, fmt.Errorf("holds: %w", err)
-		}
-		out = append(out, h)
+	out, err := scanAll(rows, scanHold)
+	if err != nil {
+		return nil, fmt.Errorf("holds: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ErrSecondDPO: the same dpo who asked to lift a hold (or decided a

@@ -135,15 +135,27 @@ func (s *Store) recording(ctx context.Context, callID string, owner *int64) (Rec
 }
 
 // StoreRecording marks a recording stored, with its verified size, sha256
-// of the encrypted file and manifest.
+// of the encrypted file and manifest, and queues the call for scoring in
+// the same transaction, so a stored recording is never left unscored.
 func (s *Store) StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error {
-	res, err := s.exec(ctx, s.db, `UPDATE recordings SET status = 'stored', size = ?, sha256 = ?, uploaded_sha256 = ?, manifest = ?, stored_at = ?
-		WHERE call_id = ? AND status = 'uploading'`,
-		size, sha256, sha256, string(manifest), ms(s.now()), callID)
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE recordings SET status = 'stored', size = ?, sha256 = ?, uploaded_sha256 = ?, manifest = ?, stored_at = ?
+			WHERE call_id = ? AND status = 'uploading'`,
+			size, sha256, sha256, string(manifest), ms(s.now()), callID)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = s.exec(ctx, tx, `INSERT INTO scoring_queue (call_id, queued_at) VALUES (?, ?) ON CONFLICT (call_id) DO NOTHING`, callID, ms(s.now()))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store recording %s: %w", callID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		r, err := s.Recording(ctx, callID)
 		switch {
 		case err != nil:

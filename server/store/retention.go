@@ -41,7 +41,8 @@ func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
 	facts := policy.CallFacts{Direction: direction, Local: local, Declined: declined}
 	flags, seen := 0, map[string]bool{}
 	if err := eachRow(rows, func(rows *sql.Rows) error {
-		var kind, reason, state string
+		var kind, reason string
+		var state server.ReviewState
 		if err := rows.Scan(&kind, &reason, &state); err != nil {
 			return err
 		}
@@ -61,6 +62,9 @@ func (s *Store) reapply(ctx context.Context, q querier, callID string) error {
 		return nil
 	}); err != nil {
 		return err
+	}
+	if facts.Released, err = s.released(ctx, q, callID); err != nil {
+		return fmt.Errorf("retention of %s: %w", callID, err)
 	}
 	rule, at := server.Retention(s.pol, fromMS(started), facts)
 	if _, err := s.exec(ctx, q, `UPDATE calls SET flag_reasons = ?, flag_count = ?, retention_rule = ?, delete_after = ? WHERE id = ?`,
@@ -250,6 +254,17 @@ func (s *Store) candidates(ctx context.Context, where string, args ...any) ([]Ca
 	return out, nil
 }
 
+// dueIndex makes SQLite count calls by their date from the small index of
+// calls not yet erased (calls_due) rather than read the table: when the
+// range holds nearly every call its planner scans the table, 4 times
+// slower over 100,000 calls. PostgreSQL chooses for itself.
+func (s *Store) dueIndex() string {
+	if s.dialect == SQLite {
+		return " INDEXED BY calls_due"
+	}
+	return ""
+}
+
 // RetentionReport lists the holds due for review and the calls due for
 // deletion before until, with up to limit calls.
 func (s *Store) RetentionReport(ctx context.Context, now, until time.Time, limit int) (server.RetentionReport, error) {
@@ -284,14 +299,21 @@ func (s *Store) RetentionReport(ctx context.Context, now, until time.Time, limit
 		query string
 		args  []any
 	}{
-		{&rep.DueCount, `SELECT COUNT(*) FROM calls c WHERE c.personal_deleted_at IS NULL AND c.delete_after > ? AND c.delete_after < ? AND NOT ` + heldExpr, []any{ms(now), ms(until)}},
-		{&rep.Overdue, `SELECT COUNT(*) FROM calls c WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ? AND NOT ` + heldExpr, []any{ms(now)}},
-		{&rep.HeldPastDate, `SELECT COUNT(*) FROM calls c WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ? AND ` + heldExpr, []any{ms(now)}},
+		// Counted as all the calls in range less the held ones, which are
+		// found from the holds (few) rather than by testing every call
+		// against every hold: a 90-day report over 100,000 calls took
+		// 220 ms the other way.
+		{&rep.DueCount, `SELECT (SELECT COUNT(*) FROM calls c` + s.dueIndex() + ` WHERE c.personal_deleted_at IS NULL AND c.delete_after > ? AND c.delete_after < ?)
+			- (SELECT COUNT(*) FROM (` + heldCalls + `) x JOIN calls c ON c.id = x.call_id WHERE c.personal_deleted_at IS NULL AND c.delete_after > ? AND c.delete_after < ?)`,
+			[]any{ms(now), ms(until), ms(now), ms(until)}},
+		{&rep.HeldPastDate, `SELECT COUNT(*) FROM (` + heldCalls + `) x JOIN calls c ON c.id = x.call_id WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ?`, []any{ms(now)}},
+		{&rep.Overdue, `SELECT COUNT(*) FROM calls c` + s.dueIndex() + ` WHERE c.personal_deleted_at IS NULL AND c.delete_after <= ?`, []any{ms(now)}},
 		{&rep.Unfinished, `SELECT COUNT(*) FROM tombstones WHERE state = 'pending'`, nil},
 	} {
 		if err := s.queryRow(ctx, s.db, c.query, c.args...).Scan(c.dst); err != nil {
 			return rep, fmt.Errorf("retention report: %w", err)
 		}
 	}
+	rep.Overdue -= rep.HeldPastDate
 	return rep, nil
 }

@@ -13,7 +13,7 @@ import (
 
 // officerOutcome is what the officer who flagged a call sees of the item's
 // state: what happened, never the dpo's reason.
-func officerOutcome(state, outcome string) string {
+func officerOutcome(state server.ReviewState, outcome string) string {
 	switch {
 	case state == server.ReviewAutoRedacted:
 		return server.OutcomeRedacted
@@ -70,7 +70,7 @@ func ptrInt(v sql.NullInt64) *int64 {
 // ReviewFilter selects review items.
 type ReviewFilter struct {
 	// States to list; empty: every state but done.
-	States []string
+	States []server.ReviewState
 	CallID string
 	Limit  int // default 200, at most 1000
 }
@@ -91,7 +91,11 @@ func (s *Store) ReviewQueue(ctx context.Context, f ReviewFilter) ([]server.Revie
 	if limit <= 0 {
 		limit = 200
 	}
-	rows, err := s.query(ctx, s.db, `SELECT `+reviewCols+reviewFrom+`WHERE `+strings.Join(where, " AND ")+` ORDER BY f.at, f.event_id LIMIT ?`,
+	// The flags are chosen first and only they are joined to their calls
+	// (and tested against the holds): with 10,000 open flags the other way
+	// took 100 ms for 50 of them.
+	rows, err := s.query(ctx, s.db, `SELECT `+reviewCols+` FROM (SELECT * FROM call_flags f WHERE `+strings.Join(where, " AND ")+` ORDER BY f.at, f.event_id LIMIT ?) f
+		JOIN calls c ON c.id = f.call_id LEFT JOIN recordings r ON r.call_id = f.call_id ORDER BY f.at, f.event_id`,
 		append(args, min(limit, 1000))...)
 	if err != nil {
 		return nil, fmt.Errorf("review queue: %w", err)
@@ -123,8 +127,8 @@ func (s *Store) ReviewItem(ctx context.Context, id string) (server.ReviewItem, e
 // ReviewChange is a change of a review item's state, applied only if the
 // item is still in one of From (so two dpos cannot both decide it).
 type ReviewChange struct {
-	From    []string
-	State   string
+	From    []server.ReviewState
+	State   server.ReviewState
 	Outcome string
 	Pending string
 	// Decide records a decision by DecidedBy; Approve records ApprovedBy;
@@ -189,7 +193,7 @@ func (s *Store) ChangeReview(ctx context.Context, id string, ch ReviewChange) (s
 // PendingRedactions returns the items whose interval waits to be redacted
 // at once (card details), oldest first.
 func (s *Store) PendingRedactions(ctx context.Context, limit int) ([]server.ReviewItem, error) {
-	return s.ReviewQueue(ctx, ReviewFilter{States: []string{server.ReviewRedactionPending}, Limit: limit})
+	return s.ReviewQueue(ctx, ReviewFilter{States: []server.ReviewState{server.ReviewRedactionPending}, Limit: limit})
 }
 
 // MyFlags returns the agent's own flags since since, newest first, with
@@ -212,7 +216,8 @@ func (s *Store) MyFlags(ctx context.Context, agent string, since time.Time, limi
 			f                          server.FlagOutcome
 			at                         int64
 			from, to, decided, updated sql.NullInt64
-			state, outcome             string
+			state                      server.ReviewState
+			outcome                    string
 		)
 		if err := rows.Scan(&f.ID, &f.CallID, &f.Reason, &at, &from, &to, &state, &outcome, &decided, &updated); err != nil {
 			return nil, fmt.Errorf("flags of %s: %w", agent, err)
@@ -273,8 +278,8 @@ func (s *Store) ReplaceRecording(ctx context.Context, callID, wantSHA256 string,
 // redact_now) and is not yet: while there is one, nobody may play or
 // download the recording. ok is false when there is none.
 func (s *Store) UnredactedCardDetails(ctx context.Context, callID string) (it server.ReviewItem, ok bool, err error) {
-	items, err := s.ReviewQueue(ctx, ReviewFilter{CallID: callID, States: []string{server.ReviewOpen, server.ReviewRedactionPending,
-		server.ReviewAwaitingApproval, "approved"}, Limit: 1000})
+	items, err := s.ReviewQueue(ctx, ReviewFilter{CallID: callID, States: []server.ReviewState{server.ReviewOpen, server.ReviewRedactionPending,
+		server.ReviewAwaitingApproval, server.ReviewApproved}, Limit: 1000})
 	if err != nil {
 		return server.ReviewItem{}, false, err
 	}

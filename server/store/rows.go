@@ -28,3 +28,20 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 	})
 	return out, err
 }
+
+// scanAll reads every row with scan, in order, then closes rows. An empty
+// result is an empty slice, never nil, so it encodes as [].
+func scanAll[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	out := []T{}
+	err := eachRow(rows, func(r *sql.Rows) error {
+		v, err := scan(r)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -182,6 +182,16 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
+	if applied[workspaceVersion] {
+		if err := s.fillE164(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if applied[numberKeysVersion] || upTo == 0 || upTo >= numberKeysVersion {
+		if err := s.rekeyNumbers(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -173,7 +173,7 @@ func (s *Store) FinishDeletions(ctx context.Context, ids []string) ([]string, er
 			done = append(done, finished...)
 			ph, args = inList(finished)
 			for _, q := range []string{
-				`UPDATE calls SET remote_number = '', remote_name = '', local_name = '', sip_call_id = '', remote_key = '', personal_deleted_at = ?
+				`UPDATE calls SET remote_number = '', remote_name = '', local_name = '', sip_call_id = '', remote_key = '', remote_e164 = '', personal_deleted_at = ?
 					WHERE personal_deleted_at IS NULL AND id IN (` + ph + `)`,
 				`UPDATE recordings SET status = 'deleted', manifest = '', deleted_at = ? WHERE status <> 'deleted' AND call_id IN (` + ph + `)`,
 				// A recording that had not arrived yet is refused when it does.

@@ -103,6 +103,18 @@ func grabHotkeys(keys []Key, pressed func(int)) (*Hotkeys, []Key, error) {
 	}()
 	var once sync.Once
 	return &Hotkeys{closeFn: func() {
-		once.Do(func() { c.Close(); <-done })
+		once.Do(func() {
+			// Give the keys back before hanging up: the server drops a
+			// closed client's grabs only when it notices the hang-up, and
+			// a grab by another program in between would be refused.
+			// Checked requests wait for the server's answer.
+			for g := range grabs {
+				for _, lock := range lockMasks {
+					_ = xproto.UngrabKeyChecked(c, g.code, root, g.mods|lock).Check()
+				}
+			}
+			c.Close()
+			<-done
+		})
 	}}, refused, nil
 }

@@ -22,6 +22,14 @@ import (
 // enrol, which creates user with role and returns a device token for it.
 func Start(t testing.TB, opts central.Options) (base string, enrol func(user string, role server.Role) string) {
 	t.Helper()
+	_, base, enrol = StartServer(t, opts)
+	return base, enrol
+}
+
+// StartServer is Start for a test that also reaches into the server (its
+// store, to stand in for a person working in the web workspace).
+func StartServer(t testing.TB, opts central.Options) (srv *central.Server, base string, enrol func(user string, role server.Role) string) {
+	t.Helper()
 	ctx := context.Background()
 	opts.BcryptCost = 4
 	if opts.Logger == nil {
@@ -35,7 +43,7 @@ func Start(t testing.TB, opts central.Options) (base string, enrol func(user str
 	if base, err = srv.ServeLoopback("127.0.0.1:0"); err != nil {
 		t.Fatalf("central server: %v", err)
 	}
-	return base, func(user string, role server.Role) string {
+	return srv, base, func(user string, role server.Role) string {
 		t.Helper()
 		hash, err := auth.HashPassword("password-"+user, 4)
 		if err != nil {

@@ -1,4 +1,4 @@
-package rtpengine_test
+package testrig
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 	"github.com/callguard/callguard/rtpengine/bencode"
 )
 
-// lossyRelay sits between one ng client and rtpengine and loses answers on
+// NGRelay sits between one ng client and rtpengine and loses answers on
 // purpose: drop decides, for the nth answer (from 0) to a command, whether
-// it is lost.
-type lossyRelay struct {
+// it is lost. It is stopped in t.Cleanup.
+type NGRelay struct {
 	conn     net.PacketConn
 	upstream *net.UDPConn
 	drop     func(command string, nth int) bool
@@ -28,7 +28,9 @@ type lossyRelay struct {
 	wg       sync.WaitGroup
 }
 
-func newLossyRelay(t testing.TB, ng string, drop func(command string, nth int) bool) *lossyRelay {
+// StartNGRelay relays ng datagrams to rtpengine's ng address, losing the
+// answers drop says to.
+func StartNGRelay(t testing.TB, ng string, drop func(command string, nth int) bool) *NGRelay {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -42,7 +44,7 @@ func newLossyRelay(t testing.TB, ng string, drop func(command string, nth int) b
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &lossyRelay{conn: conn, upstream: up, drop: drop,
+	r := &NGRelay{conn: conn, upstream: up, drop: drop,
 		commands: map[string]string{}, copies: map[string]int{}, answers: map[string]int{}}
 	r.wg.Add(2)
 	go r.requests()
@@ -55,9 +57,10 @@ func newLossyRelay(t testing.TB, ng string, drop func(command string, nth int) b
 	return r
 }
 
-func (r *lossyRelay) addr() string { return r.conn.LocalAddr().String() }
+// Addr is where ng clients send to the relay.
+func (r *NGRelay) Addr() string { return r.conn.LocalAddr().String() }
 
-func (r *lossyRelay) requests() {
+func (r *NGRelay) requests() {
 	defer r.wg.Done()
 	buf := make([]byte, 65535)
 	for {
@@ -79,7 +82,7 @@ func (r *lossyRelay) requests() {
 	}
 }
 
-func (r *lossyRelay) replies() {
+func (r *NGRelay) replies() {
 	defer r.wg.Done()
 	buf := make([]byte, 65535)
 	for {
@@ -111,9 +114,9 @@ func (r *lossyRelay) replies() {
 	}
 }
 
-// copiesOf returns how many copies of each request of command arrived, in
+// CopiesOf returns how many copies of each request of command arrived, in
 // no particular order.
-func (r *lossyRelay) copiesOf(command string) []int {
+func (r *NGRelay) CopiesOf(command string) []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []int

@@ -1,0 +1,237 @@
+package artefact_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/callguard/callguard/artefact"
+	"github.com/callguard/callguard/artefact/oggopus"
+	"github.com/callguard/callguard/artefact/oggopus/opustest"
+)
+
+// oggFrames is what n packets of oggStream play: n×20 ms less the pre-skip,
+// in whole milliseconds.
+func oggFrames(n int) int64 { return int64((n*960-312)/48) * 16 }
+
+// oggStream is an Ogg Opus stream of n 20 ms packets as the recorder's
+// encoder frames them (16 kHz stereo, pre-skip 312, pages of a second):
+// each packet a distinct CELT frame of 60 bytes, so a packet replaced or
+// moved is seen. No audio is coded: the artefact package never decodes.
+func oggStream(t testing.TB, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := oggopus.NewWriter(&buf, oggopus.Head{Channels: 2, PreSkip: 312, InputRate: 16000},
+		oggopus.Tags{Vendor: "test"}, oggopus.WithSerial(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range n {
+		p := make([]byte, 60)
+		p[0] = 31<<3 | 0x04 // CELT fullband 20 ms, stereo, one frame
+		for i := 1; i < len(p); i++ {
+			p[i] = byte(rng.Uint32())
+		}
+		if err := w.WritePacket(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// recordOgg encrypts stream as the recorder does, a page at a time.
+func recordOgg(t testing.TB, dir string, k keys, stream []byte) (string, artefact.Sums) {
+	t.Helper()
+	path := filepath.Join(dir, "c1"+artefact.OpusExt)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := artefact.NewOggWriter(f, k.rcp...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(stream); off += 3000 {
+		if _, err := w.Write(stream[off:min(off+3000, len(stream))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, w.Sums()
+}
+
+// An Opus recording decrypts to the Ogg stream exactly as it was written,
+// verifies against a version 3 manifest that says opus (and not against one
+// that says PCM), and its duration is read from the stream.
+func TestOpusRecordingDecryptsAndVerifies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	k := newKeys(t)
+	stream := oggStream(t, 3000) // 60 s
+	path, sums := recordOgg(t, dir, k, stream)
+
+	got, rep := decrypt(t, path, k)
+	if !bytes.Equal(got, stream) {
+		t.Fatalf("decrypted %d bytes, not the %d-byte stream written", len(got), len(stream))
+	}
+	if rep.Codec != artefact.CodecOpus || !rep.Complete || rep.Frames != oggFrames(3000) || rep.Duration != 59993*time.Millisecond || rep.DataBytes != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if rep.PlaintextSHA256 != sums.PlaintextSHA256 {
+		t.Fatalf("plaintext sha256 %s, writer said %s", rep.PlaintextSHA256, sums.PlaintextSHA256)
+	}
+
+	man := &artefact.Manifest{Version: artefact.ManifestVersion, CallID: "c1", AudioFile: "c1" + artefact.OpusExt,
+		SampleRate: 16000, Channels: 2, Codec: artefact.CodecOpus, Bitrate: 24000, FrameMS: 20,
+		Frames: rep.Frames, DurationMS: 59993, Complete: true,
+		SHA256Plaintext: sums.PlaintextSHA256, SHA256Encrypted: sums.EncryptedSHA256, EncryptedBytes: sums.EncryptedBytes}
+	manPath := filepath.Join(dir, "c1.json")
+	if err := artefact.WriteManifest(manPath, man); err != nil {
+		t.Fatal(err)
+	}
+	if vr, err := artefact.Verify(path, manPath, []age.Identity{k.id}); err != nil {
+		t.Fatalf("verify: %v %v", err, vr.Problems)
+	}
+	man.Codec = ""
+	if err := artefact.WriteManifest(manPath, man); err != nil {
+		t.Fatal(err)
+	}
+	vr, err := artefact.Verify(path, manPath, []age.Identity{k.id})
+	if err == nil || !slices.ContainsFunc(vr.Problems, func(p string) bool { return strings.Contains(p, "the audio is opus, the manifest says pcm") }) {
+		t.Fatalf("an Opus file under a PCM manifest verified: %v %v", err, vr.Problems)
+	}
+}
+
+// An Opus recording cut short by a crash decrypts to every complete Ogg
+// page inside the chunks that authenticate, never a half page.
+func TestInterruptedOpusRecordingDecryptsItsCompletePages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	k := newKeys(t)
+	stream := oggStream(t, 3000)
+	path, _ := recordOgg(t, dir, k, stream)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 175 KiB of plaintext: cut inside the last chunk, two chunks (128 KiB)
+	// remain.
+	if err := os.WriteFile(path, b[:len(b)-100], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, rep := decrypt(t, path, k)
+	if rep.Complete || rep.Codec != artefact.CodecOpus || rep.LostBytes == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if !bytes.HasPrefix(stream, got) || len(got) > 2*artefact.PlainChunk || len(got) < 2*artefact.PlainChunk-4000 {
+		t.Fatalf("recovered %d bytes, want the complete pages of the first %d", len(got), 2*artefact.PlainChunk)
+	}
+	// It has no end-of-stream page, and says so; every packet reads.
+	_, ps, err := opustest.ReadPackets(got)
+	if !errors.Is(err, oggopus.ErrTruncated) {
+		t.Fatalf("the recovered stream ends with %v, want ErrTruncated", err)
+	}
+	if rep.Frames != oggFrames(len(ps)) || len(ps) < 40*50 {
+		t.Fatalf("%d packets recovered, the report says %d frames", len(ps), rep.Frames)
+	}
+}
+
+// Redacting an Opus recording replaces whole packets with silence packets
+// around the interval and leaves every other packet byte for byte as it
+// was; the result is re-encrypted and reads to its end.
+func TestRedactOpusReplacesPacketsOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	k := newKeys(t)
+	stream := oggStream(t, 3000)
+	path, sums := recordOgg(t, dir, k, stream)
+	src, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out := filepath.Join(dir, "red"+artefact.OpusExt)
+	dst, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := artefact.Redact(src, []age.Identity{k.id}, k.rcp, []artefact.Interval{{FromMS: 10_005, ToMS: 12_000}}, dst)
+	dst.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Codec != artefact.CodecOpus || !res.SourceComplete || res.Frames != oggFrames(3000) || res.BeforePlaintextSHA256 != sums.PlaintextSHA256 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(res.Silenced) != 1 || res.Silenced[0].FromMS > 10_000 || res.Silenced[0].ToMS < 12_000 || res.Silenced[0].ToMS > 12_060 {
+		t.Fatalf("silenced %v", res.Silenced)
+	}
+	got, rep := decrypt(t, out, k)
+	if rep.PlaintextSHA256 != res.PlaintextSHA256 || rep.Frames != res.Frames {
+		t.Fatalf("redacted file %+v, result %+v", rep, res)
+	}
+	_, before := opustest.MustReadPackets(t, stream)
+	_, after := opustest.MustReadPackets(t, got)
+	if len(after) != len(before) {
+		t.Fatalf("%d packets after, %d before", len(after), len(before))
+	}
+	sil := res.Silenced[0]
+	replaced := 0
+	for i := range before {
+		// Silenced is rounded outwards to the millisecond.
+		start := before[i].Start
+		ms := start / 48
+		inside := start+960 > sil.FromMS*48+47 && start+47 < sil.ToMS*48
+		same := bytes.Equal(before[i].Data, after[i].Data)
+		if inside == same {
+			t.Fatalf("packet %d at %d ms: inside the silenced %v: %v, unchanged: %v", i, ms, sil, inside, same)
+		}
+		if inside {
+			replaced++
+			if err := oggopus.CheckSilence(after[i].Data); err != nil {
+				t.Fatalf("packet %d: %v", i, err)
+			}
+		}
+	}
+	if replaced < 100 {
+		t.Fatalf("%d packets replaced", replaced)
+	}
+}
+
+// BenchmarkRedactOpus10MinutesOf1Hour is the server's redaction of an Opus
+// recording as protect does it: decrypt an hour (60-byte packets: 24
+// kbit/s), silence 10 minutes of it by packet replacement, re-encrypt.
+func BenchmarkRedactOpus10MinutesOf1Hour(b *testing.B) {
+	dir := b.TempDir()
+	k := newKeys(b)
+	path, _ := recordOgg(b, dir, k, oggStream(b, 3600*50))
+	cut := []artefact.Interval{{FromMS: 20 * 60_000, ToMS: 30 * 60_000}}
+	b.ResetTimer()
+	for range b.N {
+		src, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := artefact.Redact(src, []age.Identity{k.id}, k.rcp, cut, discard{})
+		src.Close()
+		if err != nil || !res.SourceComplete || len(res.Silenced) != 1 {
+			b.Fatalf("%+v %v", res, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/redaction")
+}

@@ -28,7 +28,7 @@ func (d *desktop) callRecorder(desktop app.Recorder) (app.Recorder, error) {
 	if !where.AtPhoneSystem() {
 		return desktop, nil
 	}
-	var pr app.PhoneRecorder = serverPhoneRecorder{&d.phone}
+	var pr app.PhoneRecorder = serverPhoneRecorder{&d.phone, where.Location()}
 	if addr := d.cfg.PhoneSystem.RTPEngineNG; addr != "" {
 		ng, err := rtpengine.Dial(addr, rtpengine.WithTimeout(where.ConfirmWithinOrDefault()),
 			rtpengine.WithLogger(d.log.With("part", "rtpengine")))
@@ -60,20 +60,23 @@ func (p *phoneRecorderParts) close() {
 // serverPhoneRecorder commands the phone system's recorder through the
 // central server once the uplink runs; before, every command fails (and a
 // pause is the alarm, never paused).
-type serverPhoneRecorder struct{ p *phoneRecorderParts }
+type serverPhoneRecorder struct {
+	p     *phoneRecorderParts
+	where string // the policy's record.where
+}
 
 var errNoUplink = errors.New("not connected to the central server yet")
 
 func (s serverPhoneRecorder) Record(ctx context.Context, call app.PhoneCall) error {
 	if u := s.p.uplink.Load(); u != nil {
-		return u.PhoneRecorder().Record(ctx, call)
+		return u.PhoneRecorder(s.where).Record(ctx, call)
 	}
 	return errNoUplink
 }
 
 func (s serverPhoneRecorder) Stop(ctx context.Context, call app.PhoneCall) error {
 	if u := s.p.uplink.Load(); u != nil {
-		return u.PhoneRecorder().Stop(ctx, call)
+		return u.PhoneRecorder(s.where).Stop(ctx, call)
 	}
 	return errNoUplink
 }

@@ -37,9 +37,13 @@ type Party struct {
 // CallEvent is what the phone-system link reports about one dialog of the
 // officer's extension, or about the link itself (LinkLost, LinkUp).
 type CallEvent struct {
-	Kind      CallEventKind
-	DialogID  string // stable id of the dialog for the life of the call
-	CallID    string // SIP Call-ID, for correlation with the phone system's own records
+	Kind     CallEventKind
+	DialogID string // stable id of the dialog for the life of the call
+	CallID   string // SIP Call-ID, for correlation with the phone system's own records
+	// LocalTag is the officer's SIP tag in the dialog (RFC 4235 local-tag,
+	// often only once the dialog is confirmed): it tells the officer's
+	// packets from the caller's in the phone system's own recording.
+	LocalTag  string
 	Direction Direction
 	Local     Party // the officer's side (or the queue / number dialled, for inbound)
 	Remote    Party // the other party

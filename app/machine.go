@@ -49,6 +49,7 @@ type call struct {
 	id        string
 	dialogID  string
 	sipCallID string
+	localTag  string // the officer's SIP tag, once the feed gave it
 	manual    bool
 	dir       Direction
 	local     Party
@@ -178,6 +179,9 @@ func (m *Machine) HandleCall(ev CallEvent, now time.Time) {
 		if c == nil {
 			c = m.begin(ev, now)
 		}
+		if c.localTag == "" {
+			c.localTag = ev.LocalTag // confirmed dialogs carry it
+		}
 		m.answer(c, now)
 	case CallEnded:
 		if c := m.find(ev.DialogID); c != nil {
@@ -203,6 +207,7 @@ func (m *Machine) begin(ev CallEvent, now time.Time) *call {
 		id:         NewID(),
 		dialogID:   ev.DialogID,
 		sipCallID:  ev.CallID,
+		localTag:   ev.LocalTag,
 		dir:        ev.Direction,
 		local:      ev.Local,
 		remote:     ev.Remote,
@@ -395,6 +400,7 @@ func (m *Machine) startRecording(c *call, now time.Time) {
 	rc := RecordingCall{
 		ID:           c.id,
 		SIPCallID:    c.sipCallID,
+		LocalTag:     c.localTag,
 		Agent:        m.agent.ID,
 		Direction:    c.dir,
 		Remote:       c.remote,

@@ -24,6 +24,10 @@ type PhoneRecorder interface {
 type PhoneCall struct {
 	ID        string // callguard's call id
 	SIPCallID string // the dialog's call-id in the phone system's feed (RFC 4235)
+	// OfficerTag is the officer's SIP tag in the dialog (the feed's
+	// local-tag; "" if the feed gave none): the phone system's recording of
+	// the call tells the officer's audio from the caller's by it.
+	OfficerTag string
 }
 
 // ErrUnconfirmed is matched (errors.Is) by every *UnconfirmedError, and is
@@ -69,7 +73,7 @@ func (r *phoneSystemRecorder) Start(call RecordingCall, _ func(error)) (Recordin
 	if call.SIPCallID == "" {
 		return nil, errors.New("the phone system gave no Call-ID for the call, so its recording cannot be controlled")
 	}
-	rec := &phoneRecording{r: r, call: PhoneCall{ID: call.ID, SIPCallID: call.SIPCallID}}
+	rec := &phoneRecording{r: r, call: PhoneCall{ID: call.ID, SIPCallID: call.SIPCallID, OfficerTag: call.LocalTag}}
 	if call.PausedReason != "" {
 		// Starts paused: the phone system is never told to record, so
 		// nothing of the call is recorded until Resume.

@@ -23,6 +23,7 @@ type fakePhone struct {
 	silent  bool // never answers: each command waits for its context
 	waited  []time.Duration
 	records map[string]bool // by SIP Call-ID: recording now
+	tags    []string        // the officer's tag each command named
 }
 
 func (f *fakePhone) command(ctx context.Context, name string, c PhoneCall, on bool) error {
@@ -43,6 +44,7 @@ func (f *fakePhone) command(ctx context.Context, name string, c PhoneCall, on bo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cmds = append(f.cmds, name+" "+c.SIPCallID)
+	f.tags = append(f.tags, c.OfficerTag)
 	if f.records == nil {
 		f.records = map[string]bool{}
 	}
@@ -88,6 +90,25 @@ func newPhoneRig(t *testing.T, where string) (*rig, *fakePhone) {
 	r.m.onFail = func(id string, err error) { r.m.RecorderFailed(id, err, r.now) }
 	up(r)
 	return r, phone
+}
+
+func TestThePhoneSystemIsToldTheOfficersTag(t *testing.T) {
+	// Kamailio sends the dialog's tags only while it is early: the tag of
+	// the ringing event names the officer in every command after.
+	r, phone := newPhoneRig(t, policy.RecordAtPhoneSystem)
+	ev := CallEvent{Kind: CallRinging, DialogID: "d1", CallID: "sip-d1", LocalTag: "1001-tag",
+		Direction: DirectionInbound, Remote: Party{Number: "07700900001"}, At: r.now}
+	r.m.HandleCall(ev, r.now)
+	ev.Kind, ev.LocalTag = CallAnswered, ""
+	r.m.HandleCall(ev, r.now)
+	if err := r.m.Pause("payment", r.now); err != nil {
+		t.Fatal(err)
+	}
+	phone.mu.Lock()
+	defer phone.mu.Unlock()
+	if want := []string{"1001-tag", "1001-tag"}; !slices.Equal(phone.tags, want) {
+		t.Fatalf("the commands named the officer's tag as %q, want %q", phone.tags, want)
+	}
 }
 
 func TestThePhoneSystemRecordsWhatThePolicySays(t *testing.T) {

@@ -27,6 +27,7 @@ type Recording interface {
 type RecordingCall struct {
 	ID           string // callguard's call id: the artefact file name
 	SIPCallID    string // the dialog's call-id, for a recorder at the phone system
+	LocalTag     string // the officer's SIP tag in the dialog, for a recorder at the phone system
 	Agent        string
 	Direction    Direction
 	Remote       Party

@@ -19,6 +19,16 @@ type PhoneRecorderCommand struct {
 	CallID    string `json:"call_id"`     // callguard's call id
 	SIPCallID string `json:"sip_call_id"` // the dialog's call-id: rtpengine's key
 	Command   string `json:"command"`     // RecorderRecord or RecorderStop
+	// OfficerTag is the officer's SIP tag in the dialog (the feed's
+	// local-tag): it tells the officer's packets in the phone system's
+	// recording from the caller's. Optional; without it the collector
+	// cannot make a recording of the call.
+	OfficerTag string `json:"officer_tag,omitempty"`
+	// Where is the site's record.where, policy.RecordAtPhoneSystem ("pbx",
+	// also when empty) or policy.RecordAtBoth ("both"): whether the
+	// desktop records the call too, so that its recording, not the phone
+	// system's, is the call's.
+	Where string `json:"where,omitempty"`
 }
 
 // Validate reports what is missing or wrong.
@@ -32,6 +42,12 @@ func (c PhoneRecorderCommand) Validate() error {
 	}
 	if c.Command != RecorderRecord && c.Command != RecorderStop {
 		bad = append(bad, fmt.Sprintf("command %q must be %q or %q", c.Command, RecorderRecord, RecorderStop))
+	}
+	if len(c.OfficerTag) > 256 {
+		bad = append(bad, "officer_tag has at most 256 characters")
+	}
+	if c.Where != "" && c.Where != WherePhoneSystem && c.Where != WhereBoth {
+		bad = append(bad, fmt.Sprintf("where %q must be %q or %q", c.Where, WherePhoneSystem, WhereBoth))
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(bad, "; "))
@@ -52,4 +68,12 @@ type PhoneRecorderReply struct {
 const (
 	AuditPhoneRecorderRecord = "phone-recorder." + RecorderRecord
 	AuditPhoneRecorderStop   = "phone-recorder." + RecorderStop
+)
+
+// Where a call the phone system recorded was recorded too
+// (PhoneRecorderCommand.Where): the policy's
+// record.where values that involve the phone system.
+const (
+	WherePhoneSystem = "pbx"  // only the phone system: its recording is the call's
+	WhereBoth        = "both" // the desktop too: the desktop's recording is the call's
 )

@@ -300,6 +300,11 @@ func (t *tracker) step(d Dialog, out []app.CallEvent, now time.Time) []app.CallE
 	if !known && next != phaseEnded && t.ignored(d, next) {
 		return out
 	}
+	if known && cur.ev.LocalTag == "" {
+		// The officer's tag may come in a NOTIFY that reports nothing new
+		// (Kamailio sends the tags only while the dialog is early).
+		cur.ev.LocalTag = d.LocalTag
+	}
 	switch {
 	case next == phaseNone:
 		return out
@@ -396,6 +401,7 @@ func eventOf(d Dialog, now time.Time) app.CallEvent {
 	ev := app.CallEvent{
 		DialogID: d.ID,
 		CallID:   d.CallID,
+		LocalTag: d.LocalTag,
 		Local:    party(d.Local),
 		Remote:   party(d.Remote),
 		At:       now,
@@ -416,6 +422,9 @@ func merge(old, cur app.CallEvent) app.CallEvent {
 	}
 	if cur.Direction == app.DirectionUnknown {
 		cur.Direction = old.Direction
+	}
+	if cur.LocalTag == "" {
+		cur.LocalTag = old.LocalTag // Kamailio sends the tags while early only
 	}
 	cur.Local = mergeParty(old.Local, cur.Local)
 	cur.Remote = mergeParty(old.Remote, cur.Remote)

@@ -42,6 +42,12 @@ func TestTrackerReplaysKamailioSession(t *testing.T) {
 	files, _ := filepath.Glob("testdata/kamailio/*.xml")
 	tr := newTracker(discard)
 	var got []string
+	// The officer's tags, the local-tags of Kamailio's early NOTIFYs: the
+	// SIPp phone's own on inbound calls, the officer's From tag on outbound.
+	officerTags := map[string]string{
+		"padi-6b03860f-34a6-1": "13493phone1", "padi-6b03860f-34a6-3": "13493phone3",
+		"padi-6b03860f-34a7-1": "13493phone4", "padi-6b03860f-34a6-4": "394b1744c2d794cb",
+	}
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
 		info, err := ParseDialogInfo(data)
@@ -54,6 +60,12 @@ func TestTrackerReplaysKamailioSession(t *testing.T) {
 		}
 		for _, ev := range r.events {
 			got = append(got, filepath.Base(f)[:2]+" "+describeEvent(ev))
+			// The officer's tag, which tells its packets in the phone
+			// system's recording: Kamailio sends the tags only while the
+			// dialog is early, and the answer must keep them.
+			if ev.Kind == app.CallAnswered && ev.LocalTag != officerTags[ev.DialogID] {
+				t.Errorf("%s: answered with the officer's tag %q, want %q", f, ev.LocalTag, officerTags[ev.DialogID])
+			}
 		}
 	}
 	want := []string{

@@ -13,10 +13,15 @@ import (
 // PhoneRecorder returns the phone system's recorder as the server offers
 // it (POST /api/v1/phone-recorder): the server holds rtpengine's address
 // and answers once rtpengine confirmed. Each command takes at most its
-// context's time.
-func (c *Client) PhoneRecorder() app.PhoneRecorder { return serverRecorder{c} }
+// context's time. where is the site's record.where (server.WherePhoneSystem
+// or server.WhereBoth): the server keeps the phone system's recording of a
+// call only where the desktop does not record it too.
+func (c *Client) PhoneRecorder(where string) app.PhoneRecorder { return serverRecorder{c, where} }
 
-type serverRecorder struct{ c *Client }
+type serverRecorder struct {
+	c     *Client
+	where string
+}
 
 func (s serverRecorder) Record(ctx context.Context, call app.PhoneCall) error {
 	return s.command(ctx, server.RecorderRecord, call)
@@ -29,7 +34,8 @@ func (s serverRecorder) Stop(ctx context.Context, call app.PhoneCall) error {
 func (s serverRecorder) command(ctx context.Context, cmd string, call app.PhoneCall) error {
 	var reply server.PhoneRecorderReply
 	err := s.c.doJSON(ctx, http.MethodPost, "/api/v1/phone-recorder",
-		server.PhoneRecorderCommand{CallID: call.ID, SIPCallID: call.SIPCallID, Command: cmd}, &reply, time.Minute)
+		server.PhoneRecorderCommand{CallID: call.ID, SIPCallID: call.SIPCallID, Command: cmd,
+			OfficerTag: call.OfficerTag, Where: s.where}, &reply, time.Minute)
 	if err != nil {
 		return err
 	}

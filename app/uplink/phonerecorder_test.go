@@ -58,7 +58,7 @@ func TestCorePausesThePhoneSystemThroughTheServer(t *testing.T) {
 	pol.Record.Where = policy.RecordAtPhoneSystem
 	core := app.NewCore(app.MachineConfig{
 		Policy: pol, Agent: app.AgentView{ID: "olive"}, Language: "en-GB",
-		Recorder: app.PhoneSystemRecorder(client.PhoneRecorder(), pol.Record.ConfirmWithinOrDefault()),
+		Recorder: app.PhoneSystemRecorder(client.PhoneRecorder(pol.Record.Location()), pol.Record.ConfirmWithinOrDefault()),
 		Sink:     apptest.Discard{}, Notifier: noNotes{}, Logger: quiet(),
 	})
 	runCtx, cancel := context.WithCancel(ctx)

@@ -66,6 +66,8 @@ func TestPhoneRecorderThroughTheServer(t *testing.T) {
 	// Starting one it does not know is refused.
 	e.call(agent, "POST", "/api/v1/phone-recorder", `{"call_id":"c2","sip_call_id":"gone@test","command":"record"}`, 502, nil)
 	e.call(agent, "POST", "/api/v1/phone-recorder", `{"call_id":"c1","sip_call_id":"call-1@test","command":"pause"}`, 400, nil)
+	e.call(agent, "POST", "/api/v1/phone-recorder", `{"call_id":"c1","sip_call_id":"call-1@test","command":"stop","where":"desk"}`, 400, nil)
+	e.call(agent, "POST", "/api/v1/phone-recorder", `{"call_id":"c1","sip_call_id":"call-1@test","command":"stop","officer_tag":"`+strings.Repeat("t", 257)+`"}`, 400, nil)
 
 	rtp.Kill(t)
 	start := time.Now()

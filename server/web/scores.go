@@ -15,6 +15,7 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/autoscore"
 	"github.com/callguard/callguard/server/scoring"
+	"github.com/callguard/callguard/server/trend"
 )
 
 // ScoreStore is what the scores on a call's page and the scorecards page
@@ -29,6 +30,9 @@ type ScoreStore interface {
 	CompleteScore(ctx context.Context, from int64, evaluator string, e server.Evaluation) (server.Score, error)
 	AddScoreComment(ctx context.Context, scoreID int64, author, kind, text string) (server.ScoreComment, error)
 	ScoringQueued(ctx context.Context) (waiting, stuck int, err error)
+	// ScoreWeeks is the trends' buckets of the officers' (nil: all) weeks
+	// [bounds[i], bounds[i+1]).
+	ScoreWeeks(ctx context.Context, agents map[string]bool, bounds []time.Time) ([]trend.Bucket, error)
 }
 
 // Supervisors only: scorecards and evaluations are theirs.

@@ -346,6 +346,13 @@ func TestTrendsAreTheirTeamsAndAudited(t *testing.T) {
 	r.team("south", "sam")
 	r.scored("c1")
 	auto := r.scored("c2")
+	// Read before the evaluation, so the store keeps the weeks the
+	// evaluation then makes stale.
+	early := r.browser()
+	early.signIn("sue")
+	if _, body := early.do("GET", "/scores/trends?officer=olive&weeks=4", nil, nil); strings.Contains(body, ": 0.0 %</title>") {
+		t.Fatalf("a zero before the evaluation:\n%s", body)
+	}
 	if _, _, err := autoscore.Complete(context.Background(), r.srv.Store(), auto.ID, "sue", map[string]string{"empathy": "1", "ethics": "no"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +396,7 @@ func TestTrendsAreTheirTeamsAndAudited(t *testing.T) {
 	if len(lines) != 5 || !strings.HasPrefix(lines[0], "week,scores,average score %,") || !strings.Contains(lines[3], ",1,100.0,") || !strings.Contains(lines[4], ",1,0.0,") {
 		t.Fatalf("csv:\n%s", body)
 	}
-	if got := r.audit(server.AuditScoreTrends); len(got) != 3 || got[1].Target != "officer:olive" {
+	if got := r.audit(server.AuditScoreTrends); len(got) != 4 || got[1].Target != "officers:sam" || got[2].Target != "officer:olive" {
 		t.Errorf("trends audited: %+v", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/autoscore"
+	"github.com/callguard/callguard/server/trend"
 )
 
 // trendRoutes registers the trends of scores: per officer or per team, by
@@ -63,140 +64,80 @@ func weekStart(t time.Time) time.Time {
 	return time.Date(y, m, day-d, 0, 0, 0, 0, time.Local)
 }
 
-// scored is one call's score the trends count: its latest completed
-// evaluation if it has one, else its automatic score.
-type scored struct {
-	score server.Score
-	card  policy.Scorecard
+// cardVersion names a scorecard version.
+type cardVersion struct {
+	ID      string
+	Version int
 }
 
-// pickScores keeps one score per call and scorecard.
-func pickScores(scores []server.Score) []server.Score {
-	best := map[string]server.Score{}
-	better := func(a, b server.Score) bool { // a over b
-		switch {
-		case (a.Completed != nil) != (b.Completed != nil):
-			return a.Completed != nil
-		case a.Completed != nil:
-			return a.Completed.After(*b.Completed) || (a.Completed.Equal(*b.Completed) && a.ID > b.ID)
-		}
-		return a.ID > b.ID
-	}
-	for _, s := range scores {
-		k := s.CallID + "\x00" + s.ScorecardID
-		if cur, ok := best[k]; !ok || better(s, cur) {
-			best[k] = s
-		}
-	}
-	out := make([]server.Score, 0, len(best))
-	for _, s := range best {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// computeTrends groups scores by week from first for weeks weeks.
-func computeTrends(items []scored, first time.Time, weeks int) trends {
+// computeTrends makes the trends of buckets, one a week from first, with
+// the criteria's names from cards (each version a bucket counts): a
+// criterion's pass rate counts it across the versions that have it, and
+// is named by the latest of them.
+func computeTrends(buckets []trend.Bucket, first time.Time, cards map[cardVersion]policy.Scorecard) trends {
 	var t trends
-	index := map[time.Time]int{}
-	for i := range weeks {
-		start := first.AddDate(0, 0, 7*i)
-		index[start] = i
-		t.Weeks = append(t.Weeks, trendWeek{Start: start, Criteria: map[string]*float64{}, Medians: map[string]*float64{}})
+	type named struct {
+		label   string
+		version int
 	}
-	type acc struct {
-		totals   []float64
-		criteria map[string][]float64
-		measures map[string][]float64
-	}
-	accs := make([]acc, weeks)
-	for i := range accs {
-		accs[i] = acc{criteria: map[string][]float64{}, measures: map[string][]float64{}}
-	}
-	seenCrit, seenMeas := map[string]bool{}, map[string]bool{}
-	cards := map[string]bool{}
-	for _, it := range items {
-		cards[it.score.ScorecardID] = true
-	}
-	for _, it := range items {
-		i, ok := index[weekStart(it.score.CallStarted)]
-		if !ok {
-			continue
+	labels := map[string]named{}
+	ids := map[string]bool{}
+	for _, b := range buckets {
+		for k := range b.Criteria {
+			ids[k.Scorecard] = true
 		}
-		t.Weeks[i].Scores++
-		a := &accs[i]
-		sum := it.score.Summary
-		if sum.Counted {
-			a.totals = append(a.totals, sum.Total)
-		}
-		for _, sec := range it.card.Sections {
-			for _, cr := range sec.Criteria {
-				v, ok := sum.Criteria[cr.ID]
-				if !ok {
-					continue
+	}
+	seenMeas := map[string]bool{}
+	for i, b := range buckets {
+		wk := trendWeek{Start: first.AddDate(0, 0, 7*i), Scores: int(b.Scores), Average: b.Totals.Mean(),
+			Criteria: map[string]*float64{}, Medians: map[string]*float64{}}
+		sums := map[string]trend.Sum{}
+		for k, v := range b.Criteria {
+			card, ok := cards[cardVersion{k.Scorecard, k.Version}]
+			if !ok {
+				continue
+			}
+			cr := card.Criterion(k.ID)
+			if cr == nil {
+				continue
+			}
+			key := k.Scorecard + "/" + k.ID
+			s := sums[key]
+			s.N += v.N
+			s.Sum += v.Sum
+			sums[key] = s
+			if cur, ok := labels[key]; !ok || k.Version > cur.version {
+				label := cr.Name
+				if len(ids) > 1 {
+					label = card.Name + ": " + cr.Name
 				}
-				key := it.score.ScorecardID + "/" + cr.ID
-				a.criteria[key] = append(a.criteria[key], v)
-				if !seenCrit[key] {
-					seenCrit[key] = true
-					label := cr.Name
-					if len(cards) > 1 {
-						label = it.card.Name + ": " + cr.Name
-					}
-					t.Criteria = append(t.Criteria, trendSeries{Key: key, Label: label, Unit: "%", Criterion: true})
-				}
+				labels[key] = named{label, k.Version}
 			}
 		}
-		for name, v := range sum.Measures {
-			a.measures[name] = append(a.measures[name], v)
-			if !seenMeas[name] {
+		for key, s := range sums {
+			wk.Criteria[key] = s.Mean()
+		}
+		for name, h := range b.Measures {
+			if m := h.Median(); m != nil {
+				wk.Medians[name] = m
 				seenMeas[name] = true
-				label := policy.MeasureLabel(name)
-				if label == "" {
-					label = name
-				}
-				t.Measures = append(t.Measures, trendSeries{Key: name, Label: label, Unit: policy.MeasureUnit(name)})
 			}
 		}
+		t.Weeks = append(t.Weeks, wk)
 	}
-	for i, a := range accs {
-		t.Weeks[i].Average = mean(a.totals)
-		for k, v := range a.criteria {
-			t.Weeks[i].Criteria[k] = mean(v)
+	for key, n := range labels {
+		t.Criteria = append(t.Criteria, trendSeries{Key: key, Label: n.label, Unit: "%", Criterion: true})
+	}
+	for name := range seenMeas {
+		label := policy.MeasureLabel(name)
+		if label == "" {
+			label = name
 		}
-		for k, v := range a.measures {
-			t.Weeks[i].Medians[k] = median(v)
-		}
+		t.Measures = append(t.Measures, trendSeries{Key: name, Label: label, Unit: policy.MeasureUnit(name)})
 	}
 	sort.Slice(t.Criteria, func(i, j int) bool { return t.Criteria[i].Label < t.Criteria[j].Label })
 	sort.Slice(t.Measures, func(i, j int) bool { return t.Measures[i].Key < t.Measures[j].Key })
 	return t
-}
-
-func mean(v []float64) *float64 {
-	if len(v) == 0 {
-		return nil
-	}
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	m := s / float64(len(v))
-	return &m
-}
-
-func median(v []float64) *float64 {
-	if len(v) == 0 {
-		return nil
-	}
-	v = slices.Clone(v)
-	slices.Sort(v)
-	m := v[len(v)/2]
-	if len(v)%2 == 0 {
-		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
-	return &m
 }
 
 // trendScope is whose trends a request asks for, as the session may see.
@@ -274,32 +215,54 @@ func (w *Web) trendScope(r *http.Request, s *Session) (trendScope, error) {
 	return sc, nil
 }
 
-// loadTrends reads the scores of the scope's weeks, audited as
-// score.trends (they are personal data about the officers).
+// loadTrends reads the scope's weeks of scores (the store's buckets of
+// each officer's weeks, and this week's days), audited as score.trends: they are personal data
+// about the officers.
 func (w *Web) loadTrends(r *http.Request, s *Session, sc trendScope) (trends, time.Time, error) {
 	first := weekStart(w.o.Clock()).AddDate(0, 0, -7*(sc.Weeks-1))
-	var items []scored
+	// The store keeps a bucket per officer and span asked for. This week,
+	// whose calls are still being scored, is asked for by day, so that a
+	// new score makes a day stale, not the week; the weeks before it by
+	// week.
+	var bounds []time.Time
+	for i := range sc.Weeks - 1 {
+		bounds = append(bounds, first.AddDate(0, 0, 7*i))
+	}
+	this := first.AddDate(0, 0, 7*(sc.Weeks-1))
+	for d := range 8 {
+		bounds = append(bounds, this.AddDate(0, 0, d))
+	}
+	var t trends
 	err := w.audited(r, s, func(ctx context.Context) (Entry, error) {
-		scores, err := w.o.Store.Scores(ctx, server.ScoreFilter{Agents: sc.Agents, Current: true, From: first, SummaryOnly: true})
+		spans, err := w.o.Store.ScoreWeeks(ctx, sc.Agents, bounds)
 		if err != nil {
 			return Entry{}, err
 		}
-		cards := map[string]policy.Scorecard{}
-		for _, score := range pickScores(scores) {
-			key := fmt.Sprintf("%s/%d", score.ScorecardID, score.ScorecardVersion)
-			card, ok := cards[key]
-			if !ok {
-				v, err := w.o.Store.Scorecard(ctx, score.ScorecardID, score.ScorecardVersion)
+		buckets := spans[:sc.Weeks-1]
+		var week trend.Bucket
+		for i := range spans[sc.Weeks-1:] {
+			week.Merge(&spans[sc.Weeks-1+i])
+		}
+		buckets = append(buckets, week)
+		cards := map[cardVersion]policy.Scorecard{}
+		scores := 0
+		for _, b := range buckets {
+			scores += int(b.Scores)
+			for k := range b.Criteria {
+				key := cardVersion{k.Scorecard, k.Version}
+				if _, ok := cards[key]; ok {
+					continue
+				}
+				v, err := w.o.Store.Scorecard(ctx, k.Scorecard, k.Version)
 				if err != nil {
 					return Entry{}, err
 				}
-				if card, err = autoscore.ReadCard(v); err != nil {
+				if cards[key], err = autoscore.ReadCard(v); err != nil {
 					return Entry{}, err
 				}
-				cards[key] = card
 			}
-			items = append(items, scored{score: score, card: card})
 		}
+		t = computeTrends(buckets, first, cards)
 		target := "officers:" + s.Username
 		switch {
 		case sc.Officer != "":
@@ -307,12 +270,12 @@ func (w *Web) loadTrends(r *http.Request, s *Session, sc trendScope) (trends, ti
 		case sc.Team != "":
 			target = "team:" + sc.Team
 		}
-		return Entry{server.AuditScoreTrends, target, map[string]any{"weeks": sc.Weeks, "scores": len(items)}}, nil
+		return Entry{server.AuditScoreTrends, target, map[string]any{"weeks": sc.Weeks, "scores": scores}}, nil
 	})
 	if err != nil {
 		return trends{}, first, err
 	}
-	return computeTrends(items, first, sc.Weeks), first, nil
+	return t, first, nil
 }
 
 type trendsPage struct {

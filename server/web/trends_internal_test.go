@@ -8,42 +8,8 @@ import (
 	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/scoring"
+	"github.com/callguard/callguard/server/trend"
 )
-
-func TestMedianAndMean(t *testing.T) {
-	for _, c := range []struct {
-		in           []float64
-		median, mean float64
-	}{
-		{[]float64{3}, 3, 3},
-		{[]float64{5, 1, 3}, 3, 3},
-		{[]float64{4, 1, 3, 10}, 3.5, 4.5},
-	} {
-		if m := median(c.in); m == nil || *m != c.median {
-			t.Errorf("median(%v) = %v, want %v", c.in, m, c.median)
-		}
-		if m := mean(c.in); m == nil || *m != c.mean {
-			t.Errorf("mean(%v) = %v, want %v", c.in, m, c.mean)
-		}
-	}
-	if median(nil) != nil || mean(nil) != nil {
-		t.Error("nothing has a median or a mean")
-	}
-}
-
-func TestAnEvaluationCountsInsteadOfTheAutomaticScore(t *testing.T) {
-	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	later := at.Add(time.Hour)
-	got := pickScores([]server.Score{
-		{ID: 1, CallID: "c1", ScorecardID: "s"},
-		{ID: 2, CallID: "c1", ScorecardID: "s", Evaluator: "sue", Completed: &at},
-		{ID: 3, CallID: "c1", ScorecardID: "s", Evaluator: "sid", Completed: &later},
-		{ID: 4, CallID: "c2", ScorecardID: "s"},
-	})
-	if len(got) != 2 || got[0].ID != 3 || got[1].ID != 4 {
-		t.Fatalf("picked %+v, want the latest evaluation of c1 and c2's automatic score", got)
-	}
-}
 
 func TestTrendsByWeek(t *testing.T) {
 	monday := weekStart(time.Date(2026, 3, 4, 12, 0, 0, 0, time.Local)) // a Wednesday
@@ -51,23 +17,27 @@ func TestTrendsByWeek(t *testing.T) {
 		t.Fatalf("week start %v", monday)
 	}
 	card := policy.Scorecard{ID: "s", Name: "S", Sections: []policy.ScoreSection{{Criteria: []policy.Criterion{{ID: "talk", Name: "Talk"}, {ID: "x", Name: "Unmeasured"}}}}}
-	item := func(day int, total float64, status string, talk float64) scored {
+	item := func(day int, total float64, status string, talk float64) server.Score {
 		points := 0.0
 		if status == scoring.StatusPass {
 			points = 100
 		}
-		return scored{
-			score: server.Score{ScorecardID: "s", CallStarted: monday.AddDate(0, 0, day).Add(9 * time.Hour),
-				Summary: server.ScoreSummary{Counted: true, Total: total, Criteria: map[string]float64{"talk": points},
-					Measures: map[string]float64{policy.MeasureTalkRatio: talk}}},
-			card: card,
-		}
+		return server.Score{ScorecardID: "s", ScorecardVersion: 1, CallStarted: monday.AddDate(0, 0, day).Add(9 * time.Hour),
+			Summary: server.ScoreSummary{Counted: true, Total: total, Criteria: map[string]float64{"talk": points, "gone": 0},
+				Measures: map[string]float64{policy.MeasureTalkRatio: talk}}}
 	}
-	tr := computeTrends([]scored{
+	// As the store buckets them: by week from monday, the one before left out.
+	buckets := make([]trend.Bucket, 3)
+	for _, sc := range []server.Score{
 		item(0, 80, scoring.StatusPass, 40), item(1, 60, scoring.StatusFail, 60), item(6, 100, scoring.StatusPass, 50), // week 1
 		item(14, 50, scoring.StatusFail, 20), // week 3
 		item(-1, 10, scoring.StatusFail, 0),  // before: left out
-	}, monday, 3)
+	} {
+		if i := int(sc.CallStarted.Sub(monday) / (7 * 24 * time.Hour)); sc.CallStarted.After(monday) && i < 3 {
+			buckets[i].Add(sc)
+		}
+	}
+	tr := computeTrends(buckets, monday, map[cardVersion]policy.Scorecard{{"s", 1}: card})
 	if len(tr.Weeks) != 3 || tr.Weeks[0].Scores != 3 || tr.Weeks[1].Scores != 0 || tr.Weeks[2].Scores != 1 {
 		t.Fatalf("weeks: %+v", tr.Weeks)
 	}
@@ -79,7 +49,7 @@ func TestTrendsByWeek(t *testing.T) {
 		t.Fatalf("an empty week has values: %+v", tr.Weeks[1])
 	}
 	if len(tr.Criteria) != 1 || tr.Criteria[0].Key != "s/talk" || len(tr.Measures) != 1 {
-		t.Fatalf("series: %+v %+v (a criterion never counted and a measure never measured are left out)", tr.Criteria, tr.Measures)
+		t.Fatalf("series: %+v %+v (a criterion never counted, one the card does not have and a measure never measured are left out)", tr.Criteria, tr.Measures)
 	}
 }
 

@@ -17,11 +17,11 @@ CREATE TABLE phone_recordings (
 CREATE INDEX phone_recordings_sip_call_id ON phone_recordings (sip_call_id, created_at);
 
 -- The collector's accounts (server.RoleCollector). SQLite cannot change a
--- CHECK in place: the table is rebuilt. legacy_alter_table keeps the other
--- tables' references naming "users" through the rename, and the implicit
--- delete of DROP TABLE is checked only at commit, when users holds every
--- row again.
-PRAGMA defer_foreign_keys = ON;
+-- CHECK in place: the table is rebuilt, with the references to it
+-- unchecked until the end (the marker line below tells the store), and
+-- legacy_alter_table keeps the other tables' references naming "users"
+-- through the rename.
+-- store: rebuilds a referenced table
 PRAGMA legacy_alter_table = ON;
 CREATE TABLE users_0014 (
 	id            INTEGER PRIMARY KEY,

@@ -19,6 +19,7 @@ import (
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
 	"github.com/callguard/callguard/server/central"
+	"github.com/callguard/callguard/server/httpapi"
 	"github.com/callguard/callguard/server/store"
 )
 
@@ -118,6 +119,7 @@ func TestCollectorUploadsOnlyWhatThePhoneSystemAloneRecorded(t *testing.T) {
 		e.call(col, "PUT", "/api/v1/recordings/"+gone+"/audio?offset=0", string(audio), 410, nil)
 
 		// The one it may: the phone system alone recorded it.
+		e.call(olive, "POST", "/api/v1/events", batch("olive", 20, 2, "pbx1"), 200, nil)
 		pbx := e.phoneCall(olive, "pbx1", "pbx-1@pbx", server.WherePhoneSystem)
 		pr := e.lookUp(col, "pbx-1@pbx")
 		if !pr.Upload || pr.Recording != "none" || pr.CallID != pbx || pr.Why != "" ||
@@ -155,6 +157,19 @@ func TestCollectorUploadsOnlyWhatThePhoneSystemAloneRecorded(t *testing.T) {
 		e.call(olive, "GET", "/api/v1/recordings/pbx1", "", 200, &st)
 		if st.Status != "stored" {
 			t.Fatalf("the desktop sees %+v", st)
+		}
+
+		// It is the call's recording for everyone who may hear it.
+		dee := e.user("dee", server.RoleDPO)
+		if got := e.download(dee, pbx); string(got) != string(audio) {
+			t.Fatalf("the dpo downloads %q", got)
+		}
+		var calls struct{ Calls []server.Call }
+		e.call(olive, "GET", "/api/v1/calls", "", 200, &calls)
+		for _, c := range calls.Calls {
+			if c.ID == pbx && c.Recording != server.RecordingStored {
+				t.Fatalf("olive's call %s: recording %s", c.ID, c.Recording)
+			}
 		}
 
 		// Another collector account is refused what the first holds.
@@ -392,5 +407,54 @@ func TestRecordCommandKeepsWhoIsWhere(t *testing.T) {
 		len(pr.OfficerAddrs) != 1 || pr.OfficerAddrs[0] != want("officer") ||
 		len(pr.CallerAddrs) != 1 || pr.CallerAddrs[0] != want("caller") {
 		t.Fatalf("lookup %+v, want officer %s and caller %s", pr, want("officer"), want("caller"))
+	}
+}
+
+// TestCollectorReadsNothing walks every route of the API (from its own
+// table, so a new route cannot be forgotten) as a collector, naming a real
+// call of a desktop with a stored recording, a real account and team: each
+// answers 403 but the collector's own few.
+func TestCollectorReadsNothing(t *testing.T) {
+	e := newEnv(t)
+	olive, col := e.user("olive", server.RoleAgent), e.user("col", server.RoleCollector)
+	e.call(olive, "POST", "/api/v1/events", batch("olive", 1, 2, "c1"), 200, nil)
+	e.upload(olive, "c1", []byte("a desktop's recording"), 200)
+	if _, err := e.srv.Store().CreateTeam(context.Background(), "t1"); err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]bool{
+		"GET /api/v1/health": true, "POST /api/v1/enroll": true, // before any account
+		"GET /api/v1/me": true, "POST /api/v1/devices/self/rotate": true, "GET /api/v1/phone-recordings": true,
+	}
+	values := strings.NewReplacer("{id}", "c1", "{username}", "olive", "{name}", "t1")
+	routes := httpapi.New(httpapi.Options{}).Routes()
+	for _, rt := range routes {
+		if open[rt] {
+			continue
+		}
+		method, path, _ := strings.Cut(rt, " ")
+		path = values.Replace(path)
+		if strings.Contains(path, "{") {
+			t.Fatalf("%s: no value for its parameters", rt)
+		}
+		req, _ := http.NewRequest(method, e.url+path+"?offset=0&number=%2B441632960999", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer "+col)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s as a collector: %d, want 403", rt, resp.StatusCode)
+		}
+	}
+	var me httpapi.Me
+	e.call(col, "GET", "/api/v1/me", "", 200, &me)
+	if me.Role != server.RoleCollector {
+		t.Fatalf("me = %+v", me)
+	}
+	// The desktop's recording is untouched.
+	if rec, err := e.srv.Store().Recording(context.Background(), "c1"); err != nil || rec.Status != "stored" {
+		t.Fatalf("c1's recording: %+v %v", rec, err)
 	}
 }

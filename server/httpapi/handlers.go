@@ -335,6 +335,20 @@ func (a *API) uploadCall(r *http.Request, p server.Principal, ref string) (strin
 	return a.o.Store.RecordingCall(r.Context(), p, ref)
 }
 
+// mayUpload answers the refusal when a collector may not upload ref at
+// all, before anything of the request is looked at: to a collector, a call
+// the phone system did not record is as good as none.
+func (a *API) mayUpload(w http.ResponseWriter, r *http.Request, p server.Principal, ref string) bool {
+	if p.Role != server.RoleCollector {
+		return true
+	}
+	if _, err := a.uploadCall(r, p, ref); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
 // claim returns the recording row the upload of ref writes into, made on
 // the first chunk: a desktop's of its own call, a collector's of a call
 // the phone system recorded.
@@ -401,6 +415,9 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		writeError(w, http.StatusBadRequest, "bad call id")
 		return
 	}
+	if !a.mayUpload(w, r, p, id) {
+		return
+	}
 	v := r.URL.Query().Get("offset")
 	if v == "" {
 		v = r.Header.Get("Upload-Offset")
@@ -438,6 +455,9 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 	id := r.PathValue("id")
 	if !server.ValidID(id) {
 		writeError(w, http.StatusBadRequest, "bad call id")
+		return
+	}
+	if !a.mayUpload(w, r, p, id) {
 		return
 	}
 	body, err := io.ReadAll(r.Body)

@@ -79,3 +79,44 @@ func TestCollectorsRaceToClaimACall(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletingACallDeletesItsPhoneRecording: once a call's deletion has
+// begun its phone recording reads "deleted" and takes no upload; once done,
+// nothing is left to find by its SIP Call-ID.
+func TestDeletingACallDeletesItsPhoneRecording(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		olive, col := agentDevice(t, s, "olive"), collectorDevice(t, s, "col")
+		if _, err := s.Ingest(ctx, olive, callEvents("pc1", 1, clk.Now(), "+441632960001")); err != nil {
+			t.Fatal(err)
+		}
+		id, err := s.AddPhoneRecording(ctx, olive, "pc1", store.PhoneRecordingRow{SIPCallID: "del@pbx", OfficerAddrs: []string{"127.0.0.1:1"}})
+		if err != nil || id != "pc1" {
+			t.Fatalf("phone recording %q %v", id, err)
+		}
+		if _, err := s.ClaimPhoneRecording(ctx, col, id); err != nil {
+			t.Fatal(err)
+		}
+		begun, err := s.BeginDeletions(ctx, []store.Candidate{{CallID: id, Started: clk.Now(), Rule: "default", Recording: "uploading"}},
+			server.CauseRetention, "", "retention", nil)
+		if err != nil || len(begun) != 1 {
+			t.Fatalf("begin: %v %v", begun, err)
+		}
+		pr, err := s.LookUpPhoneRecording(ctx, col, "del@pbx")
+		if err != nil || pr.Recording != "deleted" || pr.Upload {
+			t.Fatalf("lookup while it is deleted: %+v %v", pr, err)
+		}
+		if _, err := s.ClaimPhoneRecording(ctx, col, id); !errors.Is(err, server.ErrGone) {
+			t.Fatalf("claim while it is deleted: %v", err)
+		}
+		if done, err := s.FinishDeletions(ctx, begun); err != nil || len(done) != 1 {
+			t.Fatalf("finish: %v %v", done, err)
+		}
+		if _, err := s.LookUpPhoneRecording(ctx, col, "del@pbx"); !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("lookup once deleted: %v, want not found", err)
+		}
+		if _, err := s.ClaimPhoneRecording(ctx, col, id); err == nil {
+			t.Fatal("a deleted call took a collector's upload")
+		}
+	})
+}

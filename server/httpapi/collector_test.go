@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -456,5 +458,40 @@ func TestCollectorReadsNothing(t *testing.T) {
 	// The desktop's recording is untouched.
 	if rec, err := e.srv.Store().Recording(context.Background(), "c1"); err != nil || rec.Status != "stored" {
 		t.Fatalf("c1's recording: %+v %v", rec, err)
+	}
+}
+
+// TestOpenAPIDocumentsThePhoneRecording: the PhoneRecording schema lists
+// exactly the fields server.PhoneRecording sends.
+func TestOpenAPIDocumentsThePhoneRecording(t *testing.T) {
+	b, err := os.ReadFile("../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	in, props := false, false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case line == "    PhoneRecording:":
+			in = true
+		case in && strings.HasPrefix(line, "    ") && !strings.HasPrefix(line, "     "):
+			in = false
+		case in && line == "      properties:":
+			props = true
+		case in && props && strings.HasPrefix(line, "        ") && !strings.HasPrefix(line, "         "):
+			name, _, _ := strings.Cut(strings.TrimSpace(line), ":")
+			documented[name] = true
+		}
+	}
+	rt := reflect.TypeFor[server.PhoneRecording]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if !documented[name] {
+			t.Errorf("server.PhoneRecording sends %q, which the schema does not document", name)
+		}
+		delete(documented, name)
+	}
+	for name := range documented {
+		t.Errorf("the PhoneRecording schema documents %q, which server.PhoneRecording does not send", name)
 	}
 }

@@ -25,6 +25,7 @@ const (
 	AuditPlay            = "recording.play"
 	AuditDownload        = "recording.download"
 	AuditRecordingDelete = "recording.delete"
+	AuditRecordingStore  = "recording.store" // its device is the uploader's
 	AuditRedact          = "recording.redact"
 	AuditRedactPending   = "recording.redact-pending"
 	AuditReviewList      = "review.list"

@@ -71,9 +71,35 @@ const (
 )
 
 // Where a call the phone system recorded was recorded too
-// (PhoneRecorderCommand.Where): the policy's
+// (PhoneRecorderCommand.Where, PhoneRecording.Where): the policy's
 // record.where values that involve the phone system.
 const (
 	WherePhoneSystem = "pbx"  // only the phone system: its recording is the call's
 	WhereBoth        = "both" // the desktop too: the desktop's recording is the call's
 )
+
+// PhoneRecording is what a collector (RoleCollector) learns of a call the
+// phone system recorded, by the SIP Call-ID it finds in the phone system's
+// recording directory (GET /api/v1/phone-recordings?sip_call_id=…): enough
+// to make and upload its recording, nothing about the caller.
+type PhoneRecording struct {
+	// CallID is the server's id of the call: the name the collector
+	// uploads the recording under (/api/v1/recordings/{call_id}/…).
+	CallID    string `json:"call_id"`
+	SIPCallID string `json:"sip_call_id"`
+	Where     string `json:"where"` // WherePhoneSystem or WhereBoth
+	// OfficerAddrs and CallerAddrs are where the phone system's recorder
+	// received each party's RTP ("ip:port", as rtpengine's query said when
+	// the recording first started): the packets sent to these in its pcaps
+	// came from that party. Empty when it could not tell.
+	OfficerAddrs []string `json:"officer_addrs"`
+	CallerAddrs  []string `json:"caller_addrs"`
+	// Recording is the state of the call's recording on the server:
+	// "none", "uploading", "stored" or "deleted".
+	Recording string `json:"recording"`
+	// Upload says that this collector is to make and upload the call's
+	// recording: the phone system alone recorded it, and no other account
+	// has begun uploading one. When false, Why says why in words.
+	Upload bool   `json:"upload"`
+	Why    string `json:"why,omitempty"`
+}

@@ -13,10 +13,14 @@ const (
 	RoleSupervisor Role = "supervisor" // watches the live board, searches calls
 	RoleDPO        Role = "dpo"        // data-protection officer: review, holds, audit
 	RoleAdmin      Role = "admin"      // IT: users and devices, no personal data
+	// RoleCollector is the collector beside the phone system's recorder:
+	// it uploads the recordings of calls the phone system recorded, and
+	// reads nothing.
+	RoleCollector Role = "collector"
 )
 
 // Roles lists every valid role.
-var Roles = []Role{RoleAgent, RoleSupervisor, RoleDPO, RoleAdmin}
+var Roles = []Role{RoleAgent, RoleSupervisor, RoleDPO, RoleAdmin, RoleCollector}
 
 // ParseRole returns the role called s.
 func ParseRole(s string) (Role, error) {
@@ -25,7 +29,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return RoleUnknown, fmt.Errorf("role %q: want agent, supervisor, dpo or admin: %w", s, ErrInvalid)
+	return RoleUnknown, fmt.Errorf("role %q: want agent, supervisor, dpo, admin or collector: %w", s, ErrInvalid)
 }
 
 // String returns the role's name, "unknown" for the zero value.

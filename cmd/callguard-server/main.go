@@ -387,7 +387,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "add":
 		fs, db := dbFlags("user add", "add an account; the password is read from stdin (or prompted on a terminal), never from a flag", stderr)
 		username := fs.String("username", "", "account name (for agents: the agent id the desktop uses)")
-		role := fs.String("role", "", "agent, supervisor, dpo or admin")
+		role := fs.String("role", "", "agent, supervisor, dpo, admin or collector")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
@@ -445,7 +445,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "role":
 		fs, db := dbFlags("user role", "change an account's role (audited)", stderr)
 		username := fs.String("username", "", "account name")
-		role := fs.String("role", "", "agent, supervisor, dpo or admin")
+		role := fs.String("role", "", "agent, supervisor, dpo, admin or collector")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}

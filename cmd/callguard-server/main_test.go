@@ -46,6 +46,10 @@ func TestUsersAndDevicesFromTheCommandLine(t *testing.T) {
 	if out, err := cli("a-long-password\n", "user", "add", "--username", "olive", "--role", "agent"); err != nil || !strings.Contains(out, "added olive") {
 		t.Fatalf("user add: %q %v", out, err)
 	}
+	// The collector beside the phone system's recorder (issue 19).
+	if out, err := cli("a-long-password\n", "user", "add", "--username", "pbx-collector", "--role", "collector"); err != nil || !strings.Contains(out, "added pbx-collector (collector)") {
+		t.Fatalf("user add --role collector: %q %v", out, err)
+	}
 	if _, err := cli("short\n", "user", "add", "--username", "pat", "--role", "agent"); err == nil {
 		t.Fatal("a short password was accepted")
 	}

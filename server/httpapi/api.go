@@ -46,6 +46,12 @@ type Store interface {
 	UploadOpen(ctx context.Context, callID string) error
 	Recording(ctx context.Context, callID string) (store.Recording, error)
 	StoreRecording(ctx context.Context, callID string, size int64, sha256 string, manifest []byte) error
+	// The calls the phone system recorded (see store/phonerecordings.go).
+	HasPhoneRecording(ctx context.Context, p server.Principal, ref string) (bool, error)
+	AddPhoneRecording(ctx context.Context, p server.Principal, ref string, row store.PhoneRecordingRow) (string, error)
+	LookUpPhoneRecording(ctx context.Context, p server.Principal, sipCallID string) (server.PhoneRecording, error)
+	CollectorRecording(ctx context.Context, p server.Principal, callID string) (store.Recording, error)
+	ClaimPhoneRecording(ctx context.Context, p server.Principal, callID string) (store.Recording, error)
 	Audit(ctx context.Context, r server.AuditRecord) error
 	// Tx runs f in one transaction that every store call made with f's
 	// context joins (see store.Store.Tx).
@@ -238,6 +244,10 @@ func New(o Options) *API {
 	// Only agents' desktops write calls (events, heartbeats, recordings):
 	// supervisors and dpos read what agents sent, they never add to it.
 	writers := []server.Role{server.RoleAgent}
+	// A collector uploads the recordings of calls the phone system
+	// recorded, under the upload rule of its lookup, and reads nothing.
+	uploaders := []server.Role{server.RoleAgent, server.RoleCollector}
+	collector := []server.Role{server.RoleCollector}
 	callers := []server.Role{server.RoleAgent, server.RoleSupervisor}
 	readers := []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}
 	anyone := server.Roles
@@ -251,10 +261,11 @@ func New(o Options) *API {
 	a.route("POST /api/v1/phone-recorder", writers, MaxSmallBody, a.phoneRecorder)
 	a.route("GET /api/v1/calls", readers, 0, a.searchCalls)
 	a.route("GET /api/v1/calls/{id}", readers, 0, a.call)
-	a.route("GET /api/v1/recordings/{id}", readers, 0, a.recordingStatus)
-	a.route("HEAD /api/v1/recordings/{id}/audio", writers, 0, a.audioSize)
-	a.route("PUT /api/v1/recordings/{id}/audio", writers, MaxChunk, a.audioChunk)
-	a.route("PUT /api/v1/recordings/{id}/manifest", writers, MaxManifestBody, a.manifest)
+	a.route("GET /api/v1/phone-recordings", collector, 0, a.phoneRecording)
+	a.route("GET /api/v1/recordings/{id}", []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO, server.RoleCollector}, 0, a.recordingStatus)
+	a.route("HEAD /api/v1/recordings/{id}/audio", uploaders, 0, a.audioSize)
+	a.route("PUT /api/v1/recordings/{id}/audio", uploaders, MaxChunk, a.audioChunk)
+	a.route("PUT /api/v1/recordings/{id}/manifest", uploaders, MaxManifestBody, a.manifest)
 	a.route("GET /api/v1/live", []server.Role{server.RoleSupervisor, server.RoleDPO}, 0, a.live)
 	a.route("GET /api/v1/users", []server.Role{server.RoleAdmin}, 0, a.listUsers)
 	a.route("POST /api/v1/users", []server.Role{server.RoleAdmin}, MaxSmallBody, a.addUser)

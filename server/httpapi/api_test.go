@@ -158,6 +158,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{"POST", "/api/v1/events", batch("x", 1, 1, "c1"), []server.Role{server.RoleAgent}},
 		{"POST", "/api/v1/heartbeat", hb, []server.Role{server.RoleAgent}},
 		{"POST", "/api/v1/phone-recorder", `{"call_id":"c1","sip_call_id":"x@test","command":"stop"}`, []server.Role{server.RoleAgent}},
+		{"GET", "/api/v1/phone-recordings?sip_call_id=x@test", "", []server.Role{server.RoleCollector}},
 		{"GET", "/api/v1/calls", "", []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO}},
 		{"GET", "/api/v1/users", "", []server.Role{server.RoleAdmin}},
 		{"GET", "/api/v1/devices", "", []server.Role{server.RoleAdmin}},

@@ -16,6 +16,7 @@ import (
 	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/server"
 	"github.com/callguard/callguard/server/auth"
+	"github.com/callguard/callguard/server/store"
 	"github.com/callguard/callguard/wire"
 )
 
@@ -322,8 +323,40 @@ func (a *API) status(r *http.Request, ref, callID string) (RecordingStatus, erro
 // agent's desktop calls ref ("" when it sent nothing for it yet): the
 // upload routes speak the desktop's ids, and an agent has no way to name
 // another account's call.
+//
+// A collector names the call by the server's id (its lookup's call_id),
+// and only a call the phone system alone recorded whose recording is not
+// another account's (Store.CollectorRecording).
 func (a *API) uploadCall(r *http.Request, p server.Principal, ref string) (string, error) {
+	if p.Role == server.RoleCollector {
+		rec, err := a.o.Store.CollectorRecording(r.Context(), p, ref)
+		return rec.CallID, err
+	}
 	return a.o.Store.RecordingCall(r.Context(), p, ref)
+}
+
+// mayUpload answers the refusal when a collector may not upload ref at
+// all, before anything of the request is looked at: to a collector, a call
+// the phone system did not record is as good as none.
+func (a *API) mayUpload(w http.ResponseWriter, r *http.Request, p server.Principal, ref string) bool {
+	if p.Role != server.RoleCollector {
+		return true
+	}
+	if _, err := a.uploadCall(r, p, ref); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// claim returns the recording row the upload of ref writes into, made on
+// the first chunk: a desktop's of its own call, a collector's of a call
+// the phone system recorded.
+func (a *API) claim(r *http.Request, p server.Principal, ref string) (store.Recording, error) {
+	if p.Role == server.RoleCollector {
+		return a.o.Store.ClaimPhoneRecording(r.Context(), p, ref)
+	}
+	return a.o.Store.ClaimRecording(r.Context(), p, ref)
 }
 
 func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.Principal) {
@@ -333,7 +366,7 @@ func (a *API) recordingStatus(w http.ResponseWriter, r *http.Request, p server.P
 		return
 	}
 	callID := id
-	if p.Role == server.RoleAgent {
+	if p.Role.In(server.RoleAgent, server.RoleCollector) {
 		var err error
 		if callID, err = a.uploadCall(r, p, id); err != nil {
 			a.fail(w, r, err)
@@ -382,6 +415,9 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		writeError(w, http.StatusBadRequest, "bad call id")
 		return
 	}
+	if !a.mayUpload(w, r, p, id) {
+		return
+	}
 	v := r.URL.Query().Get("offset")
 	if v == "" {
 		v = r.Header.Get("Upload-Offset")
@@ -391,7 +427,7 @@ func (a *API) audioChunk(w http.ResponseWriter, r *http.Request, p server.Princi
 		writeError(w, http.StatusBadRequest, "offset query parameter (bytes already uploaded) is required")
 		return
 	}
-	rec, err := a.o.Store.ClaimRecording(r.Context(), p, id)
+	rec, err := a.claim(r, p, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -419,6 +455,9 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 	id := r.PathValue("id")
 	if !server.ValidID(id) {
 		writeError(w, http.StatusBadRequest, "bad call id")
+		return
+	}
+	if !a.mayUpload(w, r, p, id) {
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -453,7 +492,7 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 		writeError(w, http.StatusBadRequest, "sha256 must be 64 hex digits (manifest sha256_encrypted or Upload-SHA256 header)")
 		return
 	}
-	rec, err := a.o.Store.ClaimRecording(r.Context(), p, id)
+	rec, err := a.claim(r, p, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -468,7 +507,13 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, p server.Principa
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.o.Store.StoreRecording(r.Context(), rec.CallID, size, sum, body); err != nil {
+	// Who stored it, and from which device, is in the audit: a recording
+	// need not come from the call's own desktop (a collector's does not).
+	err = a.audited(r, p, func(ctx context.Context) (entry, error) {
+		return entry{server.AuditRecordingStore, rec.CallID, map[string]any{"role": p.Role, "sha256": sum, "bytes": size}},
+			a.o.Store.StoreRecording(ctx, rec.CallID, size, sum, body)
+	})
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}

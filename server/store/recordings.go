@@ -71,6 +71,15 @@ func (s *Store) ClaimRecording(ctx context.Context, p server.Principal, ref stri
 	case err != nil:
 		return Recording{}, err
 	case owner != p.UserID:
+		collector, status, err := s.phoneSystemOwns(ctx, callID)
+		switch {
+		case err != nil:
+			return Recording{}, err
+		case collector && status == "stored":
+			return Recording{CallID: callID}, fmt.Errorf("recording %s: the phone system's recording of this call is stored on the server: delete the local copy: %w", ref, server.ErrGone)
+		case collector:
+			return Recording{}, fmt.Errorf("recording %s: the phone system's recording of this call is being uploaded: %w", ref, server.ErrConflict)
+		}
 		// A row from before calls were keyed by their owner.
 		return Recording{}, fmt.Errorf("recording %s belongs to another account: %w", ref, server.ErrForbidden)
 	case gone:

@@ -237,25 +237,56 @@ func (s *Store) applyMigrations(ctx context.Context, upTo int) (map[int]bool, er
 		if err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return nil, fmt.Errorf("migrate %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("migrate %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"), version, name, ms(s.now())); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("migrate %s: %w", name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return nil, fmt.Errorf("migrate %s: %w", name, err)
+		if err := s.applyMigration(ctx, conn, name, version, string(body)); err != nil {
+			return nil, err
 		}
 		s.log.Info("applied migration", "name", name, "dialect", s.dialect)
 		applied[version] = true
 	}
 	return applied, nil
+}
+
+// rebuildsMarker is the line by which a SQLite migration says it rebuilds
+// a table other tables reference (SQLite cannot change a column's CHECK in
+// place). It runs with references unchecked, as SQLite's procedure for
+// such changes asks (a DROP TABLE would otherwise delete, or refuse, every
+// row that refers to the table), and they are checked whole before it
+// commits.
+const rebuildsMarker = "\n-- store: rebuilds a referenced table\n"
+
+// applyMigration applies one migration on conn in one transaction.
+func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, name string, version int, body string) error {
+	if s.dialect == SQLite && strings.Contains(body, rebuildsMarker) {
+		// Outside a transaction: SQLite ignores it inside one.
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if s.dialect == SQLite && strings.Contains(body, rebuildsMarker) {
+		var table string
+		switch err := tx.QueryRowContext(ctx, "PRAGMA foreign_key_check").Scan(&table, new(any), new(any), new(any)); {
+		case err == nil:
+			return fmt.Errorf("migrate %s: a row of %s refers to a row that is gone", name, table)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("migrate %s: foreign key check: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"), version, name, ms(s.now())); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	return nil
 }
 
 // rebind turns the '?' placeholders every query is written with into

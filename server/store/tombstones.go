@@ -186,6 +186,11 @@ func (s *Store) FinishDeletions(ctx context.Context, ids []string) ([]string, er
 					return err
 				}
 			}
+			// What a collector would look the call up by goes with the
+			// call's SIP Call-ID.
+			if _, err := s.exec(ctx, tx, `DELETE FROM phone_recordings WHERE call_id IN (`+ph+`)`, args...); err != nil {
+				return err
+			}
 			if err := s.blankEvents(ctx, tx, finished...); err != nil {
 				return err
 			}

@@ -258,6 +258,8 @@ func roleWords(r server.Role) string {
 		return "data-protection officer"
 	case server.RoleAdmin:
 		return "IT administrator"
+	case server.RoleCollector:
+		return "collector"
 	}
 	return "none"
 }

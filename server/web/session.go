@@ -97,9 +97,13 @@ func csrfFor(token string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// workspaceRoles have a workspace: every role but the collector's, which
+// reads nothing (an account made a collector loses its sessions).
+var workspaceRoles = []server.Role{server.RoleAgent, server.RoleSupervisor, server.RoleDPO, server.RoleAdmin}
+
 // session returns the request's valid session: its cookie names a stored
 // session, not ended, not past its absolute expiry nor idle too long, of
-// an account not disabled.
+// an account not disabled whose role has a workspace.
 func (w *Web) session(r *http.Request) (*Session, error) {
 	c, err := r.Cookie(w.cookieName(r))
 	if err != nil || len(c.Value) != base64.RawURLEncoding.EncodedLen(sessionTokenSz) {
@@ -111,7 +115,7 @@ func (w *Web) session(r *http.Request) (*Session, error) {
 		return nil, errNoSession
 	}
 	now := w.o.Clock()
-	if ws.Ended != nil || !now.Before(ws.Expires) || now.Sub(ws.LastSeen) >= w.o.Idle || ws.Disabled || ws.Role == server.RoleUnknown {
+	if ws.Ended != nil || !now.Before(ws.Expires) || now.Sub(ws.LastSeen) >= w.o.Idle || ws.Disabled || !ws.Role.In(workspaceRoles...) {
 		return nil, errNoSession
 	}
 	return &Session{Username: ws.Username, Role: ws.Role, UserID: ws.UserID, CSRF: csrfFor(c.Value), hash: hash, lastSeen: ws.LastSeen}, nil

@@ -112,6 +112,13 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		w.showSignin(rw, r, p, http.StatusForbidden)
 		return
 	}
+	if u.Role == server.RoleCollector {
+		// A collector's account uploads recordings and reads nothing.
+		w.auditRefusal(r, nil, server.AuditLoginFailed, u.Username, map[string]any{"why": "a collector has no workspace"})
+		p.Error = "This account is a collector's: it has no workspace."
+		w.showSignin(rw, r, p, http.StatusForbidden)
+		return
+	}
 	if _, err := w.startSession(rw, r, u, "password"); err != nil {
 		w.renderError(rw, r, nil, err)
 		return

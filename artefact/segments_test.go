@@ -218,6 +218,9 @@ func TestSegmentsWithTheMagicInCiphertext(t *testing.T) {
 	// segment writes a segment whose chunks have the magic in their
 	// ciphertext at the offsets given (per chunk, from the chunk's start).
 	segment := func(sizes []int, at [][]int, last bool) {
+		if err := w.writePlain(nil); err != nil { // the segment's header, to know its key
+			t.Fatal(err)
+		}
 		nonce := file.Bytes()[file.Len()-streamNonce:]
 		key, err := hkdf.Key(sha256.New, rcp.fileKey, nonce, "payload", chacha20poly1305.KeySize)
 		if err != nil {

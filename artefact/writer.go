@@ -74,8 +74,9 @@ func newStream(dst io.Writer, recipients []age.Recipient) (*Writer, error) {
 }
 
 // Cut ends the current segment (its last chunk, then an fsync when the
-// destination can Sync) and starts the next, to the same recipients, so
-// that everything written so far decrypts after a crash. The plaintext
+// destination can Sync), so that everything written so far decrypts after
+// a crash; the next plaintext written starts the next segment, to the same
+// recipients. The plaintext
 // goes on where it was: the segments' plaintexts together are what was
 // written. A Cut with nothing written since the last one does nothing.
 // age itself cannot read a file of more than one segment, nor can
@@ -90,12 +91,8 @@ func (w *Writer) Cut() error {
 	if err := w.endSegment(); err != nil {
 		return err
 	}
-	plain, err := age.Encrypt(w.out, w.recipients...)
-	if err != nil {
-		return fmt.Errorf("encrypt segment %d: %w", w.segments+1, err)
-	}
-	w.plain, w.pending = plain, false
-	w.segments++
+	// The next segment starts with the next plaintext.
+	w.plain, w.pending = nil, false
 	return nil
 }
 
@@ -119,6 +116,14 @@ func (w *Writer) Segments() int { return w.segments }
 func (w *Writer) writePlain(p []byte) error {
 	if w.closed {
 		return ErrWriterClosed
+	}
+	if w.plain == nil {
+		plain, err := age.Encrypt(w.out, w.recipients...)
+		if err != nil {
+			return fmt.Errorf("encrypt segment %d: %w", w.segments+1, err)
+		}
+		w.plain = plain
+		w.segments++
 	}
 	if _, err := w.plain.Write(p); err != nil {
 		return err
@@ -153,6 +158,9 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	if w.plain == nil {
+		return nil // sealed by the last Cut
+	}
 	return w.endSegment()
 }
 

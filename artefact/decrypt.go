@@ -49,10 +49,11 @@ type DecryptReport struct {
 // to write) so out need not seek.
 func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (DecryptReport, error) {
 	var rep DecryptReport
+	keys := map[[32]byte][]byte{} // each segment's file key, for pass 2
 	// Pass 1: how much authenticates, and the plaintext hash.
 	h := sha256.New()
 	var head bytes.Buffer
-	n, cut, lost, segs, err := decryptTo(audioPath, identities, io.MultiWriter(h, &limitedBuffer{b: &head, n: WAVHeaderSize}))
+	n, cut, lost, segs, err := decryptTo(audioPath, identities, keys, io.MultiWriter(h, &limitedBuffer{b: &head, n: WAVHeaderSize}))
 	if err != nil {
 		return rep, err
 	}
@@ -67,7 +68,7 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 	rep.LostBytes, rep.Segments = lost, segs
 	rep.PlaintextSHA256 = hex.EncodeToString(h.Sum(nil))
 	if rep.Codec == CodecOpus {
-		return rep, decryptOgg(audioPath, identities, out, &rep)
+		return rep, decryptOgg(audioPath, identities, keys, out, &rep)
 	}
 	rep.DataBytes = (n - WAVHeaderSize) / BytesPerFrame * BytesPerFrame
 	if rep.DataBytes > MaxDataBytes {
@@ -81,7 +82,7 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 		return rep, fmt.Errorf("write WAV: %w", err)
 	}
 	w := &skipWriter{w: out, skip: WAVHeaderSize, left: rep.DataBytes}
-	if _, _, _, _, err := decryptTo(audioPath, identities, w); err != nil {
+	if _, _, _, _, err := decryptTo(audioPath, identities, keys, w); err != nil {
 		return rep, err
 	}
 	if w.err != nil {
@@ -101,7 +102,7 @@ func durationOf(frames int64) time.Duration { return time.Duration(frames) * tim
 // file, the error that stopped decryption (cut) and how many encrypted
 // bytes at the end were left out; err is for failures to read or decrypt
 // at all.
-func decryptTo(path string, identities []age.Identity, w io.Writer) (n int64, cut error, lost int64, segments int, err error) {
+func decryptTo(path string, identities []age.Identity, keys map[[32]byte][]byte, w io.Writer) (n int64, cut error, lost int64, segments int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, nil, 0, 0, fmt.Errorf("decrypt: %w", err)
@@ -111,7 +112,7 @@ func decryptTo(path string, identities []age.Identity, w io.Writer) (n int64, cu
 	if err != nil {
 		return 0, nil, 0, 0, fmt.Errorf("decrypt: %w", err)
 	}
-	plain, err := newSegmentReader(f, identities)
+	plain, err := newSegmentReader(f, identities, keys)
 	if err != nil {
 		return 0, nil, 0, 0, fmt.Errorf("decrypt %s: %w", path, err)
 	}

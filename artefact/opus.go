@@ -83,11 +83,11 @@ func framesOf(durationMS int64) int64 { return MSToFrames(durationMS) }
 // decryptOgg writes the Ogg Opus plaintext of path to out, every complete
 // page of it (through oggopus.Redact without cuts, which copies each page
 // as it is), and fills in rep's frames and duration.
-func decryptOgg(path string, identities []age.Identity, out io.Writer, rep *DecryptReport) error {
+func decryptOgg(path string, identities []age.Identity, keys map[[32]byte][]byte, out io.Writer, rep *DecryptReport) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, _, _, _, err := decryptTo(path, identities, pw)
+		_, _, _, _, err := decryptTo(path, identities, keys, pw)
 		pw.CloseWithError(err)
 		done <- err
 	}()

@@ -65,7 +65,7 @@ func recordOgg(t testing.TB, dir string, k keys, stream []byte) (string, artefac
 func recordOggSegments(t testing.TB, dir string, k keys, stream []byte, segments bool) (string, artefact.Sums) {
 	t.Helper()
 	if segments {
-		return recordPages(t, dir, k, stream)
+		return recordPages(t, dir, k, stream, 1)
 	}
 	path := filepath.Join(dir, "c1"+artefact.OpusExt)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -322,9 +322,9 @@ func BenchmarkSegments(b *testing.B) {
 	}
 }
 
-// recordPages writes stream a page at a time, cutting a segment after each
-// (the recorder's pages are a second).
-func recordPages(t testing.TB, dir string, k keys, stream []byte) (string, artefact.Sums) {
+// recordPages writes stream a page at a time, cutting a segment after
+// every pages of them (the recorder's pages are a second).
+func recordPages(t testing.TB, dir string, k keys, stream []byte, every int) (string, artefact.Sums) {
 	t.Helper()
 	path := filepath.Join(dir, "c1"+artefact.OpusExt)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -336,9 +336,12 @@ func recordPages(t testing.TB, dir string, k keys, stream []byte) (string, artef
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range pagesOf(t, stream) {
+	for i, p := range pagesOf(t, stream) {
 		if _, err := w.Write(p); err != nil {
 			t.Fatal(err)
+		}
+		if (i+1)%every != 0 {
+			continue
 		}
 		if err := w.Cut(); err != nil {
 			t.Fatal(err)
@@ -379,7 +382,7 @@ func TestSegmentedOpusRecordingReadsAsOneStream(t *testing.T) {
 	k := newKeys(t)
 	stream := oggStream(t, 1500) // 30 s, 32 pages
 	dir, oneDir := t.TempDir(), t.TempDir()
-	path, sums := recordPages(t, dir, k, stream)
+	path, sums := recordPages(t, dir, k, stream, 1)
 	one, oneSums := recordOgg(t, oneDir, k, stream)
 	if sums.PlaintextSHA256 != oneSums.PlaintextSHA256 {
 		t.Fatal("the segmented plaintext hashes differently from the single stream's")
@@ -457,5 +460,36 @@ func TestSegmentedOpusRecordingReadsAsOneStream(t *testing.T) {
 	}
 	if cuts != pages-1 {
 		t.Fatalf("%d segment boundaries, %d pages", cuts, pages)
+	}
+}
+
+// BenchmarkDecryptOpusHour is what segments cost a reader (play, verify,
+// redact): decrypting an hour of Opus at 24 kbit/s in one age stream and in
+// segments of 1 and 5 s, each of which has its header opened (an X25519
+// key agreement).
+func BenchmarkDecryptOpusHour(b *testing.B) {
+	stream := oggStream(b, 3600*50)
+	for _, every := range []int{0, 1, 5} {
+		name := "one-stream"
+		if every > 0 {
+			name = "segments-" + strconv.Itoa(every) + "s"
+		}
+		b.Run(name, func(b *testing.B) {
+			k := newKeys(b)
+			var path string
+			if every == 0 {
+				path, _ = recordOgg(b, b.TempDir(), k, stream)
+			} else {
+				path, _ = recordPages(b, b.TempDir(), k, stream, every)
+			}
+			b.ResetTimer()
+			for range b.N {
+				rep, err := artefact.Decrypt(path, []age.Identity{k.id}, discard{})
+				if err != nil || !rep.Complete {
+					b.Fatalf("%+v %v", rep, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/hour")
+		})
 	}
 }

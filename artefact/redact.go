@@ -70,7 +70,7 @@ func Redact(src io.Reader, identities []age.Identity, recipients []age.Recipient
 	if err != nil {
 		return res, err
 	}
-	plain, err := newSegmentReader(src, identities)
+	plain, err := newSegmentReader(src, identities, nil)
 	if err != nil {
 		return res, fmt.Errorf("redact: %w", err)
 	}

@@ -66,6 +66,7 @@ var ErrSegmentCut = errors.New("artefact: the encrypted audio is cut short insid
 type segmentReader struct {
 	src        lookahead
 	identities []age.Identity
+	keys       map[[32]byte][]byte
 
 	aead  cipher.AEAD // nil between segments
 	nonce [chacha20poly1305.NonceSize]byte
@@ -83,8 +84,13 @@ type segmentReader struct {
 // newSegmentReader reads the first segment's header from src and opens
 // it with identities; errors here mean the file is not a recording to
 // these identities at all.
-func newSegmentReader(src io.Reader, identities []age.Identity) (*segmentReader, error) {
-	r := &segmentReader{src: lookahead{r: src, buf: make([]byte, 4*AgeChunk)}, identities: identities}
+//
+// keys, when not nil, remembers the file key of each header opened, by the
+// header's SHA-256, so that a second pass over the same file (Decrypt reads
+// it twice) needs no X25519 key agreement per segment: the header is byte
+// for byte one whose MAC that key already verified.
+func newSegmentReader(src io.Reader, identities []age.Identity, keys map[[32]byte][]byte) (*segmentReader, error) {
+	r := &segmentReader{src: lookahead{r: src, buf: make([]byte, 4*AgeChunk)}, identities: identities, keys: keys}
 	if err := r.startSegment(); err != nil {
 		return nil, err
 	}
@@ -145,13 +151,20 @@ func (r *segmentReader) startSegment() error {
 	if len(head) < hlen+streamNonce {
 		return errors.New("cut short in its header")
 	}
-	fileKey, err := age.DecryptHeader(head[:hlen], r.identities...)
-	if err != nil {
-		var noMatch *age.NoIdentityMatchError
-		if errors.As(err, &noMatch) {
-			return errors.New("none of the identities given can open it (wrong key file?)")
+	sum := sha256.Sum256(head[:hlen])
+	fileKey, ok := r.keys[sum]
+	if !ok {
+		var err error
+		if fileKey, err = age.DecryptHeader(head[:hlen], r.identities...); err != nil {
+			var noMatch *age.NoIdentityMatchError
+			if errors.As(err, &noMatch) {
+				return errors.New("none of the identities given can open it (wrong key file?)")
+			}
+			return err
 		}
-		return err
+		if r.keys != nil {
+			r.keys[sum] = fileKey
+		}
 	}
 	key, err := hkdf.Key(sha256.New, fileKey, head[hlen:hlen+streamNonce], "payload", chacha20poly1305.KeySize)
 	if err != nil {

@@ -94,7 +94,7 @@ func writeSegments(t testing.TB, rcp age.Recipient, pieces ...[]byte) ([]byte, [
 }
 
 func readSegments(src []byte, ids ...age.Identity) ([]byte, error) {
-	r, err := newSegmentReader(bytes.NewReader(src), ids)
+	r, err := newSegmentReader(bytes.NewReader(src), ids, nil)
 	if err != nil {
 		return nil, err
 	}

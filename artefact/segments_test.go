@@ -270,3 +270,25 @@ func TestSegmentsWithTheMagicInCiphertext(t *testing.T) {
 		t.Fatalf("read %d bytes of %d (equal: %v): %v", len(got), len(plain), bytes.Equal(got, plain), err)
 	}
 }
+
+// FuzzSegmentReader: whatever the bytes after a valid first header, the
+// reader never panics, and what it returns is authenticated: for a file
+// made from a valid segmented one by changing bytes, it is a prefix of the
+// original's plaintext.
+func FuzzSegmentReader(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	rng := rand.New(rand.NewPCG(7, 8))
+	file, plain, _ := writeSegments(f, id.Recipient(), randomBytes(rng, 40), []byte(ageMagic), randomBytes(rng, 300))
+	f.Add(uint16(0), byte(0), uint16(len(file)))
+	f.Add(uint16(200), byte(1), uint16(len(file)))
+	f.Fuzz(func(t *testing.T, at uint16, xor byte, cut uint16) {
+		b := bytes.Clone(file[:min(int(cut), len(file))])
+		if int(at) < len(b) {
+			b[at] ^= xor
+		}
+		got, _ := readSegments(b, id)
+		if !bytes.HasPrefix(plain, got) {
+			t.Fatalf("flipped byte %d by %#x, cut at %d: read %d bytes that are not the plaintext's start", at, xor, cut, len(got))
+		}
+	})
+}

@@ -1,7 +1,6 @@
 package artefact
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,9 +26,13 @@ type DecryptReport struct {
 	// 64 KiB chunk was recovered and the rest could not be authenticated.
 	Complete bool
 	// LostBytes is the size of the unauthenticated tail of the encrypted
-	// file (at most one chunk: about 1 s of WAV, up to about 21 s of Opus
-	// at 24 kbit/s), 0 when Complete.
+	// file (at most one chunk: about 1 s of WAV; in an Opus recording the
+	// segment being written, about 1 s), 0 when Complete.
 	LostBytes int64
+	// Segments is how many complete age files (segments, see
+	// segmentReader) the file holds: 1 for a WAV and for Opus recordings
+	// from before segments.
+	Segments int
 	// Cut is the error at which decryption stopped, nil when Complete.
 	Cut error
 	// PlaintextSHA256 is the SHA-256 of the plaintext exactly as stored in
@@ -46,10 +49,11 @@ type DecryptReport struct {
 // to write) so out need not seek.
 func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (DecryptReport, error) {
 	var rep DecryptReport
+	keys := map[[32]byte][]byte{} // each segment's file key, for pass 2
 	// Pass 1: how much authenticates, and the plaintext hash.
 	h := sha256.New()
 	var head bytes.Buffer
-	n, cut, err := decryptTo(audioPath, identities, io.MultiWriter(h, &limitedBuffer{b: &head, n: WAVHeaderSize}))
+	n, cut, lost, segs, err := decryptTo(audioPath, identities, keys, io.MultiWriter(h, &limitedBuffer{b: &head, n: WAVHeaderSize}))
 	if err != nil {
 		return rep, err
 	}
@@ -61,14 +65,10 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 	}
 	rep.Complete = cut == nil
 	rep.Cut = cut
+	rep.LostBytes, rep.Segments = lost, segs
 	rep.PlaintextSHA256 = hex.EncodeToString(h.Sum(nil))
-	if !rep.Complete {
-		if rep.LostBytes, err = unauthenticatedTail(audioPath, n); err != nil {
-			return rep, err
-		}
-	}
 	if rep.Codec == CodecOpus {
-		return rep, decryptOgg(audioPath, identities, out, &rep)
+		return rep, decryptOgg(audioPath, identities, keys, out, &rep)
 	}
 	rep.DataBytes = (n - WAVHeaderSize) / BytesPerFrame * BytesPerFrame
 	if rep.DataBytes > MaxDataBytes {
@@ -82,7 +82,7 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 		return rep, fmt.Errorf("write WAV: %w", err)
 	}
 	w := &skipWriter{w: out, skip: WAVHeaderSize, left: rep.DataBytes}
-	if _, _, err := decryptTo(audioPath, identities, w); err != nil {
+	if _, _, _, _, err := decryptTo(audioPath, identities, keys, w); err != nil {
 		return rep, err
 	}
 	if w.err != nil {
@@ -97,67 +97,41 @@ func Decrypt(audioPath string, identities []age.Identity, out io.Writer) (Decryp
 // durationOf is how long frames at SampleRate last.
 func durationOf(frames int64) time.Duration { return time.Duration(frames) * time.Second / SampleRate }
 
-// decryptTo writes the authenticated plaintext of path to w. It returns how
-// many bytes that was and, for an interrupted file, the error that stopped
-// decryption (cut); err is for failures to read or decrypt at all.
-func decryptTo(path string, identities []age.Identity, w io.Writer) (n int64, cut, err error) {
+// decryptTo writes the authenticated plaintext of path to w, walking its
+// segments. It returns how many bytes that was and, for an interrupted
+// file, the error that stopped decryption (cut) and how many encrypted
+// bytes at the end were left out; err is for failures to read or decrypt
+// at all.
+func decryptTo(path string, identities []age.Identity, keys map[[32]byte][]byte, w io.Writer) (n int64, cut error, lost int64, segments int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, nil, fmt.Errorf("decrypt: %w", err)
+		return 0, nil, 0, 0, fmt.Errorf("decrypt: %w", err)
 	}
 	defer f.Close()
-	plain, err := age.Decrypt(bufio.NewReaderSize(f, 1<<20), identities...)
+	st, err := f.Stat()
 	if err != nil {
-		var noMatch *age.NoIdentityMatchError
-		if errors.As(err, &noMatch) {
-			return 0, nil, fmt.Errorf("decrypt %s: none of the identities given can open it (wrong key file?)", path)
-		}
-		return 0, nil, fmt.Errorf("decrypt %s: %w", path, err)
+		return 0, nil, 0, 0, fmt.Errorf("decrypt: %w", err)
+	}
+	plain, err := newSegmentReader(f, identities, keys)
+	if err != nil {
+		return 0, nil, 0, 0, fmt.Errorf("decrypt %s: %w", path, err)
 	}
 	buf := make([]byte, PlainChunk)
 	for {
 		k, rerr := plain.Read(buf)
 		if k > 0 {
 			if _, werr := w.Write(buf[:k]); werr != nil {
-				return n, nil, werr
+				return n, nil, 0, plain.segments, werr
 			}
 			n += int64(k)
 		}
 		if rerr == io.EOF {
-			return n, nil, nil
+			return n, nil, 0, plain.segments, nil
 		}
 		if rerr != nil {
-			return n, rerr, nil
+			return n, rerr, max(st.Size()-plain.consumed, 0), plain.segments, nil
 		}
 	}
-}
-
-// unauthenticatedTail returns how many bytes of path follow the recovered
-// chunks: the age header, the 16-byte nonce and one 64 KiB+16 chunk per 64
-// KiB of plaintext recovered.
-func unauthenticatedTail(path string, recovered int64) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	head := make([]byte, 64<<10)
-	k, _ := io.ReadFull(f, head)
-	head = head[:k]
-	i := bytes.Index(head, []byte("\n--- "))
-	if i < 0 {
-		return 0, errors.New("decrypt: age header not found")
-	}
-	j := bytes.IndexByte(head[i+1:], '\n')
-	if j < 0 {
-		return 0, errors.New("decrypt: age header not terminated")
-	}
-	used := int64(i+1+j+1) + 16 + recovered/PlainChunk*AgeChunk
-	return max(st.Size()-used, 0), nil
 }
 
 // limitedBuffer keeps the first n bytes written to it.

@@ -13,9 +13,12 @@ import (
 // ManifestVersion is the version of the manifest format. Version 2 added
 // redactions the recorder makes while recording (Kind RedactionKindDTMF);
 // version 3 the codec (Opus recordings: codec, bitrate, frame_ms,
-// silence_packet). Version 1 and 2 manifests read and verify as they always
-// did: their audio is PCM in a WAV.
-const ManifestVersion = 3
+// silence_packet); version 4 says the audio of an Opus recording may be in
+// segments, one age file a second (segmentReader), which readers before it
+// cannot read past the first. Version 1 and 2 manifests read and verify as
+// they always did: their audio is PCM in a WAV; a version 3 one's audio is
+// one age file.
+const ManifestVersion = 4
 
 // Manifest is <call-id>.json, the plain-text record that travels with the
 // encrypted audio (docs/recording.md, "The manifest"). The recorder writes it

@@ -83,11 +83,11 @@ func framesOf(durationMS int64) int64 { return MSToFrames(durationMS) }
 // decryptOgg writes the Ogg Opus plaintext of path to out, every complete
 // page of it (through oggopus.Redact without cuts, which copies each page
 // as it is), and fills in rep's frames and duration.
-func decryptOgg(path string, identities []age.Identity, out io.Writer, rep *DecryptReport) error {
+func decryptOgg(path string, identities []age.Identity, keys map[[32]byte][]byte, out io.Writer, rep *DecryptReport) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := decryptTo(path, identities, pw)
+		_, _, _, _, err := decryptTo(path, identities, keys, pw)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -99,6 +99,12 @@ func decryptOgg(path string, identities []age.Identity, out io.Writer, rep *Decr
 	}
 	if derr != nil {
 		return derr
+	}
+	if !res.Complete && rep.Complete {
+		// Every segment authenticated, but the stream has no end page: the
+		// file was cut where a segment ended.
+		rep.Complete = false
+		rep.Cut = fmt.Errorf("%w: the Ogg stream has no end page", oggopus.ErrTruncated)
 	}
 	rep.Frames = framesOf(res.DurationMS)
 	rep.Duration = durationOf(rep.Frames)

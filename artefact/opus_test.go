@@ -3,10 +3,12 @@ package artefact_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,9 +53,20 @@ func oggStream(t testing.TB, n int) []byte {
 	return buf.Bytes()
 }
 
-// recordOgg encrypts stream as the recorder does, a page at a time.
+// recordOgg encrypts stream as the recorder did before segments, in one
+// age stream, 3000 bytes at a time.
 func recordOgg(t testing.TB, dir string, k keys, stream []byte) (string, artefact.Sums) {
 	t.Helper()
+	return recordOggSegments(t, dir, k, stream, false)
+}
+
+// recordOggSegments encrypts stream as the recorder does, a page at a
+// time, and with segments a new one after every page (a second).
+func recordOggSegments(t testing.TB, dir string, k keys, stream []byte, segments bool) (string, artefact.Sums) {
+	t.Helper()
+	if segments {
+		return recordPages(t, dir, k, stream, 1)
+	}
 	path := filepath.Join(dir, "c1"+artefact.OpusExt)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -217,9 +230,20 @@ func TestRedactOpusReplacesPacketsOnly(t *testing.T) {
 // recording as protect does it: decrypt an hour (60-byte packets: 24
 // kbit/s), silence 10 minutes of it by packet replacement, re-encrypt.
 func BenchmarkRedactOpus10MinutesOf1Hour(b *testing.B) {
+	stream := oggStream(b, 3600*50)
+	for _, segments := range []bool{false, true} {
+		name := "one-stream"
+		if segments {
+			name = "segments-1s"
+		}
+		b.Run(name, func(b *testing.B) { benchRedactOpus(b, stream, segments) })
+	}
+}
+
+func benchRedactOpus(b *testing.B, stream []byte, segments bool) {
 	dir := b.TempDir()
 	k := newKeys(b)
-	path, _ := recordOgg(b, dir, k, oggStream(b, 3600*50))
+	path, _ := recordOggSegments(b, dir, k, stream, segments)
 	cut := []artefact.Interval{{FromMS: 20 * 60_000, ToMS: 30 * 60_000}}
 	b.ResetTimer()
 	for range b.N {
@@ -234,4 +258,238 @@ func BenchmarkRedactOpus10MinutesOf1Hour(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/redaction")
+}
+
+// BenchmarkSegments writes an hour of Opus at 24 kbit/s (the recorder's
+// pages of a second, 60-byte packets) through the Writer into a file, as
+// one age stream and cut into segments every 1 or 5 s (each cut seals the
+// segment and fsyncs), and reports the bytes each hour costs over the
+// plaintext and the time per recorded second.
+func BenchmarkSegments(b *testing.B) {
+	stream := oggStream(b, 3600*50)
+	perSecond := len(stream) / 3600
+	for _, bc := range []struct {
+		name       string
+		every      int // seconds per segment, 0: one stream
+		recipients int
+	}{
+		{"one-stream", 0, 1}, {"1s", 1, 1}, {"5s", 5, 1}, {"1s-2-recipients", 1, 2}, {"1s-no-fsync", 1, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var rcp []age.Recipient
+			for range bc.recipients {
+				rcp = append(rcp, newKeys(b).rcp...)
+			}
+			dir := b.TempDir()
+			var size int64
+			for i := range b.N {
+				f, err := os.Create(filepath.Join(dir, "seg"+strconv.Itoa(i)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var dst io.Writer = f
+				if strings.HasSuffix(bc.name, "no-fsync") {
+					dst = struct{ io.Writer }{f} // no Sync method
+				}
+				w, err := artefact.NewOggWriter(dst, rcp...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for s := range 3600 {
+					if _, err := w.Write(stream[s*perSecond : min((s+1)*perSecond, len(stream))]); err != nil {
+						b.Fatal(err)
+					}
+					if bc.every > 0 && (s+1)%bc.every == 0 {
+						if err := w.Cut(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if _, err := w.Write(stream[3600*perSecond:]); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+				size = w.Sums().EncryptedBytes
+				os.Remove(f.Name())
+			}
+			b.ReportMetric(float64(size-int64(len(stream))), "overhead-B/h")
+			b.ReportMetric(float64(size)/1e6, "MB/h")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/3600, "µs/recorded-s")
+		})
+	}
+}
+
+// recordPages writes stream a page at a time, cutting a segment after
+// every pages of them (the recorder's pages are a second).
+func recordPages(t testing.TB, dir string, k keys, stream []byte, every int) (string, artefact.Sums) {
+	t.Helper()
+	path := filepath.Join(dir, "c1"+artefact.OpusExt)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := artefact.NewOggWriter(f, k.rcp...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pagesOf(t, stream) {
+		if _, err := w.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		if (i+1)%every != 0 {
+			continue
+		}
+		if err := w.Cut(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, w.Sums()
+}
+
+// pagesOf splits an Ogg stream into its pages.
+func pagesOf(t testing.TB, stream []byte) [][]byte {
+	t.Helper()
+	var pages [][]byte
+	for off := 0; off < len(stream); {
+		if !bytes.HasPrefix(stream[off:], []byte("OggS")) || off+27 > len(stream) {
+			t.Fatalf("no page at %d", off)
+		}
+		nseg := int(stream[off+26])
+		n := 27 + nseg
+		for _, l := range stream[off+27 : off+27+nseg] {
+			n += int(l)
+		}
+		pages = append(pages, stream[off:off+n])
+		off += n
+	}
+	return pages
+}
+
+// An Opus recording in segments (one a page, as the recorder writes it)
+// decrypts to exactly the stream written, whose sha256 the writer gave,
+// verifies, and redacts to the same plaintext as the same stream in one age
+// stream. Cut where a segment ends it is every page before the cut and
+// says it is not complete (no end page): a segment boundary is no end.
+func TestSegmentedOpusRecordingReadsAsOneStream(t *testing.T) {
+	t.Parallel()
+	k := newKeys(t)
+	stream := oggStream(t, 1500) // 30 s, 32 pages
+	dir, oneDir := t.TempDir(), t.TempDir()
+	path, sums := recordPages(t, dir, k, stream, 1)
+	one, oneSums := recordOgg(t, oneDir, k, stream)
+	if sums.PlaintextSHA256 != oneSums.PlaintextSHA256 {
+		t.Fatal("the segmented plaintext hashes differently from the single stream's")
+	}
+	got, rep := decrypt(t, path, k)
+	pages := len(pagesOf(t, stream))
+	if !bytes.Equal(got, stream) || !rep.Complete || rep.Segments != pages || rep.PlaintextSHA256 != sums.PlaintextSHA256 || rep.Frames != oggFrames(1500) {
+		t.Fatalf("decrypted %d bytes of %d, report %+v", len(got), len(stream), rep)
+	}
+	man := &artefact.Manifest{Version: artefact.ManifestVersion, CallID: "c1", AudioFile: "c1" + artefact.OpusExt,
+		SampleRate: 16000, Channels: 2, Codec: artefact.CodecOpus, Bitrate: 24000, FrameMS: 20,
+		Frames: rep.Frames, DurationMS: artefact.FramesToMS(rep.Frames), Complete: true,
+		SHA256Plaintext: sums.PlaintextSHA256, SHA256Encrypted: sums.EncryptedSHA256, EncryptedBytes: sums.EncryptedBytes}
+	manPath := filepath.Join(dir, "c1.json")
+	if err := artefact.WriteManifest(manPath, man); err != nil {
+		t.Fatal(err)
+	}
+	if vr, err := artefact.Verify(path, manPath, []age.Identity{k.id}); err != nil {
+		t.Fatalf("verify: %v %v", err, vr.Problems)
+	}
+
+	redact := func(src string) []byte {
+		f, err := os.Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		out := src + ".red"
+		dst, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := artefact.Redact(f, []age.Identity{k.id}, k.rcp, []artefact.Interval{{FromMS: 3_000, ToMS: 7_500}}, dst)
+		dst.Close()
+		if err != nil || !res.SourceComplete || res.BeforePlaintextSHA256 != sums.PlaintextSHA256 || len(res.Silenced) != 1 {
+			t.Fatalf("redact %s: %+v %v", src, res, err)
+		}
+		red, rrep := decrypt(t, out, k)
+		if !rrep.Complete || rrep.Segments != 1 {
+			t.Fatalf("redacted %s: %+v", src, rrep)
+		}
+		return red
+	}
+	if a, b := redact(path), redact(one); !bytes.Equal(a, b) || bytes.Equal(a, stream) {
+		t.Fatal("the segmented recording redacts differently from the single stream")
+	}
+
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuts := 0
+	for off := 1; ; off++ {
+		i := bytes.Index(b[off:], []byte("age-encryption.org/v1\n"))
+		if i < 0 {
+			break
+		}
+		off += i
+		cut := filepath.Join(t.TempDir(), "cut"+artefact.OpusExt)
+		if err := os.WriteFile(cut, b[:off], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cuts++
+		if cuts == 1 {
+			// Only the OpusHead page: not a recording yet.
+			if _, err := artefact.Decrypt(cut, []age.Identity{k.id}, io.Discard); err == nil {
+				t.Fatal("a stream of its OpusHead alone decrypted")
+			}
+			continue
+		}
+		got, rep := decrypt(t, cut, k)
+		if rep.Complete || !errors.Is(rep.Cut, oggopus.ErrTruncated) || rep.LostBytes != 0 || !bytes.HasPrefix(stream, got) || rep.Segments != cuts {
+			t.Fatalf("cut after segment %d: %d bytes, report %+v", cuts, len(got), rep)
+		}
+	}
+	if cuts != pages-1 {
+		t.Fatalf("%d segment boundaries, %d pages", cuts, pages)
+	}
+}
+
+// BenchmarkDecryptOpusHour is what segments cost a reader (play, verify,
+// redact): decrypting an hour of Opus at 24 kbit/s in one age stream and in
+// segments of 1 and 5 s, each of which has its header opened (an X25519
+// key agreement).
+func BenchmarkDecryptOpusHour(b *testing.B) {
+	stream := oggStream(b, 3600*50)
+	for _, every := range []int{0, 1, 5} {
+		name := "one-stream"
+		if every > 0 {
+			name = "segments-" + strconv.Itoa(every) + "s"
+		}
+		b.Run(name, func(b *testing.B) {
+			k := newKeys(b)
+			var path string
+			if every == 0 {
+				path, _ = recordOgg(b, b.TempDir(), k, stream)
+			} else {
+				path, _ = recordPages(b, b.TempDir(), k, stream, every)
+			}
+			b.ResetTimer()
+			for range b.N {
+				rep, err := artefact.Decrypt(path, []age.Identity{k.id}, discard{})
+				if err != nil || !rep.Complete {
+					b.Fatalf("%+v %v", rep, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/hour")
+		})
+	}
 }

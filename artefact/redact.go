@@ -61,7 +61,8 @@ type RedactResult struct {
 // unencrypted: the audio streams through in age chunks of 64 KiB.
 //
 // Intervals are clamped to the audio; one that starts past its end silences
-// nothing. A source cut short by a crash is redacted as far as it
+// nothing. The source may be in segments (segmentReader); the result is
+// one age file. A source cut short by a crash is redacted as far as it
 // authenticates.
 func Redact(src io.Reader, identities []age.Identity, recipients []age.Recipient, cuts []Interval, dst io.Writer) (RedactResult, error) {
 	var res RedactResult
@@ -69,12 +70,8 @@ func Redact(src io.Reader, identities []age.Identity, recipients []age.Recipient
 	if err != nil {
 		return res, err
 	}
-	plain, err := age.Decrypt(bufio.NewReaderSize(src, 1<<20), identities...)
+	plain, err := newSegmentReader(src, identities, nil)
 	if err != nil {
-		var noMatch *age.NoIdentityMatchError
-		if errors.As(err, &noMatch) {
-			return res, errors.New("redact: none of the identities can open the recording (wrong key?)")
-		}
 		return res, fmt.Errorf("redact: %w", err)
 	}
 	w, err := newStream(dst, recipients)

@@ -26,13 +26,19 @@ type Sums struct {
 // first, then PCM16 16 kHz stereo frames, encrypted to the organisation's
 // recipients as they arrive. When the destination can Sync (an *os.File)
 // every complete age chunk is fsynced as it is written, so a crash loses at
-// most the chunk being filled. Plaintext never reaches the destination.
+// most the chunk being filled. Cut ends the age file written so far and
+// starts another (a segment, see segmentReader) so that what was written
+// is durable before a chunk is full. Plaintext never reaches the
+// destination.
 type Writer struct {
-	out       *hashingWriter
-	plain     io.WriteCloser
-	plainHash hash.Hash
-	data      int64
-	closed    bool
+	out        *hashingWriter
+	recipients []age.Recipient
+	plain      io.WriteCloser
+	plainHash  hash.Hash
+	data       int64
+	segments   int
+	pending    bool // plaintext written since the segment began
+	closed     bool
 }
 
 // ErrWriterClosed: the Writer was closed.
@@ -64,17 +70,66 @@ func newStream(dst io.Writer, recipients []age.Recipient) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encrypt: %w", err)
 	}
-	return &Writer{out: out, plain: plain, plainHash: sha256.New()}, nil
+	return &Writer{out: out, recipients: recipients, plain: plain, plainHash: sha256.New(), segments: 1}, nil
 }
+
+// Cut ends the current segment (its last chunk, then an fsync when the
+// destination can Sync), so that everything written so far decrypts after
+// a crash; the next plaintext written starts the next segment, to the same
+// recipients. The plaintext
+// goes on where it was: the segments' plaintexts together are what was
+// written. A Cut with nothing written since the last one does nothing.
+// age itself cannot read a file of more than one segment, nor can
+// callguard before segments; the recorder cuts only Ogg Opus recordings.
+func (w *Writer) Cut() error {
+	if w.closed {
+		return ErrWriterClosed
+	}
+	if !w.pending {
+		return nil
+	}
+	if err := w.endSegment(); err != nil {
+		return err
+	}
+	// The next segment starts with the next plaintext.
+	w.plain, w.pending = nil, false
+	return nil
+}
+
+// endSegment writes the segment's last chunk and fsyncs it.
+func (w *Writer) endSegment() error {
+	if err := w.plain.Close(); err != nil {
+		return fmt.Errorf("end segment %d: %w", w.segments, err)
+	}
+	if w.out.sync != nil {
+		if err := w.out.sync.Sync(); err != nil {
+			return fmt.Errorf("sync segment %d: %w", w.segments, err)
+		}
+		w.out.syncs.Add(1)
+	}
+	return nil
+}
+
+// Segments is how many age files (segments) the Writer started.
+func (w *Writer) Segments() int { return w.segments }
 
 func (w *Writer) writePlain(p []byte) error {
 	if w.closed {
 		return ErrWriterClosed
 	}
+	if w.plain == nil {
+		plain, err := age.Encrypt(w.out, w.recipients...)
+		if err != nil {
+			return fmt.Errorf("encrypt segment %d: %w", w.segments+1, err)
+		}
+		w.plain = plain
+		w.segments++
+	}
 	if _, err := w.plain.Write(p); err != nil {
 		return err
 	}
 	w.plainHash.Write(p)
+	w.pending = w.pending || len(p) > 0
 	return nil
 }
 
@@ -90,7 +145,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 // DataBytes returns how many bytes of samples were written.
 func (w *Writer) DataBytes() int64 { return w.data }
 
-// Syncs returns how many age chunks were fsynced so far.
+// Syncs returns how many times the destination was fsynced so far: after
+// each complete age chunk and at the end of each segment.
 func (w *Writer) Syncs() int64 { return w.out.syncs.Load() }
 
 // Close ends the age stream (its last chunk) and, when the destination can
@@ -102,15 +158,10 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	if err := w.plain.Close(); err != nil {
-		return err
+	if w.plain == nil {
+		return nil // sealed by the last Cut
 	}
-	if w.out.sync != nil {
-		if err := w.out.sync.Sync(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.endSegment()
 }
 
 // Sums returns the hashes and size of what was written; complete only

@@ -27,7 +27,8 @@ const crashKeyEnv = "CALLGUARD_RECORDER_CRASH_KEY"     // recipient
 const crashCodecEnv = "CALLGUARD_RECORDER_CRASH_CODEC" // "opus": record Opus, not WAV
 
 // crashChild is the process that gets killed: it records one call from the
-// rig and prints "synced N" each time another age chunk is fsynced.
+// rig and prints "synced N written F" each time another fsync is done or
+// more frames were written (to the masker, 60 ms ahead of the file).
 func crashChild() int {
 	r, err := New(Options{SpoolDir: os.Getenv(crashChildEnv), Recipients: []string{os.Getenv(crashKeyEnv)},
 		OfficerDevice: "officer", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -45,11 +46,11 @@ func crashChild() int {
 		return 1
 	}
 	fmt.Println("recording")
-	last := int64(0)
+	var last, lastWritten int64
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if n := rec.aw.Syncs(); n != last {
-			last = n
-			fmt.Println("synced", n)
+		if n, w := rec.aw.Syncs(), rec.written.Load(); n != last || w != lastWritten {
+			last, lastWritten = n, w
+			fmt.Println("synced", n, "written", w)
 		}
 	}
 	return 2 // never reached in the test: the parent kills it

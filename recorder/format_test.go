@@ -26,7 +26,7 @@ func TestCLIDecryptsOpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Version != 3 || m.Codec != artefact.CodecOpus || m.Bitrate != 24000 || m.FrameMS != 20 ||
+	if m.Version != artefact.ManifestVersion || m.Codec != artefact.CodecOpus || m.Bitrate != 24000 || m.FrameMS != 20 ||
 		len(m.SilencePacket) == 0 || m.AudioFile != "call-opus.opus.age" || m.Frames != n*BufferFrames || m.DataBytes != 0 {
 		t.Fatalf("manifest: version %d codec %q bitrate %d frame %d ms silence % x file %s frames %d data %d",
 			m.Version, m.Codec, m.Bitrate, m.FrameMS, m.SilencePacket, m.AudioFile, m.Frames, m.DataBytes)

@@ -3,11 +3,17 @@ package opus_test
 import (
 	"bytes"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
+	"filippo.io/age"
+
+	"github.com/callguard/callguard/artefact"
 	"github.com/callguard/callguard/artefact/oggopus"
 	"github.com/callguard/callguard/artefact/oggopus/opustest"
+	"github.com/callguard/callguard/recorder/opus"
 )
 
 // A recording of the encoder, redacted on the server's side with the
@@ -101,4 +107,87 @@ func TestRedactionLeavesNothingOfTheCutBesideIt(t *testing.T) {
 		}
 	}
 	t.Logf("cut %d–%d ms, silenced %d–%d ms: after it, what depends on the number is at worst %.1f dB more than in the original", from, to, s.FromMS, s.ToMS, worst)
+}
+
+// A recording as the recorder writes it, in an age segment a second, and
+// redacted by the server's artefact.Redact (age decryption of the segments,
+// packet replacement, one age stream out): the cuts decode to silence with
+// opusdec, every packet outside them is byte for byte as it was, and the
+// plaintext is what oggopus.Redact makes of the stream alone.
+func TestRedactASegmentedRecording(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := opustest.Bytes(turns(speech(t, dialogues[0][0]), speech(t, dialogues[0][1])))
+	dir := t.TempDir()
+	audio := filepath.Join(dir, "c1"+artefact.OpusExt)
+	f, err := os.Create(audio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aw, err := artefact.NewOggWriter(f, id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := opus.NewEncoder(aw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := 4 * rate
+	for off := 0; off < len(pcm); off += second {
+		if _, err := e.Write(pcm[off:min(off+second, len(pcm))]); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := aw.Cut(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := aw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if aw.Segments() < len(pcm)/second {
+		t.Fatalf("%d segments for %d s", aw.Segments(), len(pcm)/second)
+	}
+
+	src, err := os.Open(audio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var red bytes.Buffer
+	acuts := []artefact.Interval{{FromMS: 1000, ToMS: 1500}, {FromMS: 2980, ToMS: 6020}} // across segment ends
+	res, err := artefact.Redact(src, []age.Identity{id}, []age.Recipient{id.Recipient()}, acuts, &red)
+	if err != nil || !res.SourceComplete {
+		t.Fatalf("redact: %+v %v", res, err)
+	}
+	redPath := filepath.Join(dir, "red"+artefact.OpusExt)
+	if err := os.WriteFile(redPath, red.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var orig, got bytes.Buffer
+	if rep, err := artefact.Decrypt(audio, []age.Identity{id}, &orig); err != nil || !rep.Complete || rep.Segments != aw.Segments() {
+		t.Fatalf("decrypt the recording: %+v %v", rep, err)
+	}
+	if rep, err := artefact.Decrypt(redPath, []age.Identity{id}, &got); err != nil || !rep.Complete {
+		t.Fatalf("decrypt the redacted recording: %+v %v", rep, err)
+	}
+	cuts := []oggopus.Interval{{FromMS: 1000, ToMS: 1500}, {FromMS: 2980, ToMS: 6020}}
+	var want bytes.Buffer
+	ores, err := oggopus.Redact(&want, bytes.NewReader(orig.Bytes()), cuts, e.SilencePacket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatal("the redacted segmented recording differs from the redaction of its stream")
+	}
+	opustest.CheckRedaction(t, orig.Bytes(), got.Bytes(), cuts, ores, func(samples int) []byte { return e.SilencePacket() })
 }

@@ -13,10 +13,11 @@ run: deps-build build
 test:
 	scripts/test.sh
 
-## build: the desktop app and the central server into bin/
+## build: the desktop app, the central server and the collector into bin/
 build: deps-build
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/callguard .
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/callguard-server ./cmd/callguard-server
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/callguard-collector ./cmd/callguard-collector
 
 ## lint: gofmt, go vet, staticcheck
 lint:

@@ -637,6 +637,10 @@ type Me struct {
 	Username string `json:"username"`
 	Role     string `json:"role"`
 	DeviceID string `json:"device_id"`
+	// ServerTime and TokenExpires are the server's clock and when the
+	// device's token expires by it (nil: never).
+	ServerTime   time.Time  `json:"server_time"`
+	TokenExpires *time.Time `json:"token_expires"`
 }
 
 // Me asks the server which account and role this device acts for: the
@@ -645,4 +649,26 @@ func (c *Client) Me(ctx context.Context) (Me, error) {
 	var m Me
 	err := c.do(ctx, http.MethodGet, "/api/v1/me", nil, &m, 30*time.Second)
 	return m, err
+}
+
+// RenewTokenIfDue rotates the device token when the server says it
+// expires within RotateBefore, by the server's clock, and keeps the new
+// one with SaveToken; renewed reports that it did. A client that sends no
+// heartbeats (a collector) calls it now and then: heartbeats rotate the
+// desktop's.
+func (c *Client) RenewTokenIfDue(ctx context.Context) (renewed bool, err error) {
+	if c.o.SaveToken == nil {
+		return false, nil
+	}
+	m, err := c.Me(ctx)
+	if err != nil {
+		return false, err
+	}
+	if m.TokenExpires == nil || m.TokenExpires.Sub(m.ServerTime) >= c.o.RotateBefore {
+		return false, nil
+	}
+	if err := c.rotate(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }

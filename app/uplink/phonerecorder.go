@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/callguard/callguard/app"
@@ -43,4 +44,15 @@ func (s serverRecorder) command(ctx context.Context, cmd string, call app.PhoneC
 		return errors.New("the server answered without the phone system's confirmation")
 	}
 	return nil
+}
+
+// LookUpPhoneRecording asks the server what a collector (RoleCollector)
+// is to do with the phone system's recording of the call sipCallID: its
+// server id, where it was recorded and whether this collector uploads it
+// (GET /api/v1/phone-recordings). A call the server does not know is an
+// *HTTPError with Status 404.
+func (c *Client) LookUpPhoneRecording(ctx context.Context, sipCallID string) (server.PhoneRecording, error) {
+	var pr server.PhoneRecording
+	err := c.do(ctx, http.MethodGet, "/api/v1/phone-recordings?sip_call_id="+url.QueryEscape(sipCallID), nil, &pr, 30*time.Second)
+	return pr, err
 }

@@ -32,12 +32,12 @@ type spoolManifest struct {
 }
 
 // spoolAudio is the path of the audio the manifest names, if it is a file
-// of this call's in the spool itself, else <call-id>.wav.age.
-func (c *Client) spoolAudio(id string, m spoolManifest) string {
+// of this call's in the spool dir itself, else <call-id>.wav.age.
+func spoolAudio(dir, id string, m spoolManifest) string {
 	if f := m.AudioFile; f == filepath.Base(f) && (f == id+".opus.age" || f == id+".wav.age") {
-		return filepath.Join(c.o.SpoolDir, f)
+		return filepath.Join(dir, f)
 	}
-	return filepath.Join(c.o.SpoolDir, id+".wav.age")
+	return filepath.Join(dir, id+".wav.age")
 }
 
 // recordingStatus is the server's GET /api/v1/recordings/{id} reply.
@@ -100,7 +100,7 @@ func (c *Client) uploadAll(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		done, err := c.uploadOne(ctx, id)
+		done, err := c.uploadOne(ctx, c.o.SpoolDir, id)
 		if errors.Is(err, errStillRecording) {
 			// The call in progress is not waiting for the server.
 			c.setStatus(func(s *Status) { s.Uploads = max(0, s.Uploads-1) })
@@ -152,10 +152,36 @@ func (c *Client) spooled() ([]string, error) {
 // errStillRecording is uploadOne's answer for a recording still being made.
 var errStillRecording = errors.New("still recording")
 
-// uploadOne uploads one recording if it is ready (else errStillRecording); done reports that the
-// server confirmed it and the local copy is gone.
-func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error) {
-	manPath := filepath.Join(c.o.SpoolDir, id+".json")
+// ErrNotComplete is UploadRecording's answer for a recording whose
+// manifest does not say it is complete.
+var ErrNotComplete = errors.New("the recording is not complete")
+
+// UploadRecording uploads the recording <id>.json and its audio from dir
+// as the spool's are uploaded: resumed from where the server stands, the
+// manifest last, and the local files deleted only once the server has
+// verified the bytes. A collector uploads this way the recordings it made
+// of the phone system's (its id is the server's call id). A recording the
+// server deleted meanwhile is deleted here too, and is no error.
+func (c *Client) UploadRecording(ctx context.Context, dir, id string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	if err != nil {
+		return fmt.Errorf("recording %s: %w", id, err)
+	}
+	var m spoolManifest
+	if err := json.Unmarshal(raw, &m); err != nil || !m.Complete {
+		return fmt.Errorf("recording %s: %w", id, ErrNotComplete)
+	}
+	if _, err := c.uploadOne(ctx, dir, id); err != nil {
+		return fmt.Errorf("recording %s: %w", id, err)
+	}
+	return nil
+}
+
+// uploadOne uploads one recording of dir if it is ready (else
+// errStillRecording); done reports that the server confirmed it and the
+// local copy is gone.
+func (c *Client) uploadOne(ctx context.Context, dir, id string) (done bool, err error) {
+	manPath := filepath.Join(dir, id+".json")
 	raw, err := os.ReadFile(manPath)
 	if err != nil {
 		return false, err
@@ -169,7 +195,7 @@ func (c *Client) uploadOne(ctx context.Context, id string) (done bool, err error
 	if m.CallID != id {
 		return false, fmt.Errorf("manifest names call %q", m.CallID)
 	}
-	audioPath := c.spoolAudio(id, m)
+	audioPath := spoolAudio(dir, id, m)
 	audio, audioErr := os.Stat(audioPath)
 	if !m.Complete {
 		// Still recording, unless it failed or nothing touched it for a while

@@ -94,10 +94,19 @@ type Me struct {
 	Username string      `json:"username"`
 	Role     server.Role `json:"role"`
 	DeviceID string      `json:"device_id"`
+	// ServerTime and TokenExpires tell a client that sends no heartbeats
+	// (a collector) when to rotate its token, by the server's clock.
+	ServerTime   time.Time  `json:"server_time"`
+	TokenExpires *time.Time `json:"token_expires,omitempty"`
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, p server.Principal) {
-	writeJSON(w, http.StatusOK, Me{Username: p.Username, Role: p.Role, DeviceID: p.DeviceID})
+	m := Me{Username: p.Username, Role: p.Role, DeviceID: p.DeviceID, ServerTime: a.o.Clock().UTC()}
+	if !p.TokenExpires.IsZero() {
+		exp := p.TokenExpires.UTC()
+		m.TokenExpires = &exp
+	}
+	writeJSON(w, http.StatusOK, m)
 }
 
 func (a *API) events(w http.ResponseWriter, r *http.Request, p server.Principal) {

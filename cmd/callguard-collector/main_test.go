@@ -1,0 +1,628 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/callguard/callguard/app"
+	"github.com/callguard/callguard/app/apptest"
+	"github.com/callguard/callguard/app/uplink"
+	"github.com/callguard/callguard/artefact"
+	"github.com/callguard/callguard/assets"
+	"github.com/callguard/callguard/internal/testrig"
+	"github.com/callguard/callguard/policy"
+	"github.com/callguard/callguard/rtpengine"
+)
+
+func TestMain(m *testing.M) { testrig.Main(m) }
+
+var (
+	buildOnce sync.Once
+	bins      string
+	buildErr  error
+)
+
+// binaries builds callguard-server and callguard-collector once, as they
+// ship: cgo-free.
+func binaries(t *testing.T) (serverBin, collectorBin string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		bins, buildErr = os.MkdirTemp("", "collector-bins")
+		if buildErr != nil {
+			return
+		}
+		for _, pkg := range []string{"../callguard-server", "."} {
+			name := filepath.Base(pkg)
+			if pkg == "." {
+				name = "callguard-collector"
+			}
+			cmd := exec.Command("go", "build", "-o", filepath.Join(bins, name), pkg)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(bins, "callguard-server"), filepath.Join(bins, "callguard-collector")
+}
+
+var (
+	callerTone  = testrig.Tone{BaseHz: 400, StepHz: 100, Seconds: 12, SSRC: 0xaaaa0001}
+	officerTone = testrig.Tone{BaseHz: 450, StepHz: 100, Seconds: 12, SSRC: 0xbbbb0002}
+)
+
+// site is a contact centre that records at the phone system: Kamailio
+// with rtpengine, which records only what callguard starts, the officer's
+// phone 1001 (SIPp, talking), the central server (the real binary) that
+// commands rtpengine, and the collector's binary and state.
+type site struct {
+	t          *testing.T
+	rtp        *testrig.RTPEngine
+	pbx        *testrig.PBX
+	ng         *rtpengine.Client
+	dir        string
+	url        string // the server
+	collector  string // the collector's binary
+	policy     string
+	identities []age.Identity
+	callerPCAP string
+	agent      string // olive's token
+	dpo        string // dee's token
+}
+
+func startSite(t *testing.T, where string) *site {
+	t.Helper()
+	testrig.NotShort(t, "calls through Kamailio and rtpengine, the central server and the collector")
+	serverBin, collectorBin := binaries(t)
+	s := &site{t: t, dir: t.TempDir(), collector: collectorBin}
+	s.rtp = testrig.StartRTPEngine(t, testrig.RTPEngineOptions{})
+	s.pbx = testrig.Kamailio(t, testrig.KamailioOptions{RTPEngine: s.rtp.NG(), RecordOnCommand: true})
+	ng, err := rtpengine.Dial(s.rtp.NG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ng.Close() })
+	s.ng = ng
+	s.callerPCAP = filepath.Join(s.dir, "caller.pcap")
+	officerPCAP := filepath.Join(s.dir, "officer.pcap")
+	for path, tone := range map[string]testrig.Tone{s.callerPCAP: callerTone, officerPCAP: officerTone} {
+		if err := testrig.WriteTonePCAP(path, tone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testrig.SIPpTonePhone(t, s.pbx, "1001", testrig.TonePhoneOptions{Tones: officerPCAP, RingFor: 100 * time.Millisecond})
+
+	// The organisation's key, and a policy that records at the phone system.
+	identity, recipient, err := artefact.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile := filepath.Join(s.dir, "org.key")
+	if err := os.WriteFile(idFile, []byte(identity+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s.identities, err = artefact.ParseIdentityFile(idFile); err != nil {
+		t.Fatal(err)
+	}
+	s.policy = filepath.Join(s.dir, "policy.json")
+	pol := fmt.Sprintf(`{"recipients": [%q], "record": {"inbound": true, "outbound": true, "where": %q}}`, recipient, where)
+	if err := os.WriteFile(s.policy, []byte(pol), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	db := filepath.Join(s.dir, "cg.db")
+	for _, u := range [][2]string{{"olive", "agent"}, {"dee", "dpo"}, {"pbx-collector", "collector"}} {
+		cmd := exec.Command(serverBin, "user", "add", "--db", db, "--username", u[0], "--role", u[1])
+		cmd.Stdin = strings.NewReader("correct horse battery\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u[0], err, out)
+		}
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t, "tcp"))
+	s.url = "http://" + addr
+	srv := exec.Command(serverBin, "serve", "--db", db, "--listen", addr, "--rtpengine-ng", s.rtp.NG(),
+		"--policy", s.policy, "--identity", idFile, "--audit-key", filepath.Join(s.dir, "audit.pem"),
+		"--number-key", filepath.Join(s.dir, "number.key"), "--checkpoint-log", filepath.Join(s.dir, "checkpoints.log"))
+	var log bytes.Buffer
+	srv.Stdout, srv.Stderr = &log, &log
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.Process.Kill()
+		srv.Wait()
+		if t.Failed() {
+			t.Logf("server log:\n%s", log.String())
+		}
+	})
+	testrig.Eventually(t, 15*time.Second, func() bool {
+		resp, err := http.Get(s.url + "/api/v1/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	}, "the server never answered")
+	s.agent = s.enrol("olive")
+	s.dpo = s.enrol("dee")
+	return s
+}
+
+func (s *site) enrol(user string) string {
+	s.t.Helper()
+	e, err := uplink.Enroll(context.Background(), s.url, user, "correct horse battery", user+"-pc")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return e.Token
+}
+
+// collector runs the collector's binary with its state under the site.
+func (s *site) collectorCmd(args ...string) *exec.Cmd {
+	args = append(args[:1:1], append([]string{"--state", filepath.Join(s.dir, "collector")}, args[1:]...)...)
+	return exec.Command(s.collector, args...)
+}
+
+// enrolCollector enrols the collector's binary with server (the site's, or
+// a proxy in front of it).
+func (s *site) enrolCollector(server string) {
+	s.t.Helper()
+	cmd := s.collectorCmd("enroll", "--server", server, "--username", "pbx-collector")
+	cmd.Stdin = strings.NewReader("correct horse battery\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("collector enroll: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "correct horse") {
+		s.t.Fatalf("enroll printed the password: %s", out)
+	}
+	info, err := os.Stat(filepath.Join(s.dir, "collector", "token"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		s.t.Fatalf("the token file: %v %v", info, err)
+	}
+}
+
+// sweep runs the collector once.
+func (s *site) sweep() (string, error) {
+	out, err := s.collectorCmd("run", "--once", "--recording-dir", s.rtp.RecordingDir(), "--rtpengine-ng", s.rtp.NG(), "--policy", s.policy).CombinedOutput()
+	return string(out), err
+}
+
+// officer is the officer's desktop core, commanding the phone system's
+// recorder through the central server, as callguard does where the policy
+// records at the phone system.
+func (s *site) officer(where string) *app.Core {
+	s.t.Helper()
+	pol, err := policy.Parse(assets.DefaultPolicy())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pol.Record.Where = where
+	tok := s.agent
+	client := uplink.New(uplink.Options{BaseURL: s.url, Token: func() (string, error) { return tok, nil }, Logger: slog.New(slog.DiscardHandler)})
+	core := app.NewCore(app.MachineConfig{
+		Policy: pol, Agent: app.AgentView{ID: "olive"}, Language: "en-GB",
+		Recorder: app.PhoneSystemRecorder(client.PhoneRecorder(pol.Record.Location()), pol.Record.ConfirmWithinOrDefault()),
+		Sink:     apptest.Discard{}, Logger: slog.New(slog.DiscardHandler),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { core.Run(ctx); close(done) }()
+	s.t.Cleanup(func() { cancel(); <-done })
+	core.HandleCall(app.CallEvent{Kind: app.LinkUp})
+	return core
+}
+
+// call is one inbound call to the officer, answered and recorded.
+type call struct {
+	sipp      *testrig.SIPp
+	sipCallID string
+	answered  time.Time
+}
+
+// answer places a call from the caller's tones to 1001, waits for media
+// both ways through rtpengine, and tells the core it was answered, as the
+// dialog feed does (its call-id, and the officer's tag).
+func (s *site) answer(core *app.Core, holdFor time.Duration) call {
+	s.t.Helper()
+	c := call{sipp: testrig.SIPpToneCall(s.t, s.pbx, "07700900123", "1001", testrig.ToneCallOptions{HoldFor: holdFor, Tones: s.callerPCAP})}
+	var officerTag string
+	ctx := context.Background()
+	testrig.Eventually(s.t, 10*time.Second, func() bool {
+		ids, err := s.ng.List(ctx, 10)
+		if err != nil || len(ids) != 1 {
+			return false
+		}
+		q, err := s.ng.Query(ctx, ids[0])
+		if err != nil || len(q.Tags) != 2 {
+			return false
+		}
+		for name, tag := range q.Tags {
+			flowing := false
+			for _, st := range tag.Streams {
+				flowing = flowing || !st.RTCP && st.Packets > 0
+			}
+			if !flowing {
+				return false
+			}
+			if strings.Contains(name, "phone") { // the officer's SIPp names its tag so
+				officerTag = name
+			}
+		}
+		c.sipCallID = ids[0]
+		return officerTag != ""
+	}, "media never flowed both ways through rtpengine")
+	c.answered = time.Now()
+	core.HandleCall(app.CallEvent{Kind: app.CallAnswered, DialogID: "d-" + c.sipCallID, CallID: c.sipCallID, LocalTag: officerTag,
+		Direction: app.DirectionInbound, Local: app.Party{Number: "1001"}, Remote: app.Party{Number: "07700900123"}})
+	testrig.Eventually(s.t, 5*time.Second, func() bool { return core.Snapshot().State == app.StateRecording }, "never recording")
+	return c
+}
+
+// end waits for the caller to hang up and for rtpengine to close the
+// call's stretches, and tells the core.
+func (s *site) end(core *app.Core, c call, stretches int) {
+	s.t.Helper()
+	c.sipp.Wait(s.t, 30*time.Second)
+	core.HandleCall(app.CallEvent{Kind: app.CallEnded, DialogID: "d-" + c.sipCallID, CallID: c.sipCallID})
+	testrig.Eventually(s.t, 10*time.Second, func() bool {
+		got, err := s.rtp.Stretches(c.sipCallID)
+		return err == nil && len(got) == stretches && len(s.rtp.OpenPCAPs()) == 0
+	}, "rtpengine never closed %d stretches of %s", stretches, c.sipCallID)
+}
+
+// lookUp is the server's id of the call and its recording's state, as a
+// collector sees them.
+func (s *site) lookUp(sipCallID string) (id, recording string) {
+	s.t.Helper()
+	tok, err := os.ReadFile(filepath.Join(s.dir, "collector", "token"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	client := uplink.New(uplink.Options{BaseURL: s.url, Token: func() (string, error) { return strings.TrimSpace(string(tok)), nil }})
+	pr, err := client.LookUpPhoneRecording(context.Background(), sipCallID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return pr.CallID, pr.Recording
+}
+
+// download is the call's recording as the server stores it, downloaded
+// by the dpo.
+func (s *site) download(id string) []byte {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/recordings/"+id+"/audio", nil)
+	req.Header.Set("Authorization", "Bearer "+s.dpo)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		s.t.Fatalf("download %s: %d %s", id, resp.StatusCode, b)
+	}
+	return b
+}
+
+// stored downloads the call's recording as the dpo and decrypts it: the
+// officer's and the caller's samples.
+func (s *site) stored(id string) (officer, caller []int16, encrypted []byte) {
+	s.t.Helper()
+	encrypted = s.download(id)
+	path := filepath.Join(s.t.TempDir(), id+".wav.age")
+	if err := os.WriteFile(path, encrypted, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	var wav bytes.Buffer
+	if _, err := artefact.Decrypt(path, s.identities, &wav); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := artefact.CheckWAVHeader(wav.Bytes()[:44]); err != nil {
+		s.t.Fatal(err)
+	}
+	pcm := wav.Bytes()[44:]
+	for i := 0; i+4 <= len(pcm); i += 4 {
+		officer = append(officer, int16(binary.LittleEndian.Uint16(pcm[i:])))
+		caller = append(caller, int16(binary.LittleEndian.Uint16(pcm[i+2:])))
+	}
+	return officer, caller, encrypted
+}
+
+// silences are the stretches of at least 200 ms where both channels are
+// digital silence, in frames.
+func silences(officer, caller []int16) [][2]int {
+	var out [][2]int
+	start := -1
+	for i := 0; i <= len(officer); i++ {
+		quiet := i < len(officer) && officer[i] == 0 && caller[i] == 0
+		switch {
+		case quiet && start < 0:
+			start = i
+		case !quiet && start >= 0:
+			if i-start >= artefact.SampleRate/5 {
+				out = append(out, [2]int{start, i})
+			}
+			start = -1
+		}
+	}
+	return out
+}
+
+// TestCollectsAPausedCallIntoTheServer is issue 19's collector end to end:
+// an inbound call paused twice at the phone system through the server,
+// collected by the collector's binary into a recording the server stores.
+// The dpo hears each side in its own channel, each stored second the
+// source second it was, the paused stretches digital silence as long as
+// the pauses; the pcaps and the collector's spool are gone.
+func TestCollectsAPausedCallIntoTheServer(t *testing.T) {
+	s := startSite(t, "pbx")
+	s.enrolCollector(s.url)
+	core := s.officer(policy.RecordAtPhoneSystem)
+	c := s.answer(core, 7*time.Second)
+	var pauses []time.Duration
+	for range 2 {
+		time.Sleep(time.Second)
+		if err := core.Pause("payment"); err != nil {
+			t.Fatal(err)
+		}
+		paused := time.Now()
+		time.Sleep(time.Second)
+		if err := core.Resume(); err != nil {
+			t.Fatal(err)
+		}
+		pauses = append(pauses, time.Since(paused))
+	}
+	s.end(core, c, 3)
+
+	if out, err := s.sweep(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, out)
+	}
+	if left, _ := s.rtp.Stretches(c.sipCallID); len(left) != 0 {
+		t.Fatalf("the collector left %d stretches", len(left))
+	}
+	pcaps, _ := filepath.Glob(filepath.Join(s.rtp.RecordingDir(), "pcaps", "*"))
+	spool, _ := filepath.Glob(filepath.Join(s.dir, "collector", "spool", "*"))
+	if len(pcaps)+len(spool) != 0 {
+		t.Fatalf("left behind: pcaps %v, spool %v", pcaps, spool)
+	}
+	id, rec := s.lookUp(c.sipCallID)
+	if rec != "stored" {
+		t.Fatalf("the server's recording of %s is %q", id, rec)
+	}
+	officer, caller, _ := s.stored(id)
+	gaps := silences(officer, caller)
+	t.Logf("recording %.2f s, gaps %v (frames), pauses %v", float64(len(officer))/artefact.SampleRate, gaps, pauses)
+	if len(gaps) != 2 {
+		t.Fatalf("%d stretches of silence, want the 2 pauses: %v", len(gaps), gaps)
+	}
+	for i, g := range gaps {
+		got := time.Duration(g[1]-g[0]) * time.Second / artefact.SampleRate
+		if d := got - pauses[i]; d < -60*time.Millisecond || d > 60*time.Millisecond {
+			t.Errorf("pause %d: %v of silence, the pause was %v", i+1, got, pauses[i])
+		}
+	}
+	// Every 250 ms window away from the gaps carries the officer's tone on
+	// the left and the caller's on the right, of the second the window is
+	// in (the recording starts at the answer: source second 0).
+	win := artefact.SampleRate / 4
+	checked := 0
+	for from := 0; from+win <= len(officer); from += win {
+		near := false
+		for _, g := range gaps {
+			near = near || from+win > g[0]-artefact.SampleRate/10 && from < g[1]+artefact.SampleRate/10
+		}
+		if near || from < artefact.SampleRate/2 {
+			continue
+		}
+		o := testrig.DetectTone(officer[from:from+win], artefact.SampleRate, officerTone, callerTone)
+		cl := testrig.DetectTone(caller[from:from+win], artefact.SampleRate, officerTone, callerTone)
+		if o.Tone != 0 || cl.Tone != 1 {
+			t.Fatalf("at %.2f s the left channel has tone %d, the right %d: the sides are swapped or mixed", float64(from)/artefact.SampleRate, o.Tone, cl.Tone)
+		}
+		at := float64(from) / artefact.SampleRate
+		if d := at - float64(cl.Second); d < -0.5 || d > 1.5 {
+			t.Errorf("at %.2f s the caller's source second %d: not at its true offset", at, cl.Second)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Fatalf("only %d windows checked", checked)
+	}
+}
+
+// stallingProxy stands between the collector and the server: once stall
+// is set, a chunk of audio it is sent is held until the test ends, so the
+// collector can be killed mid-upload.
+type stallingProxy struct {
+	url     string
+	stall   atomic.Bool
+	chunks  atomic.Int32 // audio chunks that reached the server
+	held    atomic.Int32
+	release chan struct{}
+
+	mu      sync.Mutex
+	offsets []string // the offset of each audio chunk, in order
+}
+
+func startProxy(t *testing.T, target string) *stallingProxy {
+	t.Helper()
+	u, _ := url.Parse(target)
+	p := &stallingProxy{release: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "PUT" && strings.HasSuffix(r.URL.Path, "/audio") {
+			p.mu.Lock()
+			p.offsets = append(p.offsets, r.URL.Query().Get("offset"))
+			p.mu.Unlock()
+			if p.stall.Load() && p.chunks.Load() >= 2 {
+				p.held.Add(1)
+				<-p.release
+				return
+			}
+			p.chunks.Add(1)
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { close(p.release); srv.Close() })
+	p.url = "http://" + l.Addr().String()
+	return p
+}
+
+// TestCollectorKilledMidUploadResumes: the collector is killed (SIGKILL)
+// with two chunks of a recording on the server and a third on its way;
+// started again, it uploads the rest of the same encrypted file from where
+// the server stands, so the server holds one recording, byte for byte the
+// one made, and the pcaps are deleted only then.
+func TestCollectorKilledMidUploadResumes(t *testing.T) {
+	s := startSite(t, "pbx")
+	proxy := startProxy(t, s.url)
+	s.enrolCollector(proxy.url)
+	core := s.officer(policy.RecordAtPhoneSystem)
+	c := s.answer(core, 6*time.Second)
+	s.end(core, c, 1)
+
+	proxy.stall.Store(true)
+	const chunk = 64 << 10
+	run := s.collectorCmd("run", "--recording-dir", s.rtp.RecordingDir(), "--rtpengine-ng", s.rtp.NG(), "--policy", s.policy,
+		"--every", "200ms", "--chunk-size", fmt.Sprint(chunk))
+	var log bytes.Buffer
+	run.Stdout, run.Stderr = &log, &log
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testrig.Eventually(t, 20*time.Second, func() bool { return proxy.held.Load() == 1 }, "the upload never reached its third chunk:\n%s", &log)
+	if err := run.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	run.Wait()
+
+	// What the killed collector left: its recording, made and encrypted,
+	// and the pcaps.
+	id, rec := s.lookUp(c.sipCallID)
+	if rec != "uploading" {
+		t.Fatalf("after the kill the server's recording is %q", rec)
+	}
+	made, err := artefact.ReadManifest(filepath.Join(s.dir, "collector", "spool", id+".json"))
+	if err != nil {
+		t.Fatalf("the spool after the kill: %v", err)
+	}
+	if left, _ := s.rtp.Stretches(c.sipCallID); len(left) != 1 {
+		t.Fatalf("the pcaps went before the upload finished: %d stretches left", len(left))
+	}
+
+	proxy.stall.Store(false)
+	if out, err := s.sweep(); err != nil {
+		t.Fatalf("collector, started again: %v\n%s", err, out)
+	}
+	_, rec = s.lookUp(c.sipCallID)
+	_, _, encrypted := s.stored(id)
+	if rec != "stored" || int64(len(encrypted)) != made.EncryptedBytes {
+		t.Fatalf("stored %q, %d bytes; the recording made was %d bytes", rec, len(encrypted), made.EncryptedBytes)
+	}
+	if sum := sha256Hex(encrypted); sum != made.SHA256Encrypted {
+		t.Fatalf("the server holds %s, the collector made %s", sum, made.SHA256Encrypted)
+	}
+	proxy.mu.Lock()
+	offsets := append([]string(nil), proxy.offsets...)
+	proxy.mu.Unlock()
+	t.Logf("audio chunk offsets: %v", offsets)
+	if offsets[3] != fmt.Sprint(2*chunk) {
+		t.Fatalf("started again, the upload began at offset %s, want %d (where the server stood)", offsets[3], 2*chunk)
+	}
+	if left, _ := s.rtp.Stretches(c.sipCallID); len(left) != 0 {
+		t.Fatalf("%d stretches left after the upload", len(left))
+	}
+	spool, _ := filepath.Glob(filepath.Join(s.dir, "collector", "spool", "*"))
+	if len(spool) != 0 {
+		t.Fatalf("spool left: %v", spool)
+	}
+}
+
+// TestBothSiteKeepsThePCAPsUntilTheDesktopsRecordingIsStored: where the
+// desktop records too (where both), the desktop's recording is the
+// call's: the collector uploads nothing, keeps the pcaps while the
+// desktop's is not on the server, and deletes them once it is.
+func TestBothSiteKeepsThePCAPsUntilTheDesktopsRecordingIsStored(t *testing.T) {
+	s := startSite(t, "both")
+	s.enrolCollector(s.url)
+	core := s.officer(policy.RecordAtBoth)
+	c := s.answer(core, 3*time.Second)
+	s.end(core, c, 1)
+
+	if out, err := s.sweep(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, out)
+	} else if !strings.Contains(out, "waiting") {
+		t.Fatalf("the collector did not say it waits:\n%s", out)
+	}
+	if left, _ := s.rtp.Stretches(c.sipCallID); len(left) != 1 {
+		t.Fatalf("the pcaps went before the desktop's recording was stored: %d left", len(left))
+	}
+
+	// The desktop uploads its recording of the call (its spool's).
+	spool := t.TempDir()
+	audio := []byte("the desktop's age-encrypted recording of the call")
+	recent := core.Snapshot().Recent
+	if len(recent) == 0 {
+		t.Fatal("the core has no ended call")
+	}
+	ref := recent[0].ID
+	if err := os.WriteFile(filepath.Join(spool, ref+".wav.age"), audio, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	man, _ := json.Marshal(map[string]any{"call_id": ref, "complete": true, "sha256_encrypted": sha256Hex(audio)})
+	if err := os.WriteFile(filepath.Join(spool, ref+".json"), man, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok := s.agent
+	desktop := uplink.New(uplink.Options{BaseURL: s.url, Token: func() (string, error) { return tok, nil }, Logger: slog.New(slog.DiscardHandler)})
+	if err := desktop.UploadRecording(context.Background(), spool, ref); err != nil {
+		t.Fatal(err)
+	}
+
+	if out, err := s.sweep(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, out)
+	}
+	if left, _ := s.rtp.Stretches(c.sipCallID); len(left) != 0 {
+		t.Fatalf("the desktop's recording is stored, yet %d stretches are kept", len(left))
+	}
+	id, rec := s.lookUp(c.sipCallID)
+	if got := s.download(id); rec != "stored" || !bytes.Equal(got, audio) {
+		t.Fatalf("the call's recording is %q, %d bytes: not the desktop's", rec, len(got))
+	}
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

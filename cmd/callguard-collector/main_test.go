@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,6 +35,8 @@ import (
 	"github.com/callguard/callguard/internal/testrig"
 	"github.com/callguard/callguard/policy"
 	"github.com/callguard/callguard/rtpengine"
+	"github.com/callguard/callguard/rtpengine/pcapaudio"
+	"github.com/callguard/callguard/server"
 )
 
 func TestMain(m *testing.M) { testrig.Main(m) }
@@ -299,6 +302,12 @@ func (s *site) end(core *app.Core, c call, stretches int) {
 // lookUp is the server's id of the call and its recording's state, as a
 // collector sees them.
 func (s *site) lookUp(sipCallID string) (id, recording string) {
+	pr := s.lookUpAll(sipCallID)
+	return pr.CallID, pr.Recording
+}
+
+// lookUpAll is the collector's whole lookup of the call.
+func (s *site) lookUpAll(sipCallID string) server.PhoneRecording {
 	s.t.Helper()
 	tok, err := os.ReadFile(filepath.Join(s.dir, "collector", "token"))
 	if err != nil {
@@ -309,7 +318,7 @@ func (s *site) lookUp(sipCallID string) (id, recording string) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return pr.CallID, pr.Recording
+	return pr
 }
 
 // download is the call's recording as the server stores it, downloaded
@@ -354,32 +363,14 @@ func (s *site) stored(id string) (officer, caller []int16, encrypted []byte) {
 	return officer, caller, encrypted
 }
 
-// silences are the stretches of at least 200 ms where both channels are
-// digital silence, in frames.
-func silences(officer, caller []int16) [][2]int {
-	var out [][2]int
-	start := -1
-	for i := 0; i <= len(officer); i++ {
-		quiet := i < len(officer) && officer[i] == 0 && caller[i] == 0
-		switch {
-		case quiet && start < 0:
-			start = i
-		case !quiet && start >= 0:
-			if i-start >= artefact.SampleRate/5 {
-				out = append(out, [2]int{start, i})
-			}
-			start = -1
-		}
-	}
-	return out
-}
-
 // TestCollectsAPausedCallIntoTheServer is issue 19's collector end to end:
 // an inbound call paused twice at the phone system through the server,
 // collected by the collector's binary into a recording the server stores.
-// The dpo hears each side in its own channel, each stored second the
-// source second it was, the paused stretches digital silence as long as
-// the pauses; the pcaps and the collector's spool are gone.
+// The dpo's copy decrypts to exactly what rtpengine recorded, assembled
+// from its pcaps (kept aside before the collector deletes them): each side
+// in its own channel, each stretch at its true offset, the two pauses
+// digital silence at least as long as the officer paused; the pcaps and the
+// collector's spool are gone.
 func TestCollectsAPausedCallIntoTheServer(t *testing.T) {
 	s := startSite(t, "pbx")
 	s.enrolCollector(s.url)
@@ -399,6 +390,7 @@ func TestCollectsAPausedCallIntoTheServer(t *testing.T) {
 		pauses = append(pauses, time.Since(paused))
 	}
 	s.end(core, c, 3)
+	want := s.recorded(c.sipCallID)
 
 	if out, err := s.sweep(); err != nil {
 		t.Fatalf("collector: %v\n%s", err, out)
@@ -416,28 +408,34 @@ func TestCollectsAPausedCallIntoTheServer(t *testing.T) {
 		t.Fatalf("the server's recording of %s is %q", id, rec)
 	}
 	officer, caller, _ := s.stored(id)
-	gaps := silences(officer, caller)
-	t.Logf("recording %.2f s, gaps %v (frames), pauses %v", float64(len(officer))/artefact.SampleRate, gaps, pauses)
-	if len(gaps) != 2 {
-		t.Fatalf("%d stretches of silence, want the 2 pauses: %v", len(gaps), gaps)
+	if len(officer) != len(want.officer) {
+		t.Fatalf("stored %d frames, rtpengine recorded %d", len(officer), len(want.officer))
 	}
-	for i, g := range gaps {
-		got := time.Duration(g[1]-g[0]) * time.Second / artefact.SampleRate
-		if d := got - pauses[i]; d < -60*time.Millisecond || d > 60*time.Millisecond {
-			t.Errorf("pause %d: %v of silence, the pause was %v", i+1, got, pauses[i])
+	for i := range officer {
+		if officer[i] != want.officer[i] || caller[i] != want.caller[i] {
+			t.Fatalf("frame %d (%.3f s) differs from what rtpengine recorded", i, float64(i)/artefact.SampleRate)
 		}
 	}
-	// Every 250 ms window away from the gaps carries the officer's tone on
-	// the left and the caller's on the right, of the second the window is
-	// in (the recording starts at the answer: source second 0).
-	win := artefact.SampleRate / 4
-	checked := 0
-	for from := 0; from+win <= len(officer); from += win {
-		near := false
-		for _, g := range gaps {
-			near = near || from+win > g[0]-artefact.SampleRate/10 && from < g[1]+artefact.SampleRate/10
+	t.Logf("recording %.2f s, stretches %v, pauses %v", float64(len(officer))/artefact.SampleRate, want.asm.Stretches, pauses)
+	if len(want.asm.Pauses) != 2 {
+		t.Fatalf("rtpengine's stretches leave %d gaps, want the 2 pauses: %+v", len(want.asm.Pauses), want.asm.Pauses)
+	}
+	for i, p := range want.asm.Pauses {
+		got := time.Duration(p.EndMS-p.StartMS) * time.Millisecond
+		if got < pauses[i]-60*time.Millisecond {
+			t.Errorf("pause %d: %v of silence, shorter than the %v the officer paused", i+1, got, pauses[i])
 		}
-		if near || from < artefact.SampleRate/2 {
+		for f := artefact.MSToFrames(p.StartMS); f < artefact.MSToFrames(p.EndMS); f++ {
+			if officer[f] != 0 || caller[f] != 0 {
+				t.Fatalf("pause %d: frame %d is not digital silence", i+1, f)
+			}
+		}
+	}
+	// The officer's tone is on the left and the caller's on the right, and
+	// the caller's source seconds come in order.
+	win, last, checked := artefact.SampleRate/4, -1, 0
+	for from := artefact.SampleRate / 2; from+win <= len(officer); from += win {
+		if quiet(officer[from:from+win]) || quiet(caller[from:from+win]) {
 			continue
 		}
 		o := testrig.DetectTone(officer[from:from+win], artefact.SampleRate, officerTone, callerTone)
@@ -445,15 +443,72 @@ func TestCollectsAPausedCallIntoTheServer(t *testing.T) {
 		if o.Tone != 0 || cl.Tone != 1 {
 			t.Fatalf("at %.2f s the left channel has tone %d, the right %d: the sides are swapped or mixed", float64(from)/artefact.SampleRate, o.Tone, cl.Tone)
 		}
-		at := float64(from) / artefact.SampleRate
-		if d := at - float64(cl.Second); d < -0.5 || d > 1.5 {
-			t.Errorf("at %.2f s the caller's source second %d: not at its true offset", at, cl.Second)
+		if cl.Second < last {
+			t.Fatalf("at %.2f s the caller's source second %d comes after %d", float64(from)/artefact.SampleRate, cl.Second, last)
 		}
+		last = cl.Second
 		checked++
 	}
 	if checked < 10 {
 		t.Fatalf("only %d windows checked", checked)
 	}
+}
+
+// quiet reports that a window holds any digital silence (a gap's edge).
+func quiet(x []int16) bool {
+	zeros := 0
+	for _, v := range x {
+		if v == 0 {
+			zeros++
+		}
+	}
+	return zeros > len(x)/10
+}
+
+// recording is what rtpengine recorded of a call, assembled from its pcaps.
+type recording struct {
+	asm             *pcapaudio.Assembly
+	officer, caller []int16
+}
+
+// recorded assembles the call's pcaps as they are now, with the sides the
+// server told the collector.
+func (s *site) recorded(sipCallID string) recording {
+	s.t.Helper()
+	pr := s.lookUpAll(sipCallID)
+	sides := pcapaudio.Sides{}
+	for side, addrs := range map[pcapaudio.Side][]string{pcapaudio.SideOfficer: pr.OfficerAddrs, pcapaudio.SideCaller: pr.CallerAddrs} {
+		for _, a := range addrs {
+			sides[netip.MustParseAddrPort(a)] = side
+		}
+	}
+	stretches, err := s.rtp.Stretches(sipCallID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var srcs []pcapaudio.Source
+	for _, st := range stretches {
+		b, err := os.ReadFile(st.PCAP)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		srcs = append(srcs, pcapaudio.Source{Name: filepath.Base(st.PCAP), R: bytes.NewReader(b)})
+	}
+	asm, err := pcapaudio.Assemble(pcapaudio.Options{Sides: sides}, srcs...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var pcm bytes.Buffer
+	if _, err := asm.WriteTo(&pcm); err != nil {
+		s.t.Fatal(err)
+	}
+	r := recording{asm: asm}
+	b := pcm.Bytes()
+	for i := 0; i+4 <= len(b); i += 4 {
+		r.officer = append(r.officer, int16(binary.LittleEndian.Uint16(b[i:])))
+		r.caller = append(r.caller, int16(binary.LittleEndian.Uint16(b[i+2:])))
+	}
+	return r
 }
 
 // stallingProxy stands between the collector and the server: once stall

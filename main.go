@@ -146,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			})
 		}
 		if role == "dpo" {
-			fyne.Do(func() { ui.ShowReview(a, d.uplink) })
+			fyne.Do(func() { ui.ShowReview(a, d.uplink, listener{d.uplink}) })
 		}
 	}()
 	w.Window().SetMaster()

@@ -88,6 +88,13 @@ type Review struct {
 	dueSummary   *widget.Label
 	dueTable     *widget.Table
 
+	player      Player             // nil: no Listen button
+	playing     context.CancelFunc // stops the recording that plays; nil when none does
+	listenBox   *fyne.Container
+	listenBtn   *widget.Button
+	stopBtn     *widget.Button
+	listenState *widget.Label
+
 	content fyne.CanvasObject
 }
 
@@ -158,9 +165,13 @@ func (r *Review) addShortcuts(c fyne.Canvas) {
 }
 
 // ShowReview opens the data-protection officer's view in its own window and
-// keeps it fresh until the window is closed.
-func ShowReview(a fyne.App, backend ReviewBackend) fyne.Window {
+// keeps it fresh until the window is closed; player (nil: none) plays the
+// selected item's recording.
+func ShowReview(a fyne.App, backend ReviewBackend, player Player) fyne.Window {
 	r := NewReview(backend)
+	if player != nil {
+		r.SetPlayer(player)
+	}
 	w := a.NewWindow("callguard data protection")
 	w.SetContent(r.Content())
 	w.Resize(fyne.NewSize(1040, 640))

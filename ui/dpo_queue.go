@@ -98,7 +98,7 @@ func (r *Review) buildQueue() fyne.CanvasObject {
 	r.empty = widget.NewLabel("Choose an item on the left to see it and decide.")
 	r.empty.Wrapping = fyne.TextWrapWord
 	// The decisions stay in view below the item's facts, which scroll.
-	right := container.NewBorder(nil, r.actions, nil, nil, container.NewVScroll(container.NewVBox(r.empty, r.detail)))
+	right := container.NewBorder(nil, r.actions, nil, nil, container.NewVScroll(container.NewVBox(r.empty, r.buildListen(), r.detail)))
 	split := container.NewHSplit(r.list, right)
 	split.Offset = 0.42
 	return container.NewBorder(r.queueSummary, nil, nil, nil, split)
@@ -140,6 +140,10 @@ func (r *Review) show(it server.ReviewItem) {
 	if it.ID != r.current {
 		r.current = it.ID
 		r.cancelAsk()
+		r.stopListening() // another call: what played was the last one's
+		if r.listenState != nil && r.playing == nil {
+			r.listenState.SetText("")
+		}
 		r.from.SetText(seconds(it.FromMS))
 		r.to.SetText(seconds(it.ToMS))
 		r.note.SetText("")
@@ -168,6 +172,7 @@ func (r *Review) show(it server.ReviewItem) {
 	r.detail.Show()
 	r.actions.Show()
 	r.drawButtons()
+	r.drawListen()
 }
 
 // drawButtons shows the decisions the server says the selected item

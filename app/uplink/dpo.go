@@ -3,6 +3,8 @@ package uplink
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -110,4 +112,25 @@ func (c *Client) doJSON(ctx context.Context, method, path string, body, out any,
 		return err
 	}
 	return c.do(ctx, method, path, b, out, timeout)
+}
+
+// PlayRecording opens the call's recording as the server decrypts it for
+// a listener (GET /api/v1/recordings/{id}/play, audited on the server as a
+// play): the body streams Ogg Opus or a WAV, as contentType says. The
+// caller reads it while it plays and closes it; nothing of it is kept.
+func (c *Client) PlayRecording(ctx context.Context, callID string) (body io.ReadCloser, contentType string, err error) {
+	req, err := c.request(ctx, http.MethodGet, "/api/v1/recordings/"+url.PathEscape(callID)+"/play", nil)
+	if err != nil {
+		return nil, "", err
+	}
+	resp, err := c.o.HTTPClient.Do(req)
+	if err != nil || resp.StatusCode/100 != 2 {
+		return nil, "", c.finish(resp, err, nil)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, "", fmt.Errorf("play %s: the server answered %s", callID, resp.Status)
+	}
+	c.setStatus(func(s *Status) { s.Online, s.LastError = true, "" })
+	return resp.Body, resp.Header.Get("Content-Type"), nil
 }

@@ -54,8 +54,11 @@ func NewALSA(t testing.TB, inputs ...string) *ALSA {
 	dir := t.TempDir()
 	a := &ALSA{Dir: dir, Config: filepath.Join(dir, "asoundrc"), inputs: map[string]*ALSAInput{}}
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "pcm.!default { type asym capture.pcm %q playback.pcm \"null\" }\n", inputs[0])
+	// What is played on the default device is written to played.raw, as
+	// fast as it is played (the null slave keeps no time).
+	fmt.Fprintf(&conf, "pcm.!default { type asym capture.pcm %q playback.pcm \"speaker\" }\n", inputs[0])
 	conf.WriteString("pcm.null { type null }\n")
+	fmt.Fprintf(&conf, "pcm.speaker { type file slave.pcm \"null\" file %q format \"raw\" }\n", filepath.Join(dir, "played.raw"))
 	for _, name := range inputs {
 		fifo := filepath.Join(dir, name+".fifo")
 		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -76,6 +79,16 @@ func NewALSA(t testing.TB, inputs ...string) *ALSA {
 	t.Setenv("ALSA_CONFIG_PATH", a.Config)
 	t.Setenv("JACK_NO_START_SERVER", "1")
 	return a
+}
+
+// Played returns what was played on the default output device so far:
+// PCM as the player opened the device (interleaved, little-endian).
+func (a *ALSA) Played() ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(a.Dir, "played.raw"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
 }
 
 // NoALSADevices makes ALSA, for the rest of the test, look like a computer

@@ -99,6 +99,36 @@ func TestTheDPOListensThroughTheSpeakers(t *testing.T) {
 		t.Fatalf("the play's audit: %+v %v", recs, err)
 	}
 
+	// A WAV recording (made before Opus) plays the same way.
+	postJSON(t, base+"/api/v1/events", olive, strings.NewReplacer("START", started, "END", ended).Replace(`{"events":[
+		{"id":"w1","seq":3,"time":"START","type":"recording.state","call_id":"w1","state":"recording"},
+		{"id":"w2","seq":4,"time":"END","type":"call.ended","call_id":"w1","call":{"direction":"inbound","local":{"number":"2001"},"remote":{"number":"+441632960555"},"started":"START","ended":"END","recorded":true}}]}`))
+	pcm := make([]byte, artefact.SampleRate*artefact.BytesPerFrame/2) // half a second
+	for i := 0; i < len(pcm); i += 2 {
+		pcm[i], pcm[i+1] = byte(i*31), byte(i*7)|1
+	}
+	enc.Reset()
+	ww, err := artefact.NewWriter(&enc, org.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ww.Write(pcm)
+	if err := ww.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ws := ww.Sums()
+	putBody(t, base+"/api/v1/recordings/w1/audio?offset=0", olive, enc.Bytes())
+	raw, _ = json.Marshal(artefact.Manifest{Version: 1, CallID: "w1", Agent: "olive", SampleRate: artefact.SampleRate, Channels: 2,
+		Frames: int64(len(pcm) / artefact.BytesPerFrame), DataBytes: int64(len(pcm)), SHA256Plaintext: ws.PlaintextSHA256,
+		SHA256Encrypted: ws.EncryptedSHA256, EncryptedBytes: ws.EncryptedBytes, Complete: true, Pauses: []artefact.Pause{}})
+	putBody(t, base+"/api/v1/recordings/w1/manifest", olive, raw)
+	if err := p.Play(context.Background(), "w1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := alsa.Played(); len(got) < len(pcm) || !bytes.Equal(got[:len(pcm)], pcm) {
+		t.Fatalf("the WAV played %d bytes, not its %d", len(got), len(pcm))
+	}
+
 	// A call without a recording, and a computer without an output.
 	if err := p.Play(context.Background(), "nothere"); err == nil {
 		t.Fatal("a call without a recording played")

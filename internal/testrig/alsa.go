@@ -81,7 +81,8 @@ func NewALSA(t testing.TB, inputs ...string) *ALSA {
 	return a
 }
 
-// Played returns what was played on the default output device so far:
+// Played returns what was played on the default output device since it
+// was last opened (ALSA's file PCM starts the file afresh at each open):
 // PCM as the player opened the device (interleaved, little-endian).
 func (a *ALSA) Played() ([]byte, error) {
 	b, err := os.ReadFile(filepath.Join(a.Dir, "played.raw"))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"reflect"
 	"regexp"
@@ -398,6 +399,24 @@ func Parse(b []byte) (*Policy, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// OverlayFile is Overlay with the JSON document in the file path; "" gives
+// p itself. The organisation's policy file a program is started with
+// (--policy) is laid over the defaults this way.
+func (p *Policy) OverlayFile(path string) (*Policy, error) {
+	if path == "" {
+		return p, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	out, err := p.Overlay(b)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return out, nil
 }
 
 // Overlay returns a copy of p with the fields present in the JSON document
